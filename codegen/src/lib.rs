@@ -1,0 +1,1 @@
+//! Dropbox API code generator.

@@ -1,0 +1,1 @@
+//! The Dropbox content hash.

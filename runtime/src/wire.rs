@@ -1,0 +1,1 @@
+//! Serde helpers that implement Dropbox's JSON wire format for the generated types.
