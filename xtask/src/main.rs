@@ -1,2 +1,62 @@
-//! Project automation.
-fn main() {}
+//! Project automation: `cargo xtask <command>`.
+//!
+//! - `codegen [--check] [--specs DIR --out DIR]`: regenerate `generated/` from `specs/`
+//! - `stats --specs DIR`: count what a spec directory defines
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Project automation for the Dropbox API toolkit")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print one line per count of what a spec directory defines.
+    Stats {
+        /// The directory of `.stone` files.
+        #[arg(long, default_value = "specs")]
+        specs: PathBuf,
+    },
+}
+
+/// The workspace root (the parent of this crate's directory).
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Stats { specs } => stats(&specs),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn resolve_path(p: &Path) -> PathBuf {
+    if p.is_absolute() || p.exists() {
+        p.to_path_buf()
+    } else {
+        project_root().join(p)
+    }
+}
+
+fn stats(specs: &Path) -> anyhow::Result<()> {
+    let api = dbx_codegen::load_dir(&resolve_path(specs))?;
+    println!("{}", dbx_codegen::stats::Stats::of(&api));
+    Ok(())
+}
