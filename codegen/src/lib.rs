@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod diagnostics;
+pub mod emit;
 pub mod example_json;
 pub mod ir;
 pub mod openapi;

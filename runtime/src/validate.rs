@@ -265,6 +265,43 @@ pub fn compile_pattern(pattern: &str) -> Option<regex::Regex> {
     regex::Regex::new(&format!("^(?:{pattern})$")).ok()
 }
 
+/// A spec pattern, compiled on first use; generated code keeps one in a `static` per pattern.
+pub struct Pattern {
+    source: &'static str,
+    regex: std::sync::OnceLock<Option<regex::Regex>>,
+}
+
+impl Pattern {
+    /// A pattern from the spec (matched against the whole string).
+    pub const fn new(source: &'static str) -> Self {
+        Pattern {
+            source,
+            regex: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The pattern as written in the spec.
+    pub fn source(&self) -> &'static str {
+        self.source
+    }
+
+    /// Checks that `s` matches the whole pattern.
+    pub fn check(&self, s: &str) -> Result<(), ValidationError> {
+        match self.regex.get_or_init(|| compile_pattern(self.source)) {
+            Some(re) => check_pattern(s, re, self.source),
+            None => Err(ValidationError::new(Violation::PatternMismatch {
+                pattern: self.source,
+            })),
+        }
+    }
+}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Pattern").field(&self.source).finish()
+    }
+}
+
 /// Checks a number against optional inclusive bounds.
 pub fn check_range<T>(value: T, min: Option<T>, max: Option<T>) -> Result<(), ValidationError>
 where
@@ -287,6 +324,41 @@ where
         }));
     }
     Ok(())
+}
+
+/// Runs `check` for a field, recording the field name in the error path.
+pub fn field(
+    name: &'static str,
+    check: impl FnOnce() -> Result<(), ValidationError>,
+) -> Result<(), ValidationError> {
+    check().map_err(|e| e.inside(name))
+}
+
+/// Runs `check` on every item of a list, recording the index in the error path.
+pub fn each<T>(
+    items: &[T],
+    check: impl Fn(&T) -> Result<(), ValidationError>,
+) -> Result<(), ValidationError> {
+    for (i, item) in items.iter().enumerate() {
+        check(item).map_err(|e| e.inside(format!("[{i}]")))?;
+    }
+    Ok(())
+}
+
+/// Runs `check` on every value of a map, recording the key in the error path.
+pub fn each_value<V>(
+    map: &BTreeMap<String, V>,
+    check: impl Fn(&V) -> Result<(), ValidationError>,
+) -> Result<(), ValidationError> {
+    for (k, v) in map {
+        check(v).map_err(|e| e.inside(format!("[{k:?}]")))?;
+    }
+    Ok(())
+}
+
+/// The error for the catch-all member of an open union, which can be received but not sent.
+pub fn catch_all() -> ValidationError {
+    ValidationError::new(Violation::CatchAllNotSendable)
 }
 
 /// Checks the number of items in a list.

@@ -1,1 +1,735 @@
 //! Serde helpers that implement Dropbox's JSON wire format for the generated types.
+//!
+//! The generated code stays small by leaning on these generic pieces:
+//!
+//! - structs implement [`EncodeFields`] / [`DecodeFields`], so a struct can be written as
+//!   its own object or flattened into a union object beside `.tag`;
+//! - unions and polymorphic structs implement [`DecodeTagged`]: [`TaggedVisitor`] finds
+//!   `.tag` wherever it is in the object (streaming when it comes first, buffering the object
+//!   otherwise) and also accepts the bare-string form `"tag"` of void members;
+//! - [`Adapter`]s encode the few types whose JSON form is not their serde form: timestamps
+//!   (with the spec's strftime format) and bytes (base64), at any nesting depth.
+//!
+//! Nothing here panics on input: every malformed document is a serde error.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::ser::{self, Serialize, SerializeMap, Serializer};
+
+/// The Rust type of Stone's `Timestamp`: a UTC instant, formatted on the wire with the
+/// spec's strftime format.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// The key of the union tag.
+pub const TAG: &str = ".tag";
+
+// ----- structs ------------------------------------------------------------------------------
+
+/// A struct whose fields can be written into an open JSON object.
+pub trait EncodeFields {
+    /// Writes every present field (absent optional fields are left out).
+    fn encode_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error>;
+}
+
+/// A struct that can be read from the remaining entries of a JSON object.
+pub trait DecodeFields: Sized {
+    /// The struct's name, for error messages.
+    const NAME: &'static str;
+    /// Reads fields until the map ends; unknown keys (including a stray `.tag`) are skipped.
+    fn decode_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error>;
+}
+
+/// Writes a struct as a JSON object.
+pub fn serialize_struct<T: EncodeFields, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(None)?;
+    value.encode_fields(&mut map)?;
+    map.end()
+}
+
+/// Reads a struct from a JSON object.
+pub fn deserialize_struct<'de, T: DecodeFields, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+    d.deserialize_map(StructVisitor(PhantomData))
+}
+
+struct StructVisitor<T>(PhantomData<T>);
+
+impl<'de, T: DecodeFields> Visitor<'de> for StructVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a JSON object for struct {}", T::NAME)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        T::decode_fields(&mut map)
+    }
+}
+
+/// Maps an object key to a field index with a generated `match` (unknown keys give
+/// `usize::MAX`), without allocating for the key.
+pub struct FieldKey(pub fn(&str) -> usize);
+
+impl<'de> DeserializeSeed<'de> for FieldKey {
+    type Value = usize;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldKey {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<usize, E> {
+        Ok((self.0)(v))
+    }
+
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<usize, E> {
+        Ok(std::str::from_utf8(v).map_or(usize::MAX, self.0))
+    }
+}
+
+/// The error for a required field that is absent.
+pub fn missing<E: de::Error>(field: &'static str) -> E {
+    E::missing_field(field)
+}
+
+/// Skips one value.
+pub fn skip_value<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
+    map.next_value::<IgnoredAny>().map(|_| ())
+}
+
+/// Skips every remaining entry of a map.
+pub fn drain<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
+    while map.next_key::<IgnoredAny>()?.is_some() {
+        map.next_value::<IgnoredAny>()?;
+    }
+    Ok(())
+}
+
+// ----- unions and polymorphic structs -------------------------------------------------------
+
+/// A type written as a JSON object with a `.tag` key: a union or a polymorphic struct.
+pub trait DecodeTagged: Sized {
+    /// The type's name, for error messages.
+    const NAME: &'static str;
+    /// Builds the value for `tag` from the object's other entries (the map never yields
+    /// `.tag` again). Void members accept and ignore extra entries.
+    fn decode_tagged<'de, A: MapAccess<'de>>(tag: &str, map: &mut A) -> Result<Self, A::Error>;
+}
+
+/// Reads a union or polymorphic struct (object with `.tag` anywhere, or a bare tag string).
+pub fn deserialize_tagged<'de, T: DecodeTagged, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+    d.deserialize_any(TaggedVisitor(PhantomData))
+}
+
+/// Visitor behind [`deserialize_tagged`].
+pub struct TaggedVisitor<T>(PhantomData<T>);
+
+impl<T> TaggedVisitor<T> {
+    /// A new visitor.
+    pub fn new() -> Self {
+        TaggedVisitor(PhantomData)
+    }
+}
+
+impl<T> Default for TaggedVisitor<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'de, T: DecodeTagged> Visitor<'de> for TaggedVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a JSON object with a \".tag\" (or a tag string) for {}", T::NAME)
+    }
+
+    fn visit_str<E: de::Error>(self, tag: &str) -> Result<T, E> {
+        T::decode_tagged(tag, &mut EmptyMap(PhantomData))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        // Fast path: `.tag` comes first, as every Dropbox encoder writes it.
+        let first = map.next_key::<KeyOrTag>()?;
+        match first {
+            None => Err(de::Error::missing_field(TAG)),
+            Some(KeyOrTag::Tag) => {
+                let tag: TagString<'de> = map.next_value()?;
+                T::decode_tagged(tag.as_str(), &mut map)
+            }
+            Some(KeyOrTag::Other(first_key)) => {
+                // Slow path: buffer the object until `.tag` turns up, then replay.
+                let mut entries: Vec<(String, serde_json::Value)> = Vec::new();
+                let first_value: serde_json::Value = map.next_value()?;
+                entries.push((first_key, first_value));
+                let mut tag = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == TAG {
+                        tag = Some(map.next_value::<String>()?);
+                    } else {
+                        let value: serde_json::Value = map.next_value()?;
+                        entries.push((key, value));
+                    }
+                }
+                let tag = tag.ok_or_else(|| de::Error::missing_field(TAG))?;
+                let mut replay = BufferedMap::<A::Error> {
+                    entries: entries.into_iter(),
+                    pending: None,
+                    _error: PhantomData,
+                };
+                T::decode_tagged(&tag, &mut replay)
+            }
+        }
+    }
+}
+
+/// The first key of an object: `.tag` or any other key (kept to replay it).
+enum KeyOrTag {
+    Tag,
+    Other(String),
+}
+
+impl<'de> serde::Deserialize<'de> for KeyOrTag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = KeyOrTag;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyOrTag, E> {
+                Ok(if v == TAG {
+                    KeyOrTag::Tag
+                } else {
+                    KeyOrTag::Other(v.to_owned())
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A tag value, borrowed from the input when possible.
+enum TagString<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl TagString<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            TagString::Borrowed(s) => s,
+            TagString::Owned(s) => s,
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TagString<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TagString<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a tag string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<TagString<'de>, E> {
+                Ok(TagString::Borrowed(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TagString<'de>, E> {
+                Ok(TagString::Owned(v.to_owned()))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A map with no entries (the rest of a bare-string union value).
+struct EmptyMap<E>(PhantomData<E>);
+
+impl<'de, E: de::Error> MapAccess<'de> for EmptyMap<E> {
+    type Error = E;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, _seed: K) -> Result<Option<K::Value>, E> {
+        Ok(None)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, _seed: V) -> Result<V::Value, E> {
+        Err(E::custom("no value"))
+    }
+}
+
+/// Replays buffered entries of an object whose `.tag` came late.
+struct BufferedMap<E> {
+    entries: std::vec::IntoIter<(String, serde_json::Value)>,
+    pending: Option<serde_json::Value>,
+    _error: PhantomData<E>,
+}
+
+impl<'de, E: de::Error> MapAccess<'de> for BufferedMap<E> {
+    type Error = E;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, E> {
+        match self.entries.next() {
+            Some((k, v)) => {
+                self.pending = Some(v);
+                seed.deserialize(de::value::StringDeserializer::<E>::new(k))
+                    .map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, E> {
+        let v = self
+            .pending
+            .take()
+            .ok_or_else(|| E::custom("value requested before key"))?;
+        seed.deserialize(v).map_err(|e| E::custom(e.to_string()))
+    }
+}
+
+/// Reads the value of a non-struct union member, which sits under a key named after the
+/// tag. Other keys are ignored. `None` when the key is absent (or null), which only nullable
+/// members accept.
+pub fn member_value<'de, A, T>(map: &mut A, tag: &str) -> Result<Option<T>, A::Error>
+where
+    A: MapAccess<'de>,
+    T: serde::Deserialize<'de>,
+{
+    member_value_seed(map, tag, PhantomData::<Option<T>>)
+        .map(Option::flatten)
+}
+
+/// Like [`member_value`] with a seed (for adapted types such as timestamps).
+pub fn member_value_seed<'de, A, S>(map: &mut A, tag: &str, seed: S) -> Result<Option<S::Value>, A::Error>
+where
+    A: MapAccess<'de>,
+    S: DeserializeSeed<'de>,
+{
+    let mut seed = Some(seed);
+    let mut out = None;
+    while let Some(key) = map.next_key::<KeyOrTag>()? {
+        match key {
+            KeyOrTag::Other(k) if k == tag && seed.is_some() => {
+                if let Some(s) = seed.take() {
+                    out = Some(map.next_value_seed(s)?);
+                }
+            }
+            _ => skip_value(map)?,
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the value of a required non-struct union member.
+pub fn required_member<'de, A, T>(map: &mut A, tag: &'static str) -> Result<T, A::Error>
+where
+    A: MapAccess<'de>,
+    T: serde::Deserialize<'de>,
+{
+    member_value_seed(map, tag, PhantomData::<T>)?.ok_or_else(|| de::Error::missing_field(tag))
+}
+
+/// Reads a nullable member whose type is a struct flattened beside `.tag`: null when the
+/// object has nothing but the tag.
+pub fn optional_fields<'de, A, T>(map: &mut A) -> Result<Option<T>, A::Error>
+where
+    A: MapAccess<'de>,
+    T: DecodeFields,
+{
+    let Some(first) = map.next_key::<String>()? else {
+        return Ok(None);
+    };
+    let mut prefixed = PrefixedMap {
+        first: Some(first),
+        inner: map,
+    };
+    T::decode_fields(&mut prefixed).map(Some)
+}
+
+/// A map access that yields one already-read key before the rest of `inner`.
+struct PrefixedMap<'m, A> {
+    first: Option<String>,
+    inner: &'m mut A,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for PrefixedMap<'_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        match self.first.take() {
+            Some(k) => seed
+                .deserialize(de::value::StringDeserializer::<A::Error>::new(k))
+                .map(Some),
+            None => self.inner.next_key_seed(seed),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.inner.next_value_seed(seed)
+    }
+}
+
+/// The error for an unknown tag of a closed union.
+pub fn unknown_tag<E: de::Error>(tag: &str, expected: &'static [&'static str]) -> E {
+    E::unknown_variant(tag, expected)
+}
+
+/// Writes `{".tag": tag}` and leaves the map open for the member's fields.
+pub fn write_tag<M: SerializeMap>(map: &mut M, tag: &str) -> Result<(), M::Error> {
+    map.serialize_entry(TAG, tag)
+}
+
+// ----- adapters -----------------------------------------------------------------------------
+
+/// How a value of type `T` is written and read when its JSON form is not its serde form.
+pub trait Adapter<T> {
+    /// Writes the value.
+    fn serialize<S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error>;
+    /// Reads a value.
+    fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<T, D::Error>;
+}
+
+/// The serde form, unchanged.
+pub struct Plain;
+
+impl<T: Serialize + for<'de> serde::Deserialize<'de>> Adapter<T> for Plain {
+    fn serialize<S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        value.serialize(s)
+    }
+    fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        T::deserialize(d)
+    }
+}
+
+/// A strftime format for [`Ts`].
+pub trait TimestampFormat {
+    /// The format, such as `%Y-%m-%dT%H:%M:%SZ`.
+    const FORMAT: &'static str;
+}
+
+/// `common.DropboxTimestamp`: `%Y-%m-%dT%H:%M:%SZ`.
+pub struct DropboxTimestampFormat;
+
+impl TimestampFormat for DropboxTimestampFormat {
+    const FORMAT: &'static str = "%Y-%m-%dT%H:%M:%SZ";
+}
+
+/// `common.Date`: `%Y-%m-%d`.
+pub struct DateFormat;
+
+impl TimestampFormat for DateFormat {
+    const FORMAT: &'static str = "%Y-%m-%d";
+}
+
+/// A [`Timestamp`] written with format `F`.
+pub struct Ts<F>(PhantomData<F>);
+
+/// Formats a timestamp with a strftime format.
+pub fn format_timestamp(value: &Timestamp, format: &str) -> String {
+    use fmt::Write as _;
+    let mut out = String::new();
+    // A format the generator accepted is valid; if it somehow is not, fall back to RFC 3339
+    // instead of panicking inside chrono's Display.
+    let items: Vec<chrono::format::Item<'_>> = chrono::format::StrftimeItems::new(format).collect();
+    if items.iter().any(|i| matches!(i, chrono::format::Item::Error)) {
+        return value.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    }
+    if write!(out, "{}", value.format_with_items(items.into_iter())).is_err() {
+        return value.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    }
+    out
+}
+
+/// Parses a timestamp with a strftime format (date-only formats give midnight UTC).
+pub fn parse_timestamp(s: &str, format: &str) -> Option<Timestamp> {
+    if let Ok(dt) = chrono::DateTime::parse_from_str(s, format) {
+        return Some(dt.with_timezone(&chrono::Utc));
+    }
+    if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(s, format) {
+        return Some(naive.and_utc());
+    }
+    chrono::NaiveDate::parse_from_str(s, format)
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|n| n.and_utc())
+}
+
+impl<F: TimestampFormat> Adapter<Timestamp> for Ts<F> {
+    fn serialize<S: Serializer>(value: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_timestamp(value, F::FORMAT))
+    }
+
+    fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        struct V<F>(PhantomData<F>);
+        impl<F: TimestampFormat> Visitor<'_> for V<F> {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "a timestamp formatted as {}", F::FORMAT)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Timestamp, E> {
+                parse_timestamp(v, F::FORMAT).ok_or_else(|| {
+                    E::custom(format_args!("timestamp {v:?} does not match {}", F::FORMAT))
+                })
+            }
+        }
+        d.deserialize_str(V::<F>(PhantomData))
+    }
+}
+
+/// `Bytes` as standard base64 with padding.
+pub struct Base64;
+
+impl Adapter<Vec<u8>> for Base64 {
+    fn serialize<S: Serializer>(value: &Vec<u8>, s: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine as _;
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(value))
+    }
+
+    fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a base64 string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD
+                    .decode(v)
+                    .map_err(|e| E::custom(format_args!("invalid base64: {e}")))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// `Option<T>` whose present value uses adapter `A`.
+pub struct OptionOf<A>(PhantomData<A>);
+
+impl<T, A: Adapter<T>> Adapter<Option<T>> for OptionOf<A> {
+    fn serialize<S: Serializer>(value: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => A::serialize(v, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+        struct V<T, A>(PhantomData<(T, A)>);
+        impl<'de, T, A: Adapter<T>> Visitor<'de> for V<T, A> {
+            type Value = Option<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a value or null")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Option<T>, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
+                Ok(None)
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Option<T>, D2::Error> {
+                A::deserialize(d).map(Some)
+            }
+        }
+        d.deserialize_option(V::<T, A>(PhantomData))
+    }
+}
+
+/// `Vec<T>` whose items use adapter `A`.
+pub struct VecOf<A>(PhantomData<A>);
+
+impl<T, A: Adapter<T>> Adapter<Vec<T>> for VecOf<A> {
+    fn serialize<S: Serializer>(value: &Vec<T>, s: S) -> Result<S::Ok, S::Error> {
+        use ser::SerializeSeq as _;
+        let mut seq = s.serialize_seq(Some(value.len()))?;
+        for item in value {
+            seq.serialize_element(&With::<T, A>::new(item))?;
+        }
+        seq.end()
+    }
+
+    fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+        struct V<T, A>(PhantomData<(T, A)>);
+        impl<'de, T, A: Adapter<T>> Visitor<'de> for V<T, A> {
+            type Value = Vec<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<Vec<T>, S::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                while let Some(v) = seq.next_element_seed(Seed::<T, A>::new())? {
+                    out.push(v);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(V::<T, A>(PhantomData))
+    }
+}
+
+/// `BTreeMap<String, T>` whose values use adapter `A`.
+pub struct MapOf<A>(PhantomData<A>);
+
+impl<T, A: Adapter<T>> Adapter<std::collections::BTreeMap<String, T>> for MapOf<A> {
+    fn serialize<S: Serializer>(
+        value: &std::collections::BTreeMap<String, T>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(value.len()))?;
+        for (k, v) in value {
+            map.serialize_entry(k, &With::<T, A>::new(v))?;
+        }
+        map.end()
+    }
+
+    fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<std::collections::BTreeMap<String, T>, D::Error> {
+        struct V<T, A>(PhantomData<(T, A)>);
+        impl<'de, T, A: Adapter<T>> Visitor<'de> for V<T, A> {
+            type Value = std::collections::BTreeMap<String, T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut out = std::collections::BTreeMap::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    let v = map.next_value_seed(Seed::<T, A>::new())?;
+                    out.insert(k, v);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V::<T, A>(PhantomData))
+    }
+}
+
+/// Serializes a borrowed value through adapter `A`.
+pub struct With<'a, T, A> {
+    value: &'a T,
+    _adapter: PhantomData<A>,
+}
+
+impl<'a, T, A> With<'a, T, A> {
+    /// Wraps a value.
+    pub fn new(value: &'a T) -> Self {
+        With {
+            value,
+            _adapter: PhantomData,
+        }
+    }
+}
+
+impl<T, A: Adapter<T>> Serialize for With<'_, T, A> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        A::serialize(self.value, s)
+    }
+}
+
+/// Deserializes a value through adapter `A`.
+pub struct Seed<T, A>(PhantomData<(T, A)>);
+
+impl<T, A> Seed<T, A> {
+    /// A new seed.
+    pub fn new() -> Self {
+        Seed(PhantomData)
+    }
+}
+
+impl<T, A> Default for Seed<T, A> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'de, T, A: Adapter<T>> DeserializeSeed<'de> for Seed<T, A> {
+    type Value = T;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        A::deserialize(d)
+    }
+}
+
+/// An error a serializer reports for a value that cannot be written.
+pub fn ser_error<E: ser::Error>(msg: &str) -> E {
+    E::custom(msg)
+}
+
+// ----- testing -----------------------------------------------------------------------------
+
+/// Checks that a JSON document round-trips through `T`: it decodes, re-encodes to JSON that
+/// still has every key of the original (at every depth), and that JSON decodes to an equal
+/// value. Used by the generated example tests; returns a description of the first problem.
+pub fn round_trip<T>(json: &str) -> Result<(), String>
+where
+    T: Serialize + serde::de::DeserializeOwned + PartialEq + fmt::Debug,
+{
+    let first: T = serde_json::from_str(json).map_err(|e| format!("decode: {e}"))?;
+    let encoded = serde_json::to_string(&first).map_err(|e| format!("encode: {e}"))?;
+    let second: T =
+        serde_json::from_str(&encoded).map_err(|e| format!("decode of re-encoded {encoded}: {e}"))?;
+    if first != second {
+        return Err(format!("values differ after a round trip: {first:?} != {second:?}"));
+    }
+    let original: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let encoded: serde_json::Value = serde_json::from_str(&encoded).map_err(|e| e.to_string())?;
+    keys_kept(&original, &encoded, "$")
+}
+
+fn keys_kept(original: &serde_json::Value, encoded: &serde_json::Value, path: &str) -> Result<(), String> {
+    use serde_json::Value;
+    match (original, encoded) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                // An explicit null is the same as an absent optional field.
+                if v.is_null() {
+                    continue;
+                }
+                let Some(w) = b.get(k) else {
+                    return Err(format!("key {path}.{k} is missing after re-encoding"));
+                };
+                keys_kept(v, w, &format!("{path}.{k}"))?;
+            }
+            Ok(())
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            if a.len() != b.len() {
+                return Err(format!("list {path} changed length"));
+            }
+            for (i, (v, w)) in a.iter().zip(b).enumerate() {
+                keys_kept(v, w, &format!("{path}[{i}]"))?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip_in_both_formats() {
+        let t = parse_timestamp("2026-03-14T09:26:53Z", DropboxTimestampFormat::FORMAT).unwrap();
+        assert_eq!(format_timestamp(&t, DropboxTimestampFormat::FORMAT), "2026-03-14T09:26:53Z");
+        let d = parse_timestamp("2024-01-31", DateFormat::FORMAT).unwrap();
+        assert_eq!(format_timestamp(&d, DateFormat::FORMAT), "2024-01-31");
+        assert!(parse_timestamp("2026-03-14 09:26:53", DropboxTimestampFormat::FORMAT).is_none());
+    }
+
+    #[test]
+    fn bad_format_does_not_panic() {
+        let t = parse_timestamp("2026-03-14T09:26:53Z", DropboxTimestampFormat::FORMAT).unwrap();
+        assert_eq!(format_timestamp(&t, "%Q"), "2026-03-14T09:26:53Z");
+    }
+}

@@ -8,6 +8,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod codegen;
+mod openapi;
+
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Project automation for the Dropbox API toolkit")]
 struct Cli {
@@ -17,6 +20,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Regenerate `generated/` from `specs/` (or, with --specs and --out, emit a standalone
+    /// crate from any spec directory).
+    Codegen {
+        /// Write nothing; fail with a summary when the committed output is stale.
+        #[arg(long)]
+        check: bool,
+        /// A spec directory to generate from instead of `specs/`.
+        #[arg(long, requires = "out")]
+        specs: Option<PathBuf>,
+        /// Where to write the standalone crate (with --specs).
+        #[arg(long, requires = "specs")]
+        out: Option<PathBuf>,
+    },
     /// Print one line per count of what a spec directory defines.
     Stats {
         /// The directory of `.stone` files.
@@ -37,6 +53,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Stats { specs } => stats(&specs),
+        Command::Codegen { check, specs, out } => {
+            let root = project_root();
+            let job = match (specs, out) {
+                (Some(specs), Some(out)) => codegen::Codegen {
+                    specs: resolve_path(&specs),
+                    out,
+                    check,
+                    workspace: false,
+                },
+                _ => codegen::committed(&root, check),
+            };
+            codegen::run(&job, &root)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,555 @@
+//! Structs: the type, its constructor and setters, its wire format and its validation.
+//! A struct with enumerated subtypes becomes an enum over its subtypes (see [`polymorphic`]).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::ModuleCx;
+use super::docs::{DocContext, doc_attrs};
+use super::names::{field_name, ident, variant_name};
+use super::validate::{checks, float_literal, int_literal};
+use crate::ir::{DataType, Struct, Value};
+
+impl ModuleCx<'_> {
+    /// Emits an ordinary struct.
+    pub(super) fn emit_struct(&self, s: &Struct) -> TokenStream {
+        if s.subtypes.is_some() {
+            return self.polymorphic(s);
+        }
+        let name = ident(&self.names.ty(&s.key));
+        let fields = self.api.all_fields(s);
+        let docs = doc_attrs(
+            self.api,
+            self.names,
+            s.doc.as_deref(),
+            DocContext {
+                ns: self.ns,
+                ty: Some(&s.key),
+            },
+        );
+        let stone_doc = format!(" Stone struct `{}.{}`.", s.key.namespace, s.key.name);
+
+        let mut decls = TokenStream::new();
+        let mut params = Vec::new();
+        let mut inits = Vec::new();
+        let mut setters = TokenStream::new();
+        let mut encode = TokenStream::new();
+        let mut locals = TokenStream::new();
+        let mut arms = TokenStream::new();
+        let mut index_arms = TokenStream::new();
+        let mut builds = Vec::new();
+        let mut validations = TokenStream::new();
+
+        for (i, f) in fields.iter().enumerate() {
+            let fname = ident(&field_name(&f.name));
+            let wire = f.name.as_str();
+            let boxed = self.boxed.contains(&(s.key.clone(), f.name.clone()));
+            let ty = self.types.rust_boxed(&f.ty, boxed);
+            let nullable = matches!(f.ty, DataType::Nullable(_)) || self.api.is_nullable(&f.ty);
+            let fdocs = doc_attrs(
+                self.api,
+                self.names,
+                f.doc.as_deref(),
+                DocContext {
+                    ns: self.ns,
+                    ty: Some(&s.key),
+                },
+            );
+            let deprecated = if f.annotations.deprecated {
+                quote!(#[deprecated])
+            } else {
+                TokenStream::new()
+            };
+            decls.extend(quote! {
+                #fdocs
+                #deprecated
+                pub #fname: #ty,
+            });
+
+            // Constructor and setters.
+            let is_string = matches!(self.api.unalias(&f.ty), DataType::String(_));
+            let setter = ident(&format!("with_{}", field_name(&f.name)));
+            let setter_doc = format!(" Sets `{wire}`.");
+            if nullable {
+                let inner_dt = match self.api.unalias(&f.ty) {
+                    DataType::Nullable(i) => i.as_ref().clone(),
+                    other => other.clone(),
+                };
+                let inner = self.types.rust(&inner_dt);
+                let inner_is_string = matches!(self.api.unalias(&inner_dt), DataType::String(_));
+                let wrap = if boxed { quote!(Some(Box::new(value))) } else { quote!(Some(value)) };
+                let (param, conv) = if inner_is_string {
+                    (quote!(impl Into<String>), quote!(let value = value.into();))
+                } else {
+                    (inner, TokenStream::new())
+                };
+                setters.extend(quote! {
+                    #[doc = #setter_doc]
+                    pub fn #setter(mut self, value: #param) -> Self {
+                        #conv
+                        self.#fname = #wrap;
+                        self
+                    }
+                });
+                inits.push(quote!(#fname: None));
+            } else if let Some(default) = &f.default {
+                let expr = self.default_expr(&f.ty, default);
+                let value = if boxed { quote!(Box::new(#expr)) } else { expr };
+                inits.push(quote!(#fname: #value));
+                let plain = self.types.rust(&f.ty);
+                let (param, conv) = if is_string {
+                    (quote!(impl Into<String>), quote!(value.into()))
+                } else {
+                    (plain, quote!(value))
+                };
+                let conv = if boxed { quote!(Box::new(#conv)) } else { conv };
+                setters.extend(quote! {
+                    #[doc = #setter_doc]
+                    pub fn #setter(mut self, value: #param) -> Self {
+                        self.#fname = #conv;
+                        self
+                    }
+                });
+            } else {
+                let plain = self.types.rust(&f.ty);
+                if is_string {
+                    params.push(quote!(#fname: impl Into<String>));
+                    inits.push(quote!(#fname: #fname.into()));
+                } else if boxed {
+                    params.push(quote!(#fname: #plain));
+                    inits.push(quote!(#fname: Box::new(#fname)));
+                } else {
+                    params.push(quote!(#fname: #plain));
+                    inits.push(quote!(#fname));
+                }
+            }
+
+            // Encoding.
+            let adapter = self.types.needs_adapter(&f.ty).then(|| self.types.adapter(&f.ty));
+            if nullable {
+                let inner_adapter = match self.api.unalias(&f.ty) {
+                    DataType::Nullable(inner) if self.types.needs_adapter(inner) => {
+                        Some(self.types.adapter(inner))
+                    }
+                    _ => None,
+                };
+                let write = match inner_adapter {
+                    Some(a) => quote!(map.serialize_entry(#wire, &rt::wire::With::<_, #a>::new(value))?;),
+                    None => quote!(map.serialize_entry(#wire, value)?;),
+                };
+                encode.extend(quote! {
+                    if let Some(value) = &self.#fname {
+                        #write
+                    }
+                });
+            } else {
+                match &adapter {
+                    Some(a) => encode.extend(
+                        quote!(map.serialize_entry(#wire, &rt::wire::With::<_, #a>::new(&self.#fname))?;),
+                    ),
+                    None => encode.extend(quote!(map.serialize_entry(#wire, &self.#fname)?;)),
+                }
+            }
+
+            // Decoding.
+            let idx = i;
+            index_arms.extend(quote!(#wire => #idx,));
+            let read = match &adapter {
+                Some(a) => {
+                    let t = self.types.rust(&f.ty);
+                    quote!(map.next_value_seed(rt::wire::Seed::<#t, #a>::new())?)
+                }
+                None => quote!(map.next_value()?),
+            };
+            if nullable {
+                locals.extend(quote!(let mut #fname: #ty = None;));
+                arms.extend(quote!(#idx => #fname = #read,));
+                builds.push(quote!(#fname));
+            } else {
+                locals.extend(quote!(let mut #fname: Option<#ty> = None;));
+                arms.extend(quote!(#idx => #fname = Some(#read),));
+                if let Some(default) = &f.default {
+                    let expr = self.default_expr(&f.ty, default);
+                    let expr = if boxed { quote!(Box::new(#expr)) } else { expr };
+                    if self.default_is_cheap(&f.ty) && !boxed {
+                        builds.push(quote!(#fname: #fname.unwrap_or(#expr)));
+                    } else {
+                        builds.push(quote!(#fname: #fname.unwrap_or_else(|| #expr)));
+                    }
+                } else {
+                    builds.push(quote!(#fname: #fname.ok_or_else(|| rt::wire::missing(#wire))?));
+                }
+            }
+
+            // Validation.
+            let c = checks(self.api, &self.needs, &self.patterns, &f.ty, quote!(&self.#fname));
+            if !c.is_empty() {
+                validations.extend(quote! {
+                    rt::validate::field(#wire, || {
+                        #c
+                        Ok(())
+                    })?;
+                });
+            }
+        }
+
+        let new_doc = if params.is_empty() {
+            format!(" Creates a `{}` with every field at its default.", self.names.ty(&s.key))
+        } else {
+            format!(
+                " Creates a `{}` from its required fields; optional fields start unset and defaulted ones at their defaults.",
+                self.names.ty(&s.key)
+            )
+        };
+        let default_impl = if params.is_empty() {
+            quote! {
+                impl Default for #name {
+                    fn default() -> Self {
+                        Self::new()
+                    }
+                }
+            }
+        } else {
+            TokenStream::new()
+        };
+        let type_name = self.names.ty(&s.key);
+        let validate_body = if validations.is_empty() {
+            quote!(Ok(()))
+        } else {
+            quote! {
+                #validations
+                Ok(())
+            }
+        };
+        let map_param = if fields.is_empty() {
+            quote!(_map)
+        } else {
+            quote!(map)
+        };
+        let decode_body = if fields.is_empty() {
+            quote! {
+                rt::wire::drain(map)?;
+                Ok(#name {})
+            }
+        } else {
+            quote! {
+                fn field_index(key: &str) -> usize {
+                    match key {
+                        #index_arms
+                        _ => usize::MAX,
+                    }
+                }
+                #locals
+                while let Some(index) = map.next_key_seed(rt::wire::FieldKey(field_index))? {
+                    match index {
+                        #arms
+                        _ => rt::wire::skip_value(map)?,
+                    }
+                }
+                Ok(#name { #(#builds),* })
+            }
+        };
+        let parent_from = self.struct_upcast(s);
+        quote! {
+            #docs
+            #[doc = ""]
+            #[doc = #stone_doc]
+            #[derive(Debug, Clone, PartialEq)]
+            #[non_exhaustive]
+            pub struct #name {
+                #decls
+            }
+
+            impl #name {
+                #[doc = #new_doc]
+                pub fn new(#(#params),*) -> Self {
+                    #name { #(#inits),* }
+                }
+                #setters
+            }
+
+            #default_impl
+            #parent_from
+
+            impl ::serde::Serialize for #name {
+                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                    rt::wire::serialize_struct(self, serializer)
+                }
+            }
+
+            impl rt::wire::EncodeFields for #name {
+                fn encode_fields<M: ::serde::ser::SerializeMap>(&self, #map_param: &mut M) -> Result<(), M::Error> {
+                    #encode
+                    Ok(())
+                }
+            }
+
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    rt::wire::deserialize_struct(deserializer)
+                }
+            }
+
+            impl rt::wire::DecodeFields for #name {
+                const NAME: &'static str = #type_name;
+
+                fn decode_fields<'de, A: ::serde::de::MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+                    #decode_body
+                }
+            }
+
+            impl rt::validate::Validate for #name {
+                fn validate(&self) -> Result<(), rt::validate::ValidationError> {
+                    #validate_body
+                }
+            }
+        }
+    }
+
+    /// A subtype of a polymorphic struct converts into its parent enum.
+    fn struct_upcast(&self, s: &Struct) -> TokenStream {
+        let Some(parent) = s.parent.as_ref().and_then(|p| self.api.struct_(p)) else {
+            return TokenStream::new();
+        };
+        let Some(sub) = &parent.subtypes else {
+            return TokenStream::new();
+        };
+        let Some((tag, _)) = sub.entries.iter().find(|(_, k)| *k == s.key) else {
+            return TokenStream::new();
+        };
+        let name = ident(&self.names.ty(&s.key));
+        let parent_path = self.names.path(&parent.key, self.ns);
+        let variant = ident(&variant_name(tag));
+        let boxed = self.boxed.contains(&(parent.key.clone(), format!("#{tag}")));
+        let value = if boxed { quote!(Box::new(value)) } else { quote!(value) };
+        quote! {
+            impl From<#name> for #parent_path {
+                fn from(value: #name) -> Self {
+                    #parent_path::#variant(#value)
+                }
+            }
+        }
+    }
+
+    /// The Rust expression of a default value for a field of type `ty`.
+    pub(super) fn default_expr(&self, ty: &DataType, value: &Value) -> TokenStream {
+        let resolved = self.api.unalias(ty);
+        match (value, resolved) {
+            (Value::Bool(b), _) => quote!(#b),
+            (Value::Int(i), DataType::Float { .. }) => float_literal(*i as f64),
+            (Value::Int(i), _) => int_literal(*i),
+            (Value::Float(f), _) => float_literal(*f),
+            (Value::String(s), DataType::Timestamp { format }) => {
+                quote!(rt::wire::parse_timestamp(#s, #format).unwrap_or_default())
+            }
+            (Value::String(s), DataType::Bytes) => quote!(#s.as_bytes().to_vec()),
+            (Value::String(s), _) => quote!(String::from(#s)),
+            (Value::Tag(tag), DataType::Named(k)) => {
+                let path = self.names.path(k, self.ns);
+                let v = ident(&variant_name(tag));
+                quote!(#path::#v)
+            }
+            (Value::Null, _) | (Value::Tag(_), _) => quote!(Default::default()),
+        }
+    }
+
+    /// Whether a default can be evaluated eagerly (`unwrap_or`) without clippy asking for
+    /// laziness or the reverse.
+    fn default_is_cheap(&self, ty: &DataType) -> bool {
+        matches!(
+            self.api.unalias(ty),
+            DataType::Boolean | DataType::Int { .. } | DataType::Float { .. } | DataType::Named(_)
+        )
+    }
+
+    /// Emits a struct with enumerated subtypes as an enum over its subtypes.
+    fn polymorphic(&self, s: &Struct) -> TokenStream {
+        let Some(sub) = &s.subtypes else {
+            return TokenStream::new();
+        };
+        let name = ident(&self.names.ty(&s.key));
+        let type_name = self.names.ty(&s.key);
+        let stone_doc = format!(
+            " Stone struct `{}.{}` with enumerated subtypes: `.tag` on the wire names the subtype.",
+            s.key.namespace, s.key.name
+        );
+        let docs = doc_attrs(
+            self.api,
+            self.names,
+            s.doc.as_deref(),
+            DocContext {
+                ns: self.ns,
+                ty: Some(&s.key),
+            },
+        );
+        let mut variants = TokenStream::new();
+        let mut encode_arms = TokenStream::new();
+        let mut decode_arms = TokenStream::new();
+        let mut validate_arms = TokenStream::new();
+        let mut tags = Vec::new();
+        for (tag, key) in &sub.entries {
+            let v = ident(&variant_name(tag));
+            let boxed = self.boxed.contains(&(s.key.clone(), format!("#{tag}")));
+            let path = self.names.path(key, self.ns);
+            let payload = if boxed { quote!(Box<#path>) } else { quote!(#path) };
+            let vdoc = format!(" A `{}` (tag `{tag}`).", self.names.ty(key));
+            variants.extend(quote! {
+                #[doc = #vdoc]
+                #v(#payload),
+            });
+            let inner = if boxed { quote!(&**value) } else { quote!(value) };
+            encode_arms.extend(quote! {
+                #name::#v(value) => {
+                    rt::wire::write_tag(&mut map, #tag)?;
+                    rt::wire::EncodeFields::encode_fields(#inner, &mut map)?;
+                }
+            });
+            let decoded = quote!(<#path as rt::wire::DecodeFields>::decode_fields(map)?);
+            let decoded = if boxed { quote!(Box::new(#decoded)) } else { decoded };
+            decode_arms.extend(quote!(#tag => Ok(#name::#v(#decoded)),));
+            if self.needs.type_needs(self.api, key) {
+                validate_arms.extend(quote!(#name::#v(value) => rt::validate::field(#tag, || rt::validate::Validate::validate(value)),));
+            } else {
+                validate_arms.extend(quote!(#name::#v(_) => Ok(()),));
+            }
+            tags.push(tag.as_str());
+        }
+        let (other_variant, other_encode, other_decode, other_validate, non_exhaustive) = if sub.catch_all {
+            (
+                quote! {
+                    /// A subtype this version of the spec does not know.
+                    Other,
+                },
+                quote! {
+                    #name::Other => {
+                        return Err(rt::wire::ser_error("cannot encode an unknown subtype"));
+                    }
+                },
+                quote! {
+                    _ => {
+                        rt::wire::drain(map)?;
+                        Ok(#name::Other)
+                    }
+                },
+                quote!(#name::Other => Err(rt::validate::catch_all()),),
+                quote!(#[non_exhaustive]),
+            )
+        } else {
+            (
+                TokenStream::new(),
+                TokenStream::new(),
+                quote!(_ => Err(rt::wire::unknown_tag(tag, &[#(#tags),*])),),
+                TokenStream::new(),
+                TokenStream::new(),
+            )
+        };
+        let accessors = self.common_accessors(s, sub.catch_all);
+        quote! {
+            #docs
+            #[doc = ""]
+            #[doc = #stone_doc]
+            #[derive(Debug, Clone, PartialEq)]
+            #non_exhaustive
+            pub enum #name {
+                #variants
+                #other_variant
+            }
+
+            #accessors
+
+            impl ::serde::Serialize for #name {
+                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                    use ::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(None)?;
+                    match self {
+                        #encode_arms
+                        #other_encode
+                    }
+                    map.end()
+                }
+            }
+
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    rt::wire::deserialize_tagged(deserializer)
+                }
+            }
+
+            impl rt::wire::DecodeTagged for #name {
+                const NAME: &'static str = #type_name;
+
+                fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(tag: &str, map: &mut A) -> Result<Self, A::Error> {
+                    match tag {
+                        #decode_arms
+                        #other_decode
+                    }
+                }
+            }
+
+            impl rt::validate::Validate for #name {
+                fn validate(&self) -> Result<(), rt::validate::ValidationError> {
+                    match self {
+                        #validate_arms
+                        #other_validate
+                    }
+                }
+            }
+        }
+    }
+
+    /// Getters for the fields every subtype shares (those of the polymorphic struct itself).
+    fn common_accessors(&self, s: &Struct, open: bool) -> TokenStream {
+        let Some(sub) = &s.subtypes else {
+            return TokenStream::new();
+        };
+        let name = ident(&self.names.ty(&s.key));
+        let mut methods = TokenStream::new();
+        for f in &s.fields {
+            let fname = ident(&field_name(&f.name));
+            let ty = self.types.rust(&f.ty);
+            let doc = format!(" The `{}` field, whichever the subtype.", f.name);
+            let arms: Vec<TokenStream> = sub
+                .entries
+                .iter()
+                .map(|(tag, _)| {
+                    let v = ident(&variant_name(tag));
+                    if open {
+                        quote!(#name::#v(value) => Some(&value.#fname))
+                    } else {
+                        quote!(#name::#v(value) => &value.#fname)
+                    }
+                })
+                .collect();
+            if open {
+                methods.extend(quote! {
+                    #[doc = #doc]
+                    #[doc = " `None` for a subtype this version of the spec does not know."]
+                    pub fn #fname(&self) -> Option<&#ty> {
+                        match self {
+                            #(#arms,)*
+                            #name::Other => None,
+                        }
+                    }
+                });
+            } else {
+                methods.extend(quote! {
+                    #[doc = #doc]
+                    pub fn #fname(&self) -> &#ty {
+                        match self {
+                            #(#arms,)*
+                        }
+                    }
+                });
+            }
+        }
+        if methods.is_empty() {
+            return methods;
+        }
+        quote! {
+            impl #name {
+                #methods
+            }
+        }
+    }
+}
+

@@ -1,0 +1,341 @@
+//! Unions: an enum per union, with Dropbox's tagged wire format and validation.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::ModuleCx;
+use super::docs::{DocContext, doc_attrs};
+use super::names::{ident, variant_name};
+use super::validate::checks;
+use crate::ir::{DataType, Member, Union};
+
+/// How a member's value sits in the union object.
+enum Shape {
+    /// No value: just the tag.
+    Void,
+    /// An ordinary struct whose fields sit beside `.tag`.
+    Flattened { nullable: bool },
+    /// Any other value, under a key named after the tag.
+    Nested { nullable: bool },
+}
+
+impl ModuleCx<'_> {
+    fn shape(&self, m: &Member) -> Shape {
+        if m.ty == DataType::Void {
+            return Shape::Void;
+        }
+        let nullable = self.api.is_nullable(&m.ty);
+        let inner = match self.api.unalias(&m.ty) {
+            DataType::Nullable(i) => i.as_ref(),
+            other => other,
+        };
+        if self.types.flattened_struct(inner).is_some() {
+            Shape::Flattened { nullable }
+        } else {
+            Shape::Nested { nullable }
+        }
+    }
+
+    /// Emits a union as an enum.
+    pub(super) fn emit_union(&self, u: &Union) -> TokenStream {
+        let name = ident(&self.names.ty(&u.key));
+        let type_name = self.names.ty(&u.key);
+        let stone_doc = format!(
+            " Stone {} `{}.{}`.",
+            if u.closed { "closed union" } else { "union" },
+            u.key.namespace,
+            u.key.name
+        );
+        let ctx = DocContext {
+            ns: self.ns,
+            ty: Some(&u.key),
+        };
+        let docs = doc_attrs(self.api, self.names, u.doc.as_deref(), ctx);
+        let members = self.api.all_members(u);
+        let open = members.iter().any(|m| m.catch_all);
+
+        let mut variants = TokenStream::new();
+        let mut encode_arms = TokenStream::new();
+        let mut decode_arms = TokenStream::new();
+        let mut validate_arms = TokenStream::new();
+        let mut tags = Vec::new();
+        let mut any_unchecked = false;
+        // The catch-all goes last whatever its position in the member list.
+        let ordered = members
+            .iter()
+            .filter(|m| !m.catch_all)
+            .chain(members.iter().filter(|m| m.catch_all));
+        for m in ordered {
+            let v = ident(&variant_name(&m.name));
+            let tag = m.name.as_str();
+            let mdocs = if m.catch_all {
+                quote!(#[doc = " A member this version of the spec does not know (the catch-all of an open union). It can be received but not sent."])
+            } else {
+                doc_attrs(self.api, self.names, m.doc.as_deref(), ctx)
+            };
+            let deprecated = if m.annotations.deprecated {
+                quote!(#[deprecated])
+            } else {
+                TokenStream::new()
+            };
+            if m.catch_all {
+                variants.extend(quote!(#mdocs Other,));
+                encode_arms.extend(quote!(#name::Other => rt::wire::write_tag(&mut map, "other")?,));
+                decode_arms.extend(quote! {
+                    _ => {
+                        rt::wire::drain(map)?;
+                        Ok(#name::Other)
+                    }
+                });
+                validate_arms.extend(quote!(#name::Other => Err(rt::validate::catch_all()),));
+                continue;
+            }
+            tags.push(tag);
+            let boxed = self.boxed.contains(&(u.key.clone(), m.name.clone()));
+            let shape = self.shape(m);
+            match shape {
+                Shape::Void => {
+                    variants.extend(quote!(#mdocs #deprecated #v,));
+                    encode_arms.extend(quote!(#name::#v => rt::wire::write_tag(&mut map, #tag)?,));
+                    decode_arms.extend(quote! {
+                        #tag => {
+                            rt::wire::drain(map)?;
+                            Ok(#name::#v)
+                        }
+                    });
+                    any_unchecked = true;
+                    continue;
+                }
+                Shape::Flattened { nullable } => {
+                    let ty = self.types.rust_boxed(&m.ty, boxed);
+                    variants.extend(quote!(#mdocs #deprecated #v(#ty),));
+                    let inner_ty = match self.api.unalias(&m.ty) {
+                        DataType::Nullable(i) => self.types.rust(i),
+                        other => self.types.rust(other),
+                    };
+                    if nullable {
+                        let deref = if boxed { quote!(&**value) } else { quote!(value) };
+                        encode_arms.extend(quote! {
+                            #name::#v(value) => {
+                                rt::wire::write_tag(&mut map, #tag)?;
+                                if let Some(value) = value {
+                                    rt::wire::EncodeFields::encode_fields(#deref, &mut map)?;
+                                }
+                            }
+                        });
+                        let read = quote!(rt::wire::optional_fields::<_, #inner_ty>(map)?);
+                        let read = if boxed { quote!(#read.map(Box::new)) } else { read };
+                        decode_arms.extend(quote!(#tag => Ok(#name::#v(#read)),));
+                    } else {
+                        let deref = if boxed { quote!(&**value) } else { quote!(value) };
+                        encode_arms.extend(quote! {
+                            #name::#v(value) => {
+                                rt::wire::write_tag(&mut map, #tag)?;
+                                rt::wire::EncodeFields::encode_fields(#deref, &mut map)?;
+                            }
+                        });
+                        let read = quote!(<#inner_ty as rt::wire::DecodeFields>::decode_fields(map)?);
+                        let read = if boxed { quote!(Box::new(#read)) } else { read };
+                        decode_arms.extend(quote!(#tag => Ok(#name::#v(#read)),));
+                    }
+                }
+                Shape::Nested { nullable } => {
+                    let ty = self.types.rust_boxed(&m.ty, boxed);
+                    variants.extend(quote!(#mdocs #deprecated #v(#ty),));
+                    let inner_dt = match self.api.unalias(&m.ty) {
+                        DataType::Nullable(i) => i.as_ref().clone(),
+                        other => other.clone(),
+                    };
+                    let inner_ty = self.types.rust(&inner_dt);
+                    let adapter = self.types.needs_adapter(&inner_dt).then(|| self.types.adapter(&inner_dt));
+                    let write_value = match &adapter {
+                        Some(a) => quote!(map.serialize_entry(#tag, &rt::wire::With::<#inner_ty, #a>::new(value))?;),
+                        None => quote!(map.serialize_entry(#tag, value)?;),
+                    };
+                    let required_read = match &adapter {
+                        Some(a) => quote! {
+                            rt::wire::member_value_seed(map, #tag, rt::wire::Seed::<#inner_ty, #a>::new())?
+                                .ok_or_else(|| rt::wire::missing(#tag))?
+                        },
+                        None => quote!(rt::wire::required_member(map, #tag)?),
+                    };
+                    if nullable {
+                        encode_arms.extend(quote! {
+                            #name::#v(value) => {
+                                rt::wire::write_tag(&mut map, #tag)?;
+                                if let Some(value) = value {
+                                    #write_value
+                                }
+                            }
+                        });
+                        let read = match &adapter {
+                            Some(a) => quote! {
+                                rt::wire::member_value_seed(
+                                    map,
+                                    #tag,
+                                    rt::wire::Seed::<Option<#inner_ty>, rt::wire::OptionOf<#a>>::new(),
+                                )?
+                                .flatten()
+                            },
+                            None => quote!(rt::wire::member_value(map, #tag)?),
+                        };
+                        let read = if boxed { quote!(#read.map(Box::new)) } else { read };
+                        decode_arms.extend(quote!(#tag => Ok(#name::#v(#read)),));
+                    } else {
+                        let deref = if boxed { quote!(&**value) } else { quote!(value) };
+                        let write_value = match &adapter {
+                            Some(a) => quote!(map.serialize_entry(#tag, &rt::wire::With::<#inner_ty, #a>::new(#deref))?;),
+                            None => quote!(map.serialize_entry(#tag, #deref)?;),
+                        };
+                        encode_arms.extend(quote! {
+                            #name::#v(value) => {
+                                rt::wire::write_tag(&mut map, #tag)?;
+                                #write_value
+                            }
+                        });
+                        let read = required_read;
+                        let read = if boxed { quote!(Box::new(#read)) } else { read };
+                        decode_arms.extend(quote!(#tag => Ok(#name::#v(#read)),));
+                    }
+                }
+            }
+            let c = checks(self.api, &self.needs, &self.patterns, &m.ty, quote!(value));
+            if c.is_empty() {
+                any_unchecked = true;
+            } else {
+                validate_arms.extend(quote! {
+                    #name::#v(value) => rt::validate::field(#tag, || {
+                        #c
+                        Ok(())
+                    }),
+                });
+            }
+        }
+        if !open {
+            decode_arms.extend(quote!(_ => Err(rt::wire::unknown_tag(tag, &[#(#tags),*])),));
+        }
+        let validate_body = if validate_arms.is_empty() {
+            quote!(Ok(()))
+        } else if any_unchecked {
+            quote! {
+                match self {
+                    #validate_arms
+                    _ => Ok(()),
+                }
+            }
+        } else {
+            quote! {
+                match self {
+                    #validate_arms
+                }
+            }
+        };
+        let non_exhaustive = if open {
+            quote!(#[non_exhaustive])
+        } else {
+            TokenStream::new()
+        };
+        let from_parent = self.union_from_parent(u);
+        let map_binding = if members.is_empty() {
+            quote!(map)
+        } else {
+            quote!(mut map)
+        };
+        let encode = if members.is_empty() {
+            quote! {
+                let _ = self;
+                Err(rt::wire::ser_error("an empty union has no value to encode"))
+            }
+        } else {
+            quote! {
+                use ::serde::ser::SerializeMap as _;
+                let #map_binding = serializer.serialize_map(None)?;
+                match self {
+                    #encode_arms
+                }
+                map.end()
+            }
+        };
+        let derive_default = TokenStream::new();
+        quote! {
+            #docs
+            #[doc = ""]
+            #[doc = #stone_doc]
+            #[derive(Debug, Clone, PartialEq)]
+            #derive_default
+            #non_exhaustive
+            pub enum #name {
+                #variants
+            }
+
+            #from_parent
+
+            impl ::serde::Serialize for #name {
+                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                    #encode
+                }
+            }
+
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    rt::wire::deserialize_tagged(deserializer)
+                }
+            }
+
+            impl rt::wire::DecodeTagged for #name {
+                const NAME: &'static str = #type_name;
+
+                fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(tag: &str, map: &mut A) -> Result<Self, A::Error> {
+                    match tag {
+                        #decode_arms
+                    }
+                }
+            }
+
+            impl rt::validate::Validate for #name {
+                fn validate(&self) -> Result<(), rt::validate::ValidationError> {
+                    #validate_body
+                }
+            }
+        }
+    }
+
+    /// `From<Parent> for Child`: every parent member exists in the child.
+    fn union_from_parent(&self, u: &Union) -> TokenStream {
+        let Some(parent) = u.parent.as_ref().and_then(|p| self.api.union_(p)) else {
+            return TokenStream::new();
+        };
+        let name = ident(&self.names.ty(&u.key));
+        let parent_path = self.names.path(&parent.key, self.ns);
+        let mut arms = TokenStream::new();
+        for m in self.api.all_members(parent) {
+            let v = ident(&variant_name(&m.name));
+            if m.catch_all {
+                arms.extend(quote!(#parent_path::Other => #name::Other,));
+            } else if m.ty == DataType::Void {
+                arms.extend(quote!(#parent_path::#v => #name::#v,));
+            } else {
+                // The child may box a member the parent holds by value (or the reverse).
+                let pb = self.boxed.contains(&(parent.key.clone(), m.name.clone()));
+                let cb = self.boxed.contains(&(u.key.clone(), m.name.clone()));
+                let value = match (pb, cb, self.api.is_nullable(&m.ty)) {
+                    (false, true, false) => quote!(Box::new(value)),
+                    (true, false, false) => quote!(*value),
+                    (false, true, true) => quote!(value.map(Box::new)),
+                    (true, false, true) => quote!(value.map(|v| *v)),
+                    _ => quote!(value),
+                };
+                arms.extend(quote!(#parent_path::#v(value) => #name::#v(#value),));
+            }
+        }
+        quote! {
+            impl From<#parent_path> for #name {
+                fn from(value: #parent_path) -> Self {
+                    match value {
+                        #arms
+                    }
+                }
+            }
+        }
+    }
+}

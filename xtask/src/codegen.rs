@@ -1,0 +1,133 @@
+//! `cargo xtask codegen`: regenerate `generated/` from `specs/` (or check that it is fresh),
+//! or emit a standalone crate from any spec directory.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use dbx_codegen::emit::{self, CrateOptions, DependencyStyle, GeneratedCrate};
+
+/// What to generate.
+pub struct Codegen {
+    /// Spec directory (`.stone` files).
+    pub specs: PathBuf,
+    /// Output crate directory.
+    pub out: PathBuf,
+    /// Compare instead of writing.
+    pub check: bool,
+    /// `dropbox-api` in this workspace, or a standalone crate.
+    pub workspace: bool,
+}
+
+/// Generates the committed crate: our specs into `generated/`, with the v1 OpenAPI module.
+pub fn committed(root: &Path, check: bool) -> Codegen {
+    Codegen {
+        specs: root.join("specs"),
+        out: root.join("generated"),
+        check,
+        workspace: true,
+    }
+}
+
+/// Renders every file of the crate.
+pub fn render(job: &Codegen, root: &Path) -> Result<GeneratedCrate> {
+    let api = dbx_codegen::load_dir(&job.specs)?;
+    let options = CrateOptions {
+        package: "dropbox-api".into(),
+        version: "0.1.0".into(),
+        dependencies: if job.workspace {
+            DependencyStyle::Workspace
+        } else {
+            DependencyStyle::Standalone {
+                runtime_path: root.join("runtime"),
+            }
+        },
+        extra_modules: crate::openapi::extra_modules(&job.specs)?,
+    };
+    Ok(emit::emit_crate(&api, &options)?)
+}
+
+/// Runs the job: writes changed files (or, with `check`, reports them) and removes (or
+/// reports) generated files that no longer correspond to anything.
+pub fn run(job: &Codegen, root: &Path) -> Result<()> {
+    let rendered = render(job, root)?;
+    let mut stale = Vec::new();
+    for (rel, contents) in &rendered.files {
+        let path = job.out.join(rel);
+        let old = fs::read_to_string(&path).ok();
+        if old.as_deref().map(|o| o.replace("\r\n", "\n")) == Some(contents.clone()) {
+            continue;
+        }
+        if job.check {
+            stale.push(match old {
+                None => format!("  {rel}: missing"),
+                Some(old) => format!("  {rel}: differs ({})", first_difference(&old, contents)),
+            });
+            continue;
+        }
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("updated {}", path.display());
+    }
+    let expected: BTreeSet<&String> = rendered.files.keys().collect();
+    for rel in existing_generated_files(&job.out) {
+        if expected.contains(&rel) {
+            continue;
+        }
+        if job.check {
+            stale.push(format!("  {rel}: no longer generated"));
+        } else {
+            let path = job.out.join(&rel);
+            fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            eprintln!("removed {}", path.display());
+        }
+    }
+    if !stale.is_empty() {
+        bail!(
+            "{} is stale: {} file(s) do not match the specs:\n{}\nrun `cargo xtask codegen` and commit the result",
+            job.out.display(),
+            stale.len(),
+            stale.join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// Generated files under the output directory (`src/*.rs`, `tests/*.rs`, `Cargo.toml`).
+fn existing_generated_files(out: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for dir in ["src", "tests"] {
+        if let Ok(entries) = fs::read_dir(out.join(dir)) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".rs") {
+                    found.push(format!("{dir}/{name}"));
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Where two texts first differ, as `line N: expected ... found ...`.
+fn first_difference(old: &str, new: &str) -> String {
+    for (i, (a, b)) in old.lines().zip(new.lines()).enumerate() {
+        if a != b {
+            return format!(
+                "line {}: committed `{}`, generator gives `{}`",
+                i + 1,
+                a.trim(),
+                b.trim()
+            );
+        }
+    }
+    format!(
+        "committed has {} lines, generator gives {}",
+        old.lines().count(),
+        new.lines().count()
+    )
+}
