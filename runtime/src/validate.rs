@@ -326,12 +326,12 @@ where
     Ok(())
 }
 
-/// Runs `check` for a field, recording the field name in the error path.
-pub fn field(
+/// Records the field (or union tag) name in the error path of a failed check.
+pub fn in_field(
+    result: Result<(), ValidationError>,
     name: &'static str,
-    check: impl FnOnce() -> Result<(), ValidationError>,
 ) -> Result<(), ValidationError> {
-    check().map_err(|e| e.inside(name))
+    result.map_err(|e| e.inside(name))
 }
 
 /// Runs `check` on every item of a list, recording the index in the error path.
@@ -362,8 +362,12 @@ pub fn catch_all() -> ValidationError {
 }
 
 /// Checks the number of items in a list.
-pub fn check_items(len: usize, min: Option<u64>, max: Option<u64>) -> Result<(), ValidationError> {
-    let len = len as u64;
+pub fn check_items<T>(
+    items: &[T],
+    min: Option<u64>,
+    max: Option<u64>,
+) -> Result<(), ValidationError> {
+    let len = items.len() as u64;
     if let Some(min) = min
         && len < min
     {
@@ -415,7 +419,7 @@ mod tests {
         assert!(check_range(5u64, Some(1), Some(1000)).is_ok());
         assert!(check_range(0u64, Some(1), Some(1000)).is_err());
         assert!(check_range(14401.0f64, Some(60.0), Some(14400.0)).is_err());
-        assert!(check_items(1001, None, Some(1000)).is_err());
+        assert!(check_items(&[0u8; 1001], None, Some(1000)).is_err());
         assert!(f64::NAN.validate().is_err());
     }
 }

@@ -27,35 +27,211 @@ pub const TAG: &str = ".tag";
 
 // ----- structs ------------------------------------------------------------------------------
 
-/// A struct whose fields can be written into an open JSON object.
-pub trait EncodeFields {
-    /// Writes every present field (absent optional fields are left out).
-    fn encode_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error>;
-}
-
-/// A struct that can be read from the remaining entries of a JSON object.
-pub trait DecodeFields: Sized {
+/// A struct of the spec, described by data so that the wire code is generic and lives here:
+/// the generated code only lists the fields, builds the value from decoded slots, and lends
+/// its fields for encoding.
+pub trait Struct: Sized {
     /// The struct's name, for error messages.
     const NAME: &'static str;
-    /// Reads fields until the map ends; unknown keys (including a stray `.tag`) are skipped.
-    fn decode_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error>;
+    /// The wire names of the fields, in the order of [`Struct::Slots`] and [`Struct::View`].
+    const FIELDS: &'static [&'static str];
+    /// Decoding state: nested pairs of [`In`] slots, one per field, ending in `()`.
+    type Slots: Slots;
+    /// Builds the value, failing when a required field was absent. (Generic over the error
+    /// so that nothing is compiled until a decoder needs it.)
+    fn build<E: de::Error>(slots: Self::Slots) -> Result<Self, E>;
+    /// Borrowed fields for encoding: nested pairs of [`Req`] and [`Opt`], ending in `()`.
+    type View<'a>: View
+    where
+        Self: 'a;
+    /// Lends the fields.
+    fn view(&self) -> Self::View<'_>;
+}
+
+/// Decoding state of a struct's fields.
+pub trait Slots: Default {
+    /// Reads the value of field `index` (an unknown index skips the value).
+    fn set<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error>;
+}
+
+impl Slots for () {
+    fn set<'de, A: MapAccess<'de>>(&mut self, _index: usize, map: &mut A) -> Result<(), A::Error> {
+        skip_value(map)
+    }
+}
+
+impl<T, A: Adapter<T>, R: Slots> Slots for (In<T, A>, R) {
+    #[inline]
+    fn set<'de, M: MapAccess<'de>>(&mut self, index: usize, map: &mut M) -> Result<(), M::Error> {
+        if index == 0 {
+            self.0.value = Some(map.next_value_seed(Seed::<T, A>::new())?);
+            Ok(())
+        } else {
+            self.1.set(index - 1, map)
+        }
+    }
+}
+
+/// The decoded value of one field, read with adapter `A`.
+pub struct In<T, A = Plain> {
+    value: Option<T>,
+    _adapter: PhantomData<A>,
+}
+
+impl<T, A> Default for In<T, A> {
+    fn default() -> Self {
+        In {
+            value: None,
+            _adapter: PhantomData,
+        }
+    }
+}
+
+impl<T, A> In<T, A> {
+    /// The value of a required field.
+    #[inline]
+    pub fn required<E: de::Error>(self, field: &'static str) -> Result<T, E> {
+        match self.value {
+            Some(v) => Ok(v),
+            None => Err(E::missing_field(field)),
+        }
+    }
+
+    /// The value of a defaulted field, or its default when absent.
+    #[inline]
+    pub fn or(self, default: T) -> T {
+        match self.value {
+            Some(v) => v,
+            None => default,
+        }
+    }
+}
+
+impl<T, A> In<Option<T>, A> {
+    /// The value of a nullable field (absent and `null` are both `None`).
+    #[inline]
+    pub fn optional(self) -> Option<T> {
+        self.value.flatten()
+    }
+}
+
+/// A struct's borrowed fields, encoded generically.
+pub trait View {
+    /// Writes every present field under its name from `names`.
+    fn encode<M: SerializeMap>(&self, names: &[&'static str], map: &mut M) -> Result<(), M::Error>;
+}
+
+impl View for () {
+    fn encode<M: SerializeMap>(
+        &self,
+        _names: &[&'static str],
+        _map: &mut M,
+    ) -> Result<(), M::Error> {
+        Ok(())
+    }
+}
+
+impl<F: FieldRef, R: View> View for (F, R) {
+    #[inline]
+    fn encode<M: SerializeMap>(&self, names: &[&'static str], map: &mut M) -> Result<(), M::Error> {
+        match names.split_first() {
+            Some((name, rest)) => {
+                self.0.write(name, map)?;
+                self.1.encode(rest, map)
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// One borrowed field, written under its name (or left out when absent).
+pub trait FieldRef {
+    /// Writes the field.
+    fn write<M: SerializeMap>(&self, name: &'static str, map: &mut M) -> Result<(), M::Error>;
+}
+
+/// A required or defaulted field, always written.
+pub struct Req<'a, T, A = Plain> {
+    value: &'a T,
+    _adapter: PhantomData<A>,
+}
+
+impl<'a, T, A> Req<'a, T, A> {
+    /// Lends a field.
+    #[inline]
+    pub fn new(value: &'a T) -> Self {
+        Req {
+            value,
+            _adapter: PhantomData,
+        }
+    }
+}
+
+impl<T, A: Adapter<T>> FieldRef for Req<'_, T, A> {
+    #[inline]
+    fn write<M: SerializeMap>(&self, name: &'static str, map: &mut M) -> Result<(), M::Error> {
+        map.serialize_entry(name, &With::<T, A>::new(self.value))
+    }
+}
+
+/// A nullable field, written only when present (`A` adapts the present value).
+pub struct Opt<'a, T, A = Plain> {
+    value: &'a Option<T>,
+    _adapter: PhantomData<A>,
+}
+
+impl<'a, T, A> Opt<'a, T, A> {
+    /// Lends a field.
+    #[inline]
+    pub fn new(value: &'a Option<T>) -> Self {
+        Opt {
+            value,
+            _adapter: PhantomData,
+        }
+    }
+}
+
+impl<T, A: Adapter<T>> FieldRef for Opt<'_, T, A> {
+    #[inline]
+    fn write<M: SerializeMap>(&self, name: &'static str, map: &mut M) -> Result<(), M::Error> {
+        match self.value {
+            Some(v) => map.serialize_entry(name, &With::<T, A>::new(v)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Writes a struct's fields into an open object (for a struct flattened into a union).
+#[inline]
+pub fn encode_fields<T: Struct, M: SerializeMap>(value: &T, map: &mut M) -> Result<(), M::Error> {
+    value.view().encode(T::FIELDS, map)
+}
+
+/// Reads a struct from the remaining entries of an object; unknown keys (including a stray
+/// `.tag`) are skipped.
+pub fn decode_fields<'de, T: Struct, A: MapAccess<'de>>(map: &mut A) -> Result<T, A::Error> {
+    let mut slots = T::Slots::default();
+    while let Some(index) = map.next_key_seed(FieldKey(T::FIELDS))? {
+        slots.set(index, map)?;
+    }
+    T::build(slots)
 }
 
 /// Writes a struct as a JSON object.
-pub fn serialize_struct<T: EncodeFields, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+pub fn serialize_struct<T: Struct, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
     let mut map = s.serialize_map(None)?;
-    value.encode_fields(&mut map)?;
+    encode_fields(value, &mut map)?;
     map.end()
 }
 
 /// Reads a struct from a JSON object.
-pub fn deserialize_struct<'de, T: DecodeFields, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+pub fn deserialize_struct<'de, T: Struct, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
     d.deserialize_map(StructVisitor(PhantomData))
 }
 
 struct StructVisitor<T>(PhantomData<T>);
 
-impl<'de, T: DecodeFields> Visitor<'de> for StructVisitor<T> {
+impl<'de, T: Struct> Visitor<'de> for StructVisitor<T> {
     type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -63,13 +239,19 @@ impl<'de, T: DecodeFields> Visitor<'de> for StructVisitor<T> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-        T::decode_fields(&mut map)
+        decode_fields(&mut map)
     }
 }
 
-/// Maps an object key to a field index with a generated `match` (unknown keys give
+/// Maps an object key to its position in a struct's field table (unknown keys give
 /// `usize::MAX`), without allocating for the key.
-pub struct FieldKey(pub fn(&str) -> usize);
+pub struct FieldKey(pub &'static [&'static str]);
+
+impl FieldKey {
+    fn index(&self, key: &str) -> usize {
+        self.0.iter().position(|f| *f == key).unwrap_or(usize::MAX)
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for FieldKey {
     type Value = usize;
@@ -87,17 +269,12 @@ impl<'de> Visitor<'de> for FieldKey {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<usize, E> {
-        Ok((self.0)(v))
+        Ok(self.index(v))
     }
 
     fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<usize, E> {
-        Ok(std::str::from_utf8(v).map_or(usize::MAX, self.0))
+        Ok(std::str::from_utf8(v).map_or(usize::MAX, |s| self.index(s)))
     }
-}
-
-/// The error for a required field that is absent.
-pub fn missing<E: de::Error>(field: &'static str) -> E {
-    E::missing_field(field)
 }
 
 /// Skips one value.
@@ -149,7 +326,11 @@ impl<'de, T: DecodeTagged> Visitor<'de> for TaggedVisitor<T> {
     type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a JSON object with a \".tag\" (or a tag string) for {}", T::NAME)
+        write!(
+            f,
+            "a JSON object with a \".tag\" (or a tag string) for {}",
+            T::NAME
+        )
     }
 
     fn visit_str<E: de::Error>(self, tag: &str) -> Result<T, E> {
@@ -297,31 +478,17 @@ impl<'de, E: de::Error> MapAccess<'de> for BufferedMap<E> {
 }
 
 /// Reads the value of a non-struct union member, which sits under a key named after the
-/// tag. Other keys are ignored. `None` when the key is absent (or null), which only nullable
-/// members accept.
-pub fn member_value<'de, A, T>(map: &mut A, tag: &str) -> Result<Option<T>, A::Error>
+/// tag (read with adapter `Ad`); other keys are ignored. `None` when the key is absent.
+pub fn member_value<'de, A, T, Ad>(map: &mut A, tag: &str) -> Result<Option<T>, A::Error>
 where
     A: MapAccess<'de>,
-    T: serde::Deserialize<'de>,
+    Ad: Adapter<T>,
 {
-    member_value_seed(map, tag, PhantomData::<Option<T>>)
-        .map(Option::flatten)
-}
-
-/// Like [`member_value`] with a seed (for adapted types such as timestamps).
-pub fn member_value_seed<'de, A, S>(map: &mut A, tag: &str, seed: S) -> Result<Option<S::Value>, A::Error>
-where
-    A: MapAccess<'de>,
-    S: DeserializeSeed<'de>,
-{
-    let mut seed = Some(seed);
     let mut out = None;
     while let Some(key) = map.next_key::<KeyOrTag>()? {
         match key {
-            KeyOrTag::Other(k) if k == tag && seed.is_some() => {
-                if let Some(s) = seed.take() {
-                    out = Some(map.next_value_seed(s)?);
-                }
+            KeyOrTag::Other(k) if k == tag && out.is_none() => {
+                out = Some(map.next_value_seed(Seed::<T, Ad>::new())?);
             }
             _ => skip_value(map)?,
         }
@@ -329,22 +496,21 @@ where
     Ok(out)
 }
 
-/// Reads the value of a required non-struct union member.
-pub fn required_member<'de, A, T>(map: &mut A, tag: &'static str) -> Result<T, A::Error>
-where
-    A: MapAccess<'de>,
-    T: serde::Deserialize<'de>,
-{
-    member_value_seed(map, tag, PhantomData::<T>)?.ok_or_else(|| de::Error::missing_field(tag))
+/// Decodes a void member: extra keys are ignored.
+#[inline]
+pub fn void<'de, A: MapAccess<'de>, U>(map: &mut A, value: U) -> Result<U, A::Error> {
+    drain(map)?;
+    Ok(value)
 }
 
-/// Reads a nullable member whose type is a struct flattened beside `.tag`: null when the
-/// object has nothing but the tag.
-pub fn optional_fields<'de, A, T>(map: &mut A) -> Result<Option<T>, A::Error>
-where
-    A: MapAccess<'de>,
-    T: DecodeFields,
-{
+/// Decodes a member whose type is an ordinary struct, flattened beside `.tag`.
+#[inline]
+pub fn flat<'de, A: MapAccess<'de>, T: Struct>(map: &mut A) -> Result<T, A::Error> {
+    decode_fields(map)
+}
+
+/// Decodes a nullable member of struct type: null when nothing but the tag is present.
+pub fn flat_opt<'de, A: MapAccess<'de>, T: Struct>(map: &mut A) -> Result<Option<T>, A::Error> {
     let Some(first) = map.next_key::<String>()? else {
         return Ok(None);
     };
@@ -352,7 +518,32 @@ where
         first: Some(first),
         inner: map,
     };
-    T::decode_fields(&mut prefixed).map(Some)
+    decode_fields(&mut prefixed).map(Some)
+}
+
+/// Decodes a member whose value sits under the tag's key (read with adapter `Ad`).
+#[inline]
+pub fn nested<'de, A: MapAccess<'de>, T, Ad: Adapter<T>>(
+    map: &mut A,
+    tag: &'static str,
+) -> Result<T, A::Error> {
+    member_value::<A, T, Ad>(map, tag)?.ok_or_else(|| de::Error::missing_field(tag))
+}
+
+/// Decodes a nullable nested member: absent or `null` is `None`.
+#[inline]
+pub fn nested_opt<'de, A: MapAccess<'de>, T, Ad: Adapter<T>>(
+    map: &mut A,
+    tag: &'static str,
+) -> Result<Option<T>, A::Error> {
+    Ok(member_value::<A, Option<T>, OptionOf<Ad>>(map, tag)?.flatten())
+}
+
+/// Decodes an unknown tag of an open union as its catch-all.
+#[inline]
+pub fn other<'de, A: MapAccess<'de>, U>(map: &mut A, value: U) -> Result<U, A::Error> {
+    drain(map)?;
+    Ok(value)
 }
 
 /// A map access that yields one already-read key before the rest of `inner`.
@@ -364,7 +555,10 @@ struct PrefixedMap<'m, A> {
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for PrefixedMap<'_, A> {
     type Error = A::Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
         match self.first.take() {
             Some(k) => seed
                 .deserialize(de::value::StringDeserializer::<A::Error>::new(k))
@@ -383,9 +577,59 @@ pub fn unknown_tag<E: de::Error>(tag: &str, expected: &'static [&'static str]) -
     E::unknown_variant(tag, expected)
 }
 
-/// Writes `{".tag": tag}` and leaves the map open for the member's fields.
-pub fn write_tag<M: SerializeMap>(map: &mut M, tag: &str) -> Result<(), M::Error> {
-    map.serialize_entry(TAG, tag)
+/// Writes `{".tag": tag}`.
+pub fn serialize_void<S: Serializer>(s: S, tag: &str) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(1))?;
+    map.serialize_entry(TAG, tag)?;
+    map.end()
+}
+
+/// Writes `{".tag": tag, ...fields of value}`.
+pub fn serialize_flat<S: Serializer, T: Struct>(
+    s: S,
+    tag: &str,
+    value: &T,
+) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(None)?;
+    map.serialize_entry(TAG, tag)?;
+    encode_fields(value, &mut map)?;
+    map.end()
+}
+
+/// Writes a nullable struct member: the fields when present, else the tag alone.
+pub fn serialize_flat_opt<S: Serializer, T: Struct>(
+    s: S,
+    tag: &str,
+    value: Option<&T>,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => serialize_flat(s, tag, v),
+        None => serialize_void(s, tag),
+    }
+}
+
+/// Writes `{".tag": tag, tag: value}` with adapter `Ad`.
+pub fn serialize_nested<S: Serializer, T, Ad: Adapter<T>>(
+    s: S,
+    tag: &str,
+    value: &T,
+) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(2))?;
+    map.serialize_entry(TAG, tag)?;
+    map.serialize_entry(tag, &With::<T, Ad>::new(value))?;
+    map.end()
+}
+
+/// Writes a nullable nested member: with its value when present, else the tag alone.
+pub fn serialize_nested_opt<S: Serializer, T, Ad: Adapter<T>>(
+    s: S,
+    tag: &str,
+    value: Option<&T>,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => serialize_nested::<S, T, Ad>(s, tag, v),
+        None => serialize_void(s, tag),
+    }
 }
 
 // ----- adapters -----------------------------------------------------------------------------
@@ -440,7 +684,10 @@ pub fn format_timestamp(value: &Timestamp, format: &str) -> String {
     // A format the generator accepted is valid; if it somehow is not, fall back to RFC 3339
     // instead of panicking inside chrono's Display.
     let items: Vec<chrono::format::Item<'_>> = chrono::format::StrftimeItems::new(format).collect();
-    if items.iter().any(|i| matches!(i, chrono::format::Item::Error)) {
+    if items
+        .iter()
+        .any(|i| matches!(i, chrono::format::Item::Error))
+    {
         return value.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     }
     if write!(out, "{}", value.format_with_items(items.into_iter())).is_err() {
@@ -675,17 +922,23 @@ where
 {
     let first: T = serde_json::from_str(json).map_err(|e| format!("decode: {e}"))?;
     let encoded = serde_json::to_string(&first).map_err(|e| format!("encode: {e}"))?;
-    let second: T =
-        serde_json::from_str(&encoded).map_err(|e| format!("decode of re-encoded {encoded}: {e}"))?;
+    let second: T = serde_json::from_str(&encoded)
+        .map_err(|e| format!("decode of re-encoded {encoded}: {e}"))?;
     if first != second {
-        return Err(format!("values differ after a round trip: {first:?} != {second:?}"));
+        return Err(format!(
+            "values differ after a round trip: {first:?} != {second:?}"
+        ));
     }
     let original: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
     let encoded: serde_json::Value = serde_json::from_str(&encoded).map_err(|e| e.to_string())?;
     keys_kept(&original, &encoded, "$")
 }
 
-fn keys_kept(original: &serde_json::Value, encoded: &serde_json::Value, path: &str) -> Result<(), String> {
+fn keys_kept(
+    original: &serde_json::Value,
+    encoded: &serde_json::Value,
+    path: &str,
+) -> Result<(), String> {
     use serde_json::Value;
     match (original, encoded) {
         (Value::Object(a), Value::Object(b)) => {
@@ -721,7 +974,10 @@ mod tests {
     #[test]
     fn timestamps_round_trip_in_both_formats() {
         let t = parse_timestamp("2026-03-14T09:26:53Z", DropboxTimestampFormat::FORMAT).unwrap();
-        assert_eq!(format_timestamp(&t, DropboxTimestampFormat::FORMAT), "2026-03-14T09:26:53Z");
+        assert_eq!(
+            format_timestamp(&t, DropboxTimestampFormat::FORMAT),
+            "2026-03-14T09:26:53Z"
+        );
         let d = parse_timestamp("2024-01-31", DateFormat::FORMAT).unwrap();
         assert_eq!(format_timestamp(&d, DateFormat::FORMAT), "2024-01-31");
         assert!(parse_timestamp("2026-03-14 09:26:53", DropboxTimestampFormat::FORMAT).is_none());

@@ -12,7 +12,10 @@ mod codegen;
 mod openapi;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Project automation for the Dropbox API toolkit")]
+#[command(
+    name = "cargo xtask",
+    about = "Project automation for the Dropbox API toolkit"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -157,10 +157,7 @@ pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String
     let crate_doc = format!(
         " Typed async client for the Dropbox API, generated from Stone specs by `dbx-codegen`.\n\n One module per namespace (each also a cargo feature of `{package}`), one `async fn` per\n route, and types that read and write Dropbox's JSON exactly. The clients, errors and\n transport come from `dropbox-api-runtime` and are re-exported here."
     );
-    let crate_doc_attrs: TokenStream = crate_doc
-        .lines()
-        .map(|l| quote!(#![doc = #l]))
-        .collect();
+    let crate_doc_attrs: TokenStream = crate_doc.lines().map(|l| quote!(#![doc = #l])).collect();
     let tokens = quote! {
         #crate_doc_attrs
         #![cfg_attr(rustfmt, rustfmt::skip)]
@@ -200,7 +197,14 @@ pub fn cargo_toml(api: &Api, options: &CrateOptions) -> String {
     );
     match &options.dependencies {
         DependencyStyle::Workspace => {
-            for key in ["version", "edition", "rust-version", "license", "repository", "publish"] {
+            for key in [
+                "version",
+                "edition",
+                "rust-version",
+                "license",
+                "repository",
+                "publish",
+            ] {
                 let _ = writeln!(s, "{key}.workspace = true");
             }
         }
@@ -243,7 +247,11 @@ pub fn cargo_toml(api: &Api, options: &CrateOptions) -> String {
     for d in &deps {
         let line = match (&options.dependencies, d.name.as_str()) {
             (DependencyStyle::Standalone { runtime_path }, "dropbox-api-runtime") => {
-                format!("{} = {{ path = {:?} }}", d.name, runtime_path.display().to_string())
+                format!(
+                    "{} = {{ path = {:?} }}",
+                    d.name,
+                    runtime_path.display().to_string()
+                )
             }
             (DependencyStyle::Workspace, _) => {
                 if d.features.is_empty() {
@@ -309,7 +317,11 @@ fn quoted(items: &[String]) -> String {
 
 /// `tests/examples.rs`: every example decodes, re-encodes with every key, and decodes to an
 /// equal value.
-pub fn examples_test(api: &Api, names: &Names, options: &CrateOptions) -> Result<String, EmitError> {
+pub fn examples_test(
+    api: &Api,
+    names: &Names,
+    options: &CrateOptions,
+) -> Result<String, EmitError> {
     let krate = ident(&options.lib_name());
     let base = base_namespaces(api);
     let mut blocks = TokenStream::new();

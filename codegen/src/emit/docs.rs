@@ -78,10 +78,11 @@ fn link(api: &Api, names: &Names, target: &RefTarget) -> String {
             _ => format!("`{field}`"),
         },
         RefTarget::Route(ns, name, version) => {
-            let route = api
-                .namespaces
-                .get(ns)
-                .and_then(|n| n.routes.iter().find(|r| &r.name == name && r.version == *version));
+            let route = api.namespaces.get(ns).and_then(|n| {
+                n.routes
+                    .iter()
+                    .find(|r| &r.name == name && r.version == *version)
+            });
             match route {
                 Some(r) => {
                     let label = if *version > 1 {

@@ -76,6 +76,7 @@ impl ModuleCx<'_> {
         Ok(quote! {
             /// Static descriptions of this namespace's routes (URL path, host, style, auth).
             pub mod routes {
+                #[allow(unused_imports)]
                 use ::dropbox_api_runtime as rt;
                 #consts
             }
@@ -117,7 +118,11 @@ impl ModuleCx<'_> {
                     .api
                     .namespaces
                     .get(self.ns)
-                    .and_then(|n| n.routes.iter().find(|x| &x.name == name && x.version == *version))
+                    .and_then(|n| {
+                        n.routes
+                            .iter()
+                            .find(|x| &x.name == name && x.version == *version)
+                    })
                     .map(route_fn_name)
                     .unwrap_or_else(|| name.clone());
                 let note = format!("use `{by}` instead");
@@ -133,36 +138,38 @@ impl ModuleCx<'_> {
         let has_arg = r.arg != DataType::Void;
         let arg_ty = self.types.rust(&r.arg);
         let arg_param = if has_arg {
-            quote!(arg: &#arg_ty,)
+            quote!(arg: &'a #arg_ty,)
         } else {
             TokenStream::new()
         };
         let arg_expr = if has_arg { quote!(arg) } else { quote!(&()) };
+        // A plain fn returning the runtime's future: the generated crate compiles no state
+        // machine per route, and callers `.await` it exactly like an `async fn`.
         let body = match r.style() {
             "upload" => quote! {
-                pub async fn #f(
-                    client: &impl #auth,
+                pub fn #f<'a>(
+                    client: &'a impl #auth,
                     #arg_param
                     body: impl Into<rt::Body>,
-                ) -> Result<#result, crate::Error<#error>> {
-                    client.transport().upload(&routes::#c, #arg_expr, body.into()).await
+                ) -> impl ::std::future::Future<Output = Result<#result, crate::Error<#error>>> + 'a {
+                    client.transport().upload(&routes::#c, #arg_expr, body.into())
                 }
             },
             "download" => quote! {
-                pub async fn #f(
-                    client: &impl #auth,
+                pub fn #f<'a>(
+                    client: &'a impl #auth,
                     #arg_param
                     range: Option<rt::ByteRange>,
-                ) -> Result<rt::Download<#result>, crate::Error<#error>> {
-                    client.transport().download(&routes::#c, #arg_expr, range).await
+                ) -> impl ::std::future::Future<Output = Result<rt::Download<#result>, crate::Error<#error>>> + 'a {
+                    client.transport().download(&routes::#c, #arg_expr, range)
                 }
             },
             _ => quote! {
-                pub async fn #f(
-                    client: &impl #auth,
+                pub fn #f<'a>(
+                    client: &'a impl #auth,
                     #arg_param
-                ) -> Result<#result, crate::Error<#error>> {
-                    client.transport().rpc(&routes::#c, #arg_expr).await
+                ) -> impl ::std::future::Future<Output = Result<#result, crate::Error<#error>>> + 'a {
+                    client.transport().rpc(&routes::#c, #arg_expr)
                 }
             },
         };

@@ -33,14 +33,15 @@ impl ModuleCx<'_> {
         let mut params = Vec::new();
         let mut inits = Vec::new();
         let mut setters = TokenStream::new();
-        let mut encode = TokenStream::new();
-        let mut locals = TokenStream::new();
-        let mut arms = TokenStream::new();
-        let mut index_arms = TokenStream::new();
+        let mut wire_names: Vec<&str> = Vec::new();
+        let mut slot_types = Vec::new();
+        let mut view_types = Vec::new();
+        let mut view_exprs = Vec::new();
+        let mut locals = Vec::new();
         let mut builds = Vec::new();
         let mut validations = TokenStream::new();
 
-        for (i, f) in fields.iter().enumerate() {
+        for f in fields.iter() {
             let fname = ident(&field_name(&f.name));
             let wire = f.name.as_str();
             let boxed = self.boxed.contains(&(s.key.clone(), f.name.clone()));
@@ -77,7 +78,11 @@ impl ModuleCx<'_> {
                 };
                 let inner = self.types.rust(&inner_dt);
                 let inner_is_string = matches!(self.api.unalias(&inner_dt), DataType::String(_));
-                let wrap = if boxed { quote!(Some(Box::new(value))) } else { quote!(Some(value)) };
+                let wrap = if boxed {
+                    quote!(Some(Box::new(value)))
+                } else {
+                    quote!(Some(value))
+                };
                 let (param, conv) = if inner_is_string {
                     (quote!(impl Into<String>), quote!(let value = value.into();))
                 } else {
@@ -124,77 +129,59 @@ impl ModuleCx<'_> {
                 }
             }
 
-            // Encoding.
-            let adapter = self.types.needs_adapter(&f.ty).then(|| self.types.adapter(&f.ty));
+            // Wire format: one decoding slot and one borrowed view per field.
+            wire_names.push(wire);
+            let local = quote::format_ident!("value_{}", field_name(&f.name));
             if nullable {
-                let inner_adapter = match self.api.unalias(&f.ty) {
-                    DataType::Nullable(inner) if self.types.needs_adapter(inner) => {
-                        Some(self.types.adapter(inner))
-                    }
-                    _ => None,
+                let inner_dt = match self.api.unalias(&f.ty) {
+                    DataType::Nullable(i) => i.as_ref().clone(),
+                    other => other.clone(),
                 };
-                let write = match inner_adapter {
-                    Some(a) => quote!(map.serialize_entry(#wire, &rt::wire::With::<_, #a>::new(value))?;),
-                    None => quote!(map.serialize_entry(#wire, value)?;),
-                };
-                encode.extend(quote! {
-                    if let Some(value) = &self.#fname {
-                        #write
-                    }
-                });
-            } else {
-                match &adapter {
-                    Some(a) => encode.extend(
-                        quote!(map.serialize_entry(#wire, &rt::wire::With::<_, #a>::new(&self.#fname))?;),
-                    ),
-                    None => encode.extend(quote!(map.serialize_entry(#wire, &self.#fname)?;)),
-                }
-            }
-
-            // Decoding.
-            let idx = i;
-            index_arms.extend(quote!(#wire => #idx,));
-            let read = match &adapter {
-                Some(a) => {
-                    let t = self.types.rust(&f.ty);
-                    quote!(map.next_value_seed(rt::wire::Seed::<#t, #a>::new())?)
-                }
-                None => quote!(map.next_value()?),
-            };
-            if nullable {
-                locals.extend(quote!(let mut #fname: #ty = None;));
-                arms.extend(quote!(#idx => #fname = #read,));
-                builds.push(quote!(#fname));
-            } else {
-                locals.extend(quote!(let mut #fname: Option<#ty> = None;));
-                arms.extend(quote!(#idx => #fname = Some(#read),));
-                if let Some(default) = &f.default {
-                    let expr = self.default_expr(&f.ty, default);
-                    let expr = if boxed { quote!(Box::new(#expr)) } else { expr };
-                    if self.default_is_cheap(&f.ty) && !boxed {
-                        builds.push(quote!(#fname: #fname.unwrap_or(#expr)));
-                    } else {
-                        builds.push(quote!(#fname: #fname.unwrap_or_else(|| #expr)));
-                    }
+                let inner = if boxed {
+                    let t = self.types.rust(&inner_dt);
+                    quote!(Box<#t>)
                 } else {
-                    builds.push(quote!(#fname: #fname.ok_or_else(|| rt::wire::missing(#wire))?));
+                    self.types.rust(&inner_dt)
+                };
+                let adapter = self.types.adapter(&inner_dt);
+                slot_types.push(quote!(rt::wire::In<Option<#inner>, rt::wire::OptionOf<#adapter>>));
+                view_types.push(quote!(rt::wire::Opt<'a, #inner, #adapter>));
+                view_exprs.push(quote!(rt::wire::Opt::new(&self.#fname)));
+                builds.push(quote!(#fname: #local.optional()));
+            } else {
+                let adapter = self.types.adapter(&f.ty);
+                slot_types.push(quote!(rt::wire::In<#ty, #adapter>));
+                view_types.push(quote!(rt::wire::Req<'a, #ty, #adapter>));
+                view_exprs.push(quote!(rt::wire::Req::new(&self.#fname)));
+                match &f.default {
+                    Some(default) => {
+                        let expr = self.default_expr(&f.ty, default);
+                        let expr = if boxed { quote!(Box::new(#expr)) } else { expr };
+                        builds.push(quote!(#fname: #local.or(#expr)));
+                    }
+                    None => builds.push(quote!(#fname: #local.required(#wire)?)),
                 }
             }
+            locals.push(local);
 
             // Validation.
-            let c = checks(self.api, &self.needs, &self.patterns, &f.ty, quote!(&self.#fname));
-            if !c.is_empty() {
-                validations.extend(quote! {
-                    rt::validate::field(#wire, || {
-                        #c
-                        Ok(())
-                    })?;
-                });
+            if self.sendable.contains(&s.key) {
+                validations.extend(checks(
+                    self.api,
+                    &self.needs,
+                    &self.patterns,
+                    &f.ty,
+                    quote!(&self.#fname),
+                    &|e| quote!(rt::validate::in_field(#e, #wire)?;),
+                ));
             }
         }
 
         let new_doc = if params.is_empty() {
-            format!(" Creates a `{}` with every field at its default.", self.names.ty(&s.key))
+            format!(
+                " Creates a `{}` with every field at its default.",
+                self.names.ty(&s.key)
+            )
         } else {
             format!(
                 " Creates a `{}` from its required fields; optional fields start unset and defaulted ones at their defaults.",
@@ -221,35 +208,33 @@ impl ModuleCx<'_> {
                 Ok(())
             }
         };
-        let map_param = if fields.is_empty() {
-            quote!(_map)
+        let slots = nest(&slot_types);
+        let view_ty = nest(&view_types);
+        let view_value = nest(&view_exprs);
+        let pattern = nest(&locals.iter().map(|l| quote!(#l)).collect::<Vec<_>>());
+        let (slots_param, build_body) = if fields.is_empty() {
+            (quote!(_slots), quote!(Ok(#name {})))
         } else {
-            quote!(map)
-        };
-        let decode_body = if fields.is_empty() {
-            quote! {
-                rt::wire::drain(map)?;
-                Ok(#name {})
-            }
-        } else {
-            quote! {
-                fn field_index(key: &str) -> usize {
-                    match key {
-                        #index_arms
-                        _ => usize::MAX,
-                    }
-                }
-                #locals
-                while let Some(index) = map.next_key_seed(rt::wire::FieldKey(field_index))? {
-                    match index {
-                        #arms
-                        _ => rt::wire::skip_value(map)?,
-                    }
-                }
-                Ok(#name { #(#builds),* })
-            }
+            (
+                quote!(slots),
+                quote! {
+                    let #pattern = slots;
+                    Ok(#name { #(#builds),* })
+                },
+            )
         };
         let parent_from = self.struct_upcast(s);
+        let validate_impl = if self.sendable.contains(&s.key) {
+            quote! {
+                impl rt::validate::Validate for #name {
+                    fn validate(&self) -> Result<(), rt::validate::ValidationError> {
+                    #validate_body
+                    }
+                }
+            }
+        } else {
+            TokenStream::new()
+        };
         quote! {
             #docs
             #[doc = ""]
@@ -271,16 +256,24 @@ impl ModuleCx<'_> {
             #default_impl
             #parent_from
 
-            impl ::serde::Serialize for #name {
-                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                    rt::wire::serialize_struct(self, serializer)
+            impl rt::wire::Struct for #name {
+                const NAME: &'static str = #type_name;
+                const FIELDS: &'static [&'static str] = &[#(#wire_names),*];
+                type Slots = #slots;
+                type View<'a> = #view_ty;
+
+                fn build<E: ::serde::de::Error>(#slots_param: Self::Slots) -> Result<Self, E> {
+                    #build_body
+                }
+
+                fn view(&self) -> Self::View<'_> {
+                    #view_value
                 }
             }
 
-            impl rt::wire::EncodeFields for #name {
-                fn encode_fields<M: ::serde::ser::SerializeMap>(&self, #map_param: &mut M) -> Result<(), M::Error> {
-                    #encode
-                    Ok(())
+            impl ::serde::Serialize for #name {
+                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                    rt::wire::serialize_struct(self, serializer)
                 }
             }
 
@@ -290,19 +283,7 @@ impl ModuleCx<'_> {
                 }
             }
 
-            impl rt::wire::DecodeFields for #name {
-                const NAME: &'static str = #type_name;
-
-                fn decode_fields<'de, A: ::serde::de::MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
-                    #decode_body
-                }
-            }
-
-            impl rt::validate::Validate for #name {
-                fn validate(&self) -> Result<(), rt::validate::ValidationError> {
-                    #validate_body
-                }
-            }
+            #validate_impl
         }
     }
 
@@ -320,8 +301,14 @@ impl ModuleCx<'_> {
         let name = ident(&self.names.ty(&s.key));
         let parent_path = self.names.path(&parent.key, self.ns);
         let variant = ident(&variant_name(tag));
-        let boxed = self.boxed.contains(&(parent.key.clone(), format!("#{tag}")));
-        let value = if boxed { quote!(Box::new(value)) } else { quote!(value) };
+        let boxed = self
+            .boxed
+            .contains(&(parent.key.clone(), format!("#{tag}")));
+        let value = if boxed {
+            quote!(Box::new(value))
+        } else {
+            quote!(value)
+        };
         quote! {
             impl From<#name> for #parent_path {
                 fn from(value: #name) -> Self {
@@ -353,15 +340,6 @@ impl ModuleCx<'_> {
         }
     }
 
-    /// Whether a default can be evaluated eagerly (`unwrap_or`) without clippy asking for
-    /// laziness or the reverse.
-    fn default_is_cheap(&self, ty: &DataType) -> bool {
-        matches!(
-            self.api.unalias(ty),
-            DataType::Boolean | DataType::Int { .. } | DataType::Float { .. } | DataType::Named(_)
-        )
-    }
-
     /// Emits a struct with enumerated subtypes as an enum over its subtypes.
     fn polymorphic(&self, s: &Struct) -> TokenStream {
         let Some(sub) = &s.subtypes else {
@@ -391,46 +369,49 @@ impl ModuleCx<'_> {
             let v = ident(&variant_name(tag));
             let boxed = self.boxed.contains(&(s.key.clone(), format!("#{tag}")));
             let path = self.names.path(key, self.ns);
-            let payload = if boxed { quote!(Box<#path>) } else { quote!(#path) };
+            let payload = if boxed {
+                quote!(Box<#path>)
+            } else {
+                quote!(#path)
+            };
             let vdoc = format!(" A `{}` (tag `{tag}`).", self.names.ty(key));
             variants.extend(quote! {
                 #[doc = #vdoc]
                 #v(#payload),
             });
-            let inner = if boxed { quote!(&**value) } else { quote!(value) };
+            let inner = if boxed {
+                quote!(&**value)
+            } else {
+                quote!(value)
+            };
             encode_arms.extend(quote! {
-                #name::#v(value) => {
-                    rt::wire::write_tag(&mut map, #tag)?;
-                    rt::wire::EncodeFields::encode_fields(#inner, &mut map)?;
-                }
+                #name::#v(value) => rt::wire::serialize_flat(serializer, #tag, #inner),
             });
-            let decoded = quote!(<#path as rt::wire::DecodeFields>::decode_fields(map)?);
-            let decoded = if boxed { quote!(Box::new(#decoded)) } else { decoded };
-            decode_arms.extend(quote!(#tag => Ok(#name::#v(#decoded)),));
+            let boxing = if boxed {
+                quote!(.map(Box::new))
+            } else {
+                TokenStream::new()
+            };
+            decode_arms.extend(quote!(#tag => rt::wire::flat(map)#boxing.map(#name::#v),));
             if self.needs.type_needs(self.api, key) {
-                validate_arms.extend(quote!(#name::#v(value) => rt::validate::field(#tag, || rt::validate::Validate::validate(value)),));
+                validate_arms.extend(quote!(#name::#v(value) => rt::validate::in_field(rt::validate::Validate::validate(value), #tag),));
             } else {
                 validate_arms.extend(quote!(#name::#v(_) => Ok(()),));
             }
             tags.push(tag.as_str());
         }
-        let (other_variant, other_encode, other_decode, other_validate, non_exhaustive) = if sub.catch_all {
+        let (other_variant, other_encode, other_decode, other_validate, non_exhaustive) = if sub
+            .catch_all
+        {
             (
                 quote! {
                     /// A subtype this version of the spec does not know.
                     Other,
                 },
                 quote! {
-                    #name::Other => {
-                        return Err(rt::wire::ser_error("cannot encode an unknown subtype"));
-                    }
+                    #name::Other => Err(rt::wire::ser_error("cannot encode an unknown subtype")),
                 },
-                quote! {
-                    _ => {
-                        rt::wire::drain(map)?;
-                        Ok(#name::Other)
-                    }
-                },
+                quote!(_ => rt::wire::other(map, #name::Other),),
                 quote!(#name::Other => Err(rt::validate::catch_all()),),
                 quote!(#[non_exhaustive]),
             )
@@ -444,6 +425,20 @@ impl ModuleCx<'_> {
             )
         };
         let accessors = self.common_accessors(s, sub.catch_all);
+        let validate_impl = if self.sendable.contains(&s.key) {
+            quote! {
+                impl rt::validate::Validate for #name {
+                    fn validate(&self) -> Result<(), rt::validate::ValidationError> {
+                    match self {
+                        #validate_arms
+                        #other_validate
+                    }
+                    }
+                }
+            }
+        } else {
+            TokenStream::new()
+        };
         quote! {
             #docs
             #[doc = ""]
@@ -459,13 +454,10 @@ impl ModuleCx<'_> {
 
             impl ::serde::Serialize for #name {
                 fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                    use ::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(None)?;
                     match self {
                         #encode_arms
                         #other_encode
                     }
-                    map.end()
                 }
             }
 
@@ -486,14 +478,7 @@ impl ModuleCx<'_> {
                 }
             }
 
-            impl rt::validate::Validate for #name {
-                fn validate(&self) -> Result<(), rt::validate::ValidationError> {
-                    match self {
-                        #validate_arms
-                        #other_validate
-                    }
-                }
-            }
+            #validate_impl
         }
     }
 
@@ -553,3 +538,10 @@ impl ModuleCx<'_> {
     }
 }
 
+/// Nests items as pairs ending in unit: `[a, b, c]` -> `(a, (b, (c, ())))`.
+pub(super) fn nest(items: &[TokenStream]) -> TokenStream {
+    items
+        .iter()
+        .rev()
+        .fold(quote!(()), |rest, item| quote!((#item, #rest)))
+}

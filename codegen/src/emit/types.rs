@@ -71,22 +71,6 @@ impl TypeMapper<'_> {
         }
     }
 
-    /// Whether values of this type are written differently from their serde form
-    /// (timestamps and bytes, at any depth, aliases followed).
-    pub fn needs_adapter(&self, ty: &DataType) -> bool {
-        match ty {
-            DataType::Timestamp { .. } | DataType::Bytes => true,
-            DataType::List { item, .. } => self.needs_adapter(item),
-            DataType::Map { value, .. } => self.needs_adapter(value),
-            DataType::Nullable(inner) => self.needs_adapter(inner),
-            DataType::Named(key) => match self.api.get(key) {
-                Some(UserType::Alias(a)) => self.needs_adapter(&a.ty),
-                _ => false,
-            },
-            _ => false,
-        }
-    }
-
     /// The wire adapter type for a data type (see `dropbox_api_runtime::wire::Adapter`).
     pub fn adapter(&self, ty: &DataType) -> TokenStream {
         match ty {
@@ -284,7 +268,9 @@ fn tarjan(graph: &BTreeMap<TypeKey, Vec<(String, TypeKey)>>) -> BTreeMap<TypeKey
             let edges = &graph[keys[v]];
             if ei < edges.len() {
                 work.push((v, ei + 1));
-                let Some(&w) = pos.get(&edges[ei].1) else { continue };
+                let Some(&w) = pos.get(&edges[ei].1) else {
+                    continue;
+                };
                 if index[w] == usize::MAX {
                     work.push((w, 0));
                 } else if on_stack[w] {

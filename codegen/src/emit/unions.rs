@@ -80,134 +80,98 @@ impl ModuleCx<'_> {
             };
             if m.catch_all {
                 variants.extend(quote!(#mdocs Other,));
-                encode_arms.extend(quote!(#name::Other => rt::wire::write_tag(&mut map, "other")?,));
-                decode_arms.extend(quote! {
-                    _ => {
-                        rt::wire::drain(map)?;
-                        Ok(#name::Other)
-                    }
-                });
+                encode_arms
+                    .extend(quote!(#name::Other => rt::wire::serialize_void(serializer, "other"),));
+                decode_arms.extend(quote!(_ => rt::wire::other(map, #name::Other),));
                 validate_arms.extend(quote!(#name::Other => Err(rt::validate::catch_all()),));
                 continue;
             }
             tags.push(tag);
             let boxed = self.boxed.contains(&(u.key.clone(), m.name.clone()));
-            let shape = self.shape(m);
-            match shape {
+            let inner_dt = match self.api.unalias(&m.ty) {
+                DataType::Nullable(i) => i.as_ref().clone(),
+                other => other.clone(),
+            };
+            let (value_ref, opt_ref) = if boxed {
+                (quote!(&**value), quote!(value.as_deref()))
+            } else {
+                (quote!(value), quote!(value.as_ref()))
+            };
+            let boxing = if boxed {
+                quote!(.map(Box::new))
+            } else {
+                TokenStream::new()
+            };
+            let opt_boxing = if boxed {
+                quote!(.map(|v| v.map(Box::new)))
+            } else {
+                TokenStream::new()
+            };
+            match self.shape(m) {
                 Shape::Void => {
                     variants.extend(quote!(#mdocs #deprecated #v,));
-                    encode_arms.extend(quote!(#name::#v => rt::wire::write_tag(&mut map, #tag)?,));
-                    decode_arms.extend(quote! {
-                        #tag => {
-                            rt::wire::drain(map)?;
-                            Ok(#name::#v)
-                        }
-                    });
+                    encode_arms
+                        .extend(quote!(#name::#v => rt::wire::serialize_void(serializer, #tag),));
+                    decode_arms.extend(quote!(#tag => rt::wire::void(map, #name::#v),));
                     any_unchecked = true;
                     continue;
                 }
                 Shape::Flattened { nullable } => {
                     let ty = self.types.rust_boxed(&m.ty, boxed);
                     variants.extend(quote!(#mdocs #deprecated #v(#ty),));
-                    let inner_ty = match self.api.unalias(&m.ty) {
-                        DataType::Nullable(i) => self.types.rust(i),
-                        other => self.types.rust(other),
-                    };
                     if nullable {
-                        let deref = if boxed { quote!(&**value) } else { quote!(value) };
-                        encode_arms.extend(quote! {
-                            #name::#v(value) => {
-                                rt::wire::write_tag(&mut map, #tag)?;
-                                if let Some(value) = value {
-                                    rt::wire::EncodeFields::encode_fields(#deref, &mut map)?;
-                                }
-                            }
-                        });
-                        let read = quote!(rt::wire::optional_fields::<_, #inner_ty>(map)?);
-                        let read = if boxed { quote!(#read.map(Box::new)) } else { read };
-                        decode_arms.extend(quote!(#tag => Ok(#name::#v(#read)),));
+                        encode_arms.extend(quote!(#name::#v(value) => rt::wire::serialize_flat_opt(serializer, #tag, #opt_ref),));
+                        decode_arms.extend(
+                            quote!(#tag => rt::wire::flat_opt(map)#opt_boxing.map(#name::#v),),
+                        );
                     } else {
-                        let deref = if boxed { quote!(&**value) } else { quote!(value) };
-                        encode_arms.extend(quote! {
-                            #name::#v(value) => {
-                                rt::wire::write_tag(&mut map, #tag)?;
-                                rt::wire::EncodeFields::encode_fields(#deref, &mut map)?;
-                            }
-                        });
-                        let read = quote!(<#inner_ty as rt::wire::DecodeFields>::decode_fields(map)?);
-                        let read = if boxed { quote!(Box::new(#read)) } else { read };
-                        decode_arms.extend(quote!(#tag => Ok(#name::#v(#read)),));
+                        encode_arms.extend(quote!(#name::#v(value) => rt::wire::serialize_flat(serializer, #tag, #value_ref),));
+                        decode_arms
+                            .extend(quote!(#tag => rt::wire::flat(map)#boxing.map(#name::#v),));
                     }
                 }
                 Shape::Nested { nullable } => {
                     let ty = self.types.rust_boxed(&m.ty, boxed);
                     variants.extend(quote!(#mdocs #deprecated #v(#ty),));
-                    let inner_dt = match self.api.unalias(&m.ty) {
-                        DataType::Nullable(i) => i.as_ref().clone(),
-                        other => other.clone(),
-                    };
                     let inner_ty = self.types.rust(&inner_dt);
-                    let adapter = self.types.needs_adapter(&inner_dt).then(|| self.types.adapter(&inner_dt));
-                    let write_value = match &adapter {
-                        Some(a) => quote!(map.serialize_entry(#tag, &rt::wire::With::<#inner_ty, #a>::new(value))?;),
-                        None => quote!(map.serialize_entry(#tag, value)?;),
-                    };
-                    let required_read = match &adapter {
-                        Some(a) => quote! {
-                            rt::wire::member_value_seed(map, #tag, rt::wire::Seed::<#inner_ty, #a>::new())?
-                                .ok_or_else(|| rt::wire::missing(#tag))?
-                        },
-                        None => quote!(rt::wire::required_member(map, #tag)?),
-                    };
+                    let adapter = self.types.adapter(&inner_dt);
                     if nullable {
                         encode_arms.extend(quote! {
-                            #name::#v(value) => {
-                                rt::wire::write_tag(&mut map, #tag)?;
-                                if let Some(value) = value {
-                                    #write_value
-                                }
-                            }
+                            #name::#v(value) => rt::wire::serialize_nested_opt::<_, #inner_ty, #adapter>(serializer, #tag, #opt_ref),
                         });
-                        let read = match &adapter {
-                            Some(a) => quote! {
-                                rt::wire::member_value_seed(
-                                    map,
-                                    #tag,
-                                    rt::wire::Seed::<Option<#inner_ty>, rt::wire::OptionOf<#a>>::new(),
-                                )?
-                                .flatten()
-                            },
-                            None => quote!(rt::wire::member_value(map, #tag)?),
-                        };
-                        let read = if boxed { quote!(#read.map(Box::new)) } else { read };
-                        decode_arms.extend(quote!(#tag => Ok(#name::#v(#read)),));
+                        decode_arms.extend(quote! {
+                            #tag => rt::wire::nested_opt::<_, #inner_ty, #adapter>(map, #tag)#opt_boxing.map(#name::#v),
+                        });
                     } else {
-                        let deref = if boxed { quote!(&**value) } else { quote!(value) };
-                        let write_value = match &adapter {
-                            Some(a) => quote!(map.serialize_entry(#tag, &rt::wire::With::<#inner_ty, #a>::new(#deref))?;),
-                            None => quote!(map.serialize_entry(#tag, #deref)?;),
-                        };
                         encode_arms.extend(quote! {
-                            #name::#v(value) => {
-                                rt::wire::write_tag(&mut map, #tag)?;
-                                #write_value
-                            }
+                            #name::#v(value) => rt::wire::serialize_nested::<_, #inner_ty, #adapter>(serializer, #tag, #value_ref),
                         });
-                        let read = required_read;
-                        let read = if boxed { quote!(Box::new(#read)) } else { read };
-                        decode_arms.extend(quote!(#tag => Ok(#name::#v(#read)),));
+                        decode_arms.extend(quote! {
+                            #tag => rt::wire::nested::<_, #inner_ty, #adapter>(map, #tag)#boxing.map(#name::#v),
+                        });
                     }
                 }
             }
-            let c = checks(self.api, &self.needs, &self.patterns, &m.ty, quote!(value));
+            let c = if self.sendable.contains(&u.key) {
+                checks(
+                    self.api,
+                    &self.needs,
+                    &self.patterns,
+                    &m.ty,
+                    quote!(value),
+                    &|e| quote!(rt::validate::in_field(#e, #tag)?;),
+                )
+            } else {
+                TokenStream::new()
+            };
             if c.is_empty() {
                 any_unchecked = true;
             } else {
                 validate_arms.extend(quote! {
-                    #name::#v(value) => rt::validate::field(#tag, || {
+                    #name::#v(value) => {
                         #c
                         Ok(())
-                    }),
+                    }
                 });
             }
         }
@@ -236,27 +200,30 @@ impl ModuleCx<'_> {
             TokenStream::new()
         };
         let from_parent = self.union_from_parent(u);
-        let map_binding = if members.is_empty() {
-            quote!(map)
-        } else {
-            quote!(mut map)
-        };
         let encode = if members.is_empty() {
             quote! {
-                let _ = self;
-                Err(rt::wire::ser_error("an empty union has no value to encode"))
+                let _ = serializer;
+                match *self {}
             }
         } else {
             quote! {
-                use ::serde::ser::SerializeMap as _;
-                let #map_binding = serializer.serialize_map(None)?;
                 match self {
                     #encode_arms
                 }
-                map.end()
             }
         };
         let derive_default = TokenStream::new();
+        let validate_impl = if self.sendable.contains(&u.key) {
+            quote! {
+                impl rt::validate::Validate for #name {
+                    fn validate(&self) -> Result<(), rt::validate::ValidationError> {
+                    #validate_body
+                    }
+                }
+            }
+        } else {
+            TokenStream::new()
+        };
         quote! {
             #docs
             #[doc = ""]
@@ -292,11 +259,7 @@ impl ModuleCx<'_> {
                 }
             }
 
-            impl rt::validate::Validate for #name {
-                fn validate(&self) -> Result<(), rt::validate::ValidationError> {
-                    #validate_body
-                }
-            }
+            #validate_impl
         }
     }
 

@@ -28,10 +28,17 @@ impl NeedsValidation {
                 Some(sub) => {
                     sub.catch_all || sub.entries.iter().any(|(_, k)| self.type_needs(api, k))
                 }
-                None => api.all_fields(s).iter().any(|f| self.value_needs(api, &f.ty)),
+                None => api
+                    .all_fields(s)
+                    .iter()
+                    .any(|f| self.value_needs(api, &f.ty)),
             },
             Some(UserType::Union(u)) => {
-                api.union_is_open(u) || api.all_members(u).iter().any(|m| self.value_needs(api, &m.ty))
+                api.union_is_open(u)
+                    || api
+                        .all_members(u)
+                        .iter()
+                        .any(|m| self.value_needs(api, &m.ty))
             }
             Some(UserType::Alias(a)) => self.value_needs(api, &a.ty),
             None => false,
@@ -56,7 +63,9 @@ impl NeedsValidation {
             DataType::Map { value, .. } => self.value_needs(api, value),
             DataType::Nullable(inner) => self.value_needs(api, inner),
             DataType::Named(k) => self.type_needs(api, k),
-            DataType::Void | DataType::Boolean | DataType::Bytes | DataType::Timestamp { .. } => false,
+            DataType::Void | DataType::Boolean | DataType::Bytes | DataType::Timestamp { .. } => {
+                false
+            }
         }
     }
 }
@@ -94,14 +103,16 @@ impl Patterns {
     }
 }
 
-/// Statements checking `value` (an expression of type `&T`), using `?`; empty when the
-/// type has nothing to check.
+/// Statements checking `value` (an expression of type `&T`): each check is an expression
+/// of type `Result<(), ValidationError>` turned into a statement by `wrap` (which adds the
+/// field context and `?`). Empty when the type has nothing to check.
 pub fn checks(
     api: &Api,
     needs: &NeedsValidation,
     patterns: &Patterns,
     ty: &DataType,
     value: TokenStream,
+    wrap: &dyn Fn(TokenStream) -> TokenStream,
 ) -> TokenStream {
     match ty {
         DataType::String(c) => {
@@ -109,25 +120,27 @@ pub fn checks(
             if c.min_length.is_some() || c.max_length.is_some() {
                 let min = opt_u64(c.min_length);
                 let max = opt_u64(c.max_length);
-                out.extend(quote!(rt::validate::check_str_len(#value, #min, #max)?;));
+                out.extend(wrap(
+                    quote!(rt::validate::check_str_len(#value, #min, #max)),
+                ));
             }
             if let Some(p) = &c.pattern {
                 let name = patterns.name(p);
-                out.extend(quote!(#name.check(#value)?;));
+                out.extend(wrap(quote!(#name.check(#value))));
             }
             out
         }
         DataType::Int { min, max, .. } if min.is_some() || max.is_some() => {
             let min = opt_int(*min);
             let max = opt_int(*max);
-            quote!(rt::validate::check_range(*#value, #min, #max)?;)
+            wrap(quote!(rt::validate::check_range(*#value, #min, #max)))
         }
         DataType::Float { min, max, .. } => {
-            let mut out = quote!(rt::validate::Validate::validate(#value)?;);
+            let mut out = wrap(quote!(rt::validate::Validate::validate(#value)));
             if min.is_some() || max.is_some() {
                 let min = opt_float(*min);
                 let max = opt_float(*max);
-                out.extend(quote!(rt::validate::check_range(*#value, #min, #max)?;));
+                out.extend(wrap(quote!(rt::validate::check_range(*#value, #min, #max))));
             }
             out
         }
@@ -140,33 +153,33 @@ pub fn checks(
             if min_items.is_some() || max_items.is_some() {
                 let min = opt_u64(*min_items);
                 let max = opt_u64(*max_items);
-                out.extend(quote!(rt::validate::check_items(#value.len(), #min, #max)?;));
+                out.extend(wrap(quote!(rt::validate::check_items(#value, #min, #max))));
             }
-            let inner = checks(api, needs, patterns, item, quote!(item));
+            let inner = checks(api, needs, patterns, item, quote!(item), &|e| quote!(#e?;));
             if !inner.is_empty() {
-                out.extend(quote! {
+                out.extend(wrap(quote! {
                     rt::validate::each(#value, |item| {
                         #inner
                         Ok(())
-                    })?;
-                });
+                    })
+                }));
             }
             out
         }
         DataType::Map { value: vt, .. } => {
-            let inner = checks(api, needs, patterns, vt, quote!(item));
+            let inner = checks(api, needs, patterns, vt, quote!(item), &|e| quote!(#e?;));
             if inner.is_empty() {
                 return inner;
             }
-            quote! {
+            wrap(quote! {
                 rt::validate::each_value(#value, |item| {
                     #inner
                     Ok(())
-                })?;
-            }
+                })
+            })
         }
         DataType::Nullable(inner) => {
-            let inner = checks(api, needs, patterns, inner, quote!(present));
+            let inner = checks(api, needs, patterns, inner, quote!(present), wrap);
             if inner.is_empty() {
                 return inner;
             }
@@ -177,9 +190,9 @@ pub fn checks(
             }
         }
         DataType::Named(k) => match api.get(k) {
-            Some(UserType::Alias(a)) => checks(api, needs, patterns, &a.ty, value),
+            Some(UserType::Alias(a)) => checks(api, needs, patterns, &a.ty, value, wrap),
             Some(_) if needs.type_needs(api, k) => {
-                quote!(rt::validate::Validate::validate(#value)?;)
+                wrap(quote!(rt::validate::Validate::validate(#value)))
             }
             _ => TokenStream::new(),
         },
@@ -226,5 +239,45 @@ pub fn int_literal(v: i128) -> TokenStream {
 /// An unsuffixed float literal (a negative one as `-` and a literal).
 pub fn float_literal(v: f64) -> TokenStream {
     let l = Literal::f64_unsuffixed(v.abs());
-    if v.is_sign_negative() { quote!(-#l) } else { quote!(#l) }
+    if v.is_sign_negative() {
+        quote!(-#l)
+    } else {
+        quote!(#l)
+    }
+}
+
+/// The types a request can carry: everything reachable from a route argument. Only these
+/// get a `Validate` impl; results and errors are never sent.
+pub fn sendable_types(api: &Api) -> std::collections::BTreeSet<TypeKey> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut todo: Vec<DataType> = api.routes().map(|r| r.arg.clone()).collect();
+    while let Some(ty) = todo.pop() {
+        match ty {
+            DataType::List { item, .. } => todo.push(*item),
+            DataType::Map { value, .. } => todo.push(*value),
+            DataType::Nullable(inner) => todo.push(*inner),
+            DataType::Named(k) => {
+                if !out.insert(k.clone()) {
+                    continue;
+                }
+                match api.get(&k) {
+                    Some(UserType::Alias(a)) => todo.push(a.ty.clone()),
+                    Some(UserType::Struct(s)) => {
+                        todo.extend(api.all_fields(s).iter().map(|f| f.ty.clone()));
+                        if let Some(sub) = &s.subtypes {
+                            todo.extend(
+                                sub.entries.iter().map(|(_, k)| DataType::Named(k.clone())),
+                            );
+                        }
+                    }
+                    Some(UserType::Union(u)) => {
+                        todo.extend(api.all_members(u).iter().map(|m| m.ty.clone()));
+                    }
+                    None => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }

@@ -2,8 +2,13 @@
 //! and `@X` uses on fields, union members and aliases.
 
 use super::{Resolver, unalias};
-use crate::ir::{Annotations, DataType, Redaction};
-use crate::stone::ast::{AnnotationRef, ArgValue, LiteralKind};
+use crate::ir::{Annotations, DataType, Redaction, UserType};
+use std::collections::BTreeMap;
+
+use crate::stone::ast::{AnnotationRef, ArgValue, DefaultValue, LiteralKind};
+
+/// The resolved type of every annotation-type parameter, by (namespace, type, parameter).
+type ParamTypes = BTreeMap<(String, String, String), DataType>;
 
 /// What an annotation definition instantiates.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,30 +24,18 @@ pub(super) enum AnnotationClass {
 impl Resolver<'_> {
     /// Resolves every `annotation` definition to its class, checking arguments.
     pub(super) fn resolve_annotation_defs(&mut self) {
-        let defs: Vec<(String, String, &crate::stone::ast::AnnotationDef)> = self
-            .envs
-            .iter()
-            .flat_map(|(ns, env)| {
-                env.annotations
-                    .iter()
-                    .map(move |(name, def)| (ns.clone(), name.clone(), *def))
-            })
-            .collect();
-        for (ns, name, def) in defs {
-            let class = self.annotation_class(&ns, def);
-            self.annotation_classes.insert((ns, name), class);
-        }
         // Parameters of annotation types must be primitives (or nullable primitives).
         let params: Vec<_> = self
             .envs
             .iter()
             .flat_map(|(ns, env)| {
-                env.annotation_types
-                    .values()
-                    .flat_map(move |t| t.params.iter().map(move |p| (ns.clone(), p)))
+                env.annotation_types.iter().flat_map(move |(t, def)| {
+                    def.params.iter().map(move |p| (ns.clone(), t.clone(), p))
+                })
             })
             .collect();
-        for (ns, p) in params {
+        let mut param_types = BTreeMap::new();
+        for (ns, t, p) in params {
             let Some(tr) = &p.type_ref else { continue };
             if let Some(ty) = self.resolve_type_ref(&ns, tr) {
                 let inner = match &ty {
@@ -60,8 +53,31 @@ impl Resolver<'_> {
                         tr.span,
                         "annotation type parameters must be primitive types",
                     );
+                    continue;
                 }
+                if let Some(DefaultValue::Literal(lit)) = &p.default
+                    && let Err(msg) = self.check_literal(&ty, &lit.kind)
+                {
+                    self.diags.error(
+                        lit.span,
+                        format!("bad default for parameter `{}`: {msg}", p.name.name),
+                    );
+                }
+                param_types.insert((ns, t, p.name.name.clone()), ty);
             }
+        }
+        let defs: Vec<(String, String, &crate::stone::ast::AnnotationDef)> = self
+            .envs
+            .iter()
+            .flat_map(|(ns, env)| {
+                env.annotations
+                    .iter()
+                    .map(move |(name, def)| (ns.clone(), name.clone(), *def))
+            })
+            .collect();
+        for (ns, name, def) in defs {
+            let class = self.annotation_class(&ns, def, &param_types);
+            self.annotation_classes.insert((ns, name), class);
         }
     }
 
@@ -69,6 +85,7 @@ impl Resolver<'_> {
         &mut self,
         ns: &str,
         def: &crate::stone::ast::AnnotationDef,
+        param_types: &ParamTypes,
     ) -> Option<AnnotationClass> {
         let strings = |args: &crate::stone::ast::Args| -> Option<Vec<String>> {
             args.positional
@@ -85,7 +102,7 @@ impl Resolver<'_> {
         };
         let n_args = def.args.positional.len() + def.args.keyword.len();
         if let Some(qual) = &def.class_namespace {
-            return self.custom_annotation(ns, Some(&qual.name), def);
+            return self.custom_annotation(ns, Some(&qual.name), def, param_types);
         }
         match def.class.name.as_str() {
             "Deprecated" | "Preview" => {
@@ -131,7 +148,7 @@ impl Resolver<'_> {
                     None
                 }
             },
-            _ => self.custom_annotation(ns, None, def),
+            _ => self.custom_annotation(ns, None, def, param_types),
         }
     }
 
@@ -140,6 +157,7 @@ impl Resolver<'_> {
         ns: &str,
         qual: Option<&str>,
         def: &crate::stone::ast::AnnotationDef,
+        param_types: &ParamTypes,
     ) -> Option<AnnotationClass> {
         let type_ns = qual.unwrap_or(ns).to_string();
         if type_ns != ns
@@ -191,6 +209,38 @@ impl Resolver<'_> {
                 );
                 return None;
             }
+        }
+        // Every argument must fit its parameter's type.
+        let given = at.params.iter().zip(def.args.positional.iter()).chain(
+            def.args.keyword.iter().filter_map(|(k, v)| {
+                at.params
+                    .iter()
+                    .find(|p| p.name.name == k.name)
+                    .map(|p| (p, v))
+            }),
+        );
+        let mut bad = Vec::new();
+        for (p, value) in given {
+            let key = (type_ns.clone(), at.name.name.clone(), p.name.name.clone());
+            let Some(ty) = param_types.get(&key) else {
+                continue;
+            };
+            let checked = match value {
+                ArgValue::Literal(l) => self.check_literal(ty, &l.kind).map_err(|m| (l.span, m)),
+                ArgValue::Type(t) => Err((t.span, format!("`{}` is not a value", t.name.name))),
+            };
+            if let Err((span, msg)) = checked {
+                bad.push((
+                    span,
+                    format!("bad value for parameter `{}`: {msg}", p.name.name),
+                ));
+            }
+        }
+        if !bad.is_empty() {
+            for (span, msg) in bad {
+                self.diags.error(span, msg);
+            }
+            return None;
         }
         // Parameters without a default must be given (nullable ones default to null).
         for (i, p) in at.params.iter().enumerate() {
@@ -284,16 +334,10 @@ impl Resolver<'_> {
                         out.omitted = Some(caller);
                     }
                 }
-                AnnotationClass::RedactedBlot(p) | AnnotationClass::RedactedHash(p)
-                    if !self.redactable(ty, on_alias) =>
-                {
-                    let _ = p;
-                    self.diags.error(
-                        r.name.span,
-                        "redactors apply only to string or numeric fields (or lists and maps of them) whose type is not an alias",
-                    );
-                }
                 AnnotationClass::RedactedBlot(p) => {
+                    // Whether the type can be redacted is checked once all types are built.
+                    self.redactor_sites
+                        .push((r.name.span, ty.clone(), on_alias));
                     if out.redaction.is_some() {
                         self.diags
                             .error(r.name.span, "only one redactor is allowed");
@@ -301,6 +345,8 @@ impl Resolver<'_> {
                     out.redaction = Some(Redaction::Blot(p));
                 }
                 AnnotationClass::RedactedHash(p) => {
+                    self.redactor_sites
+                        .push((r.name.span, ty.clone(), on_alias));
                     if out.redaction.is_some() {
                         self.diags
                             .error(r.name.span, "only one redactor is allowed");
@@ -313,24 +359,39 @@ impl Resolver<'_> {
         out
     }
 
+    /// Checks the redactor uses recorded while annotations were resolved.
+    pub(super) fn check_redactors(&mut self) {
+        let sites = std::mem::take(&mut self.redactor_sites);
+        for (span, ty, on_alias) in sites {
+            if !self.redactable(&ty, on_alias) {
+                self.diags.error(
+                    span,
+                    "redactors apply to primitive types (or lists and maps of them) written in the field or alias definition, not to user-defined types, aliases of redacted aliases, or Void",
+                );
+            }
+        }
+    }
+
+    /// Whether a redactor may be put on a field (or alias definition) of type `ty`: the
+    /// reference allows any primitive, inside lists, maps and nullables, but not a user-defined
+    /// type or `Void`; a field may not name an alias, and an alias may not point to an alias
+    /// that already has a redactor.
     fn redactable(&self, ty: &DataType, on_alias: bool) -> bool {
         let mut ty = ty;
-        loop {
+        for _ in 0..64 {
             match ty {
                 DataType::Nullable(i) => ty = i,
                 DataType::List { item, .. } => ty = item,
                 DataType::Map { value, .. } => ty = value,
                 DataType::Named(_) if !on_alias => return false,
-                DataType::Named(_) => {
-                    let inner = unalias(&self.types, ty);
-                    if std::ptr::eq(inner, ty) {
-                        return false;
-                    }
-                    ty = inner;
-                }
-                DataType::String(_) | DataType::Int { .. } | DataType::Float { .. } => return true,
-                _ => return false,
+                DataType::Named(k) => match self.types.get(k) {
+                    Some(UserType::Alias(a)) if a.annotations.redaction.is_none() => ty = &a.ty,
+                    _ => return false,
+                },
+                DataType::Void => return false,
+                _ => return true,
             }
         }
+        false
     }
 }

@@ -1,6 +1,8 @@
 //! Docstrings: the reference's normalisation, and the checking of doc references
 //! (`:route:`, `:type:`, `:field:`, `:link:`, `:val:`).
 
+use std::collections::BTreeMap;
+
 use crate::diagnostics::Diagnostics;
 use crate::ir::{Api, TypeKey, UserType};
 use crate::source::Span;
@@ -83,12 +85,19 @@ struct Context<'a> {
 }
 
 /// Checks every doc reference of every docstring in the API.
-pub(crate) fn check_doc_refs(api: &Api, diags: &mut Diagnostics) {
+///
+/// `sites` maps the span of each documented item to its docstring; a bad reference is
+/// reported where the docstring starts (as the reference does), or at the item.
+pub(crate) fn check_doc_refs(
+    api: &Api,
+    sites: &BTreeMap<Span, &crate::stone::ast::Doc>,
+    diags: &mut Diagnostics,
+) {
     for ns in api.namespaces.values() {
-        let here = |ty, span| Context {
+        let here = |ty, span: Span| Context {
             namespace: &ns.name,
             ty,
-            span,
+            span: sites.get(&span).map_or(span, |d| d.span),
         };
         for t in &ns.types {
             let key = t.key();

@@ -115,6 +115,46 @@ impl<'a> Resolver<'a> {
         }
         self.check_canonical_clashes();
         self.check_imports();
+        self.check_patches();
+    }
+
+    /// A patch must name a struct (or a union) defined in the same namespace.
+    fn check_patches(&mut self) {
+        let mut errors = Vec::new();
+        for env in self.envs.values() {
+            let patches = env
+                .struct_patches
+                .values()
+                .flatten()
+                .map(|p| (&p.name, true))
+                .chain(
+                    env.union_patches
+                        .values()
+                        .flatten()
+                        .map(|p| (&p.name, false)),
+                );
+            for (name, is_struct) in patches {
+                let what = if is_struct { "struct" } else { "union" };
+                match env.defs.get(&name.name) {
+                    Some(Def::Struct { .. }) if is_struct => {}
+                    Some(Def::Union { .. }) if !is_struct => {}
+                    Some(_) => errors.push((
+                        name.span,
+                        format!("`{}` is patched as a {what}, but it is not one", name.name),
+                    )),
+                    None => errors.push((
+                        name.span,
+                        format!(
+                            "patch of unknown {what} `{}` (a patch must extend a type defined in the same namespace)",
+                            name.name
+                        ),
+                    )),
+                }
+            }
+        }
+        for (span, msg) in errors {
+            self.diags.error(span, msg);
+        }
     }
 
     fn collect_item(&mut self, ns: &str, item: &'a Item) {
@@ -267,19 +307,22 @@ impl<'a> Resolver<'a> {
         let mut errors = Vec::new();
         for (ns, env) in &self.envs {
             let mut seen: BTreeMap<String, (bool, &str)> = BTreeMap::new();
-            for name in &env.order {
-                let Some(def) = env.defs.get(name) else {
-                    continue;
-                };
+            // Types, aliases, annotations and annotation types, in source order.
+            let mut items: Vec<&Ident> = env.defs.values().map(|d| d.name()).collect();
+            items.extend(env.annotations.values().map(|a| &a.name));
+            items.extend(env.annotation_types.values().map(|a| &a.name));
+            items.sort_by_key(|i| i.span);
+            for item in items {
+                let name = &item.name;
                 let c = canonical(name);
                 if c == canonical(ns) {
                     errors.push((
-                        def.name().span,
+                        item.span,
                         format!("name `{name}` clashes with its namespace `{ns}`"),
                     ));
                 } else if let Some((_, other)) = seen.get(&c) {
                     errors.push((
-                        def.name().span,
+                        item.span,
                         format!("name `{name}` clashes with `{other}` (names are compared without `_` and case)"),
                     ));
                 } else {
@@ -293,7 +336,7 @@ impl<'a> Resolver<'a> {
                     Some((false, other)) => errors.push((
                         r.name.span,
                         format!(
-                            "route `{}` clashes with type `{other}` (names are compared without `_`, `/` and case)",
+                            "route `{}` clashes with `{other}` (names are compared without `_`, `/` and case)",
                             r.name.name
                         ),
                     )),

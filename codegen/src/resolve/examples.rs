@@ -324,21 +324,137 @@ impl<'a> Resolver<'a> {
 }
 
 /// Examples that (directly or not) include themselves cannot be rendered; report them.
+///
+/// Works on the graph of references between examples (strongly connected components), so
+/// the cost stays linear however much the examples share: rendering them to find cycles
+/// could take exponential time.
 pub(super) fn check_example_cycles(api: &Api, diags: &mut Diagnostics) {
+    let mut index: BTreeMap<(&TypeKey, &str), usize> = BTreeMap::new();
+    let mut nodes: Vec<(&TypeKey, &ir::Example)> = Vec::new();
     for ty in api.types() {
         for e in ty.examples() {
-            if let Err(crate::example_json::RenderError::Cycle(path)) =
-                crate::example_json::render(api, ty.key(), &e.label)
-            {
-                diags.error(
-                    e.span,
-                    format!(
-                        "example `{}` of `{}` refers to itself: {path}",
-                        e.label,
-                        ty.key().name
-                    ),
-                );
+            index.insert((ty.key(), e.label.as_str()), nodes.len());
+            nodes.push((ty.key(), e));
+        }
+    }
+    let edges: Vec<Vec<usize>> = nodes
+        .iter()
+        .map(|(_, e)| {
+            let mut out = Vec::new();
+            let mut stack: Vec<&ExampleValue> = e.fields.iter().map(|(_, v)| v).collect();
+            while let Some(v) = stack.pop() {
+                match v {
+                    ExampleValue::Ref { ty, label } => {
+                        if let Some(&i) = index.get(&(ty, label.as_str())) {
+                            out.push(i);
+                        }
+                    }
+                    ExampleValue::List(items) => stack.extend(items),
+                    ExampleValue::Map(pairs) => stack.extend(pairs.iter().map(|(_, v)| v)),
+                    _ => {}
+                }
+            }
+            out
+        })
+        .collect();
+    let component = strongly_connected(&edges);
+    let mut size = vec![0usize; nodes.len()];
+    for &c in &component {
+        size[c] += 1;
+    }
+    for (i, (key, e)) in nodes.iter().enumerate() {
+        let cyclic = size[component[i]] > 1 || edges[i].contains(&i);
+        if !cyclic {
+            continue;
+        }
+        // The shortest way back to this example, for the message.
+        let mut parent: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut queue = std::collections::VecDeque::from([i]);
+        'search: while let Some(n) = queue.pop_front() {
+            for &m in &edges[n] {
+                if component[m] != component[i] || parent.contains_key(&m) {
+                    continue;
+                }
+                parent.insert(m, n);
+                if m == i {
+                    break 'search;
+                }
+                queue.push_back(m);
+            }
+        }
+        let mut path = vec![i];
+        let mut cur = i;
+        while let Some(&p) = parent.get(&cur) {
+            if p == i || path.len() > nodes.len() {
+                break;
+            }
+            path.push(p);
+            cur = p;
+        }
+        path.push(i);
+        path.reverse();
+        let shown: Vec<String> = path
+            .iter()
+            .map(|&n| format!("{}:{}", nodes[n].0.name, nodes[n].1.label))
+            .collect();
+        diags.error(
+            e.span,
+            format!(
+                "example `{}` of `{}` refers to itself: {}",
+                e.label,
+                key.name,
+                shown.join(" -> ")
+            ),
+        );
+    }
+}
+
+/// Kosaraju's algorithm without recursion: the component number of every node.
+fn strongly_connected(edges: &[Vec<usize>]) -> Vec<usize> {
+    let n = edges.len();
+    let mut order = Vec::with_capacity(n);
+    let mut visited = vec![false; n];
+    for start in 0..n {
+        if visited[start] {
+            continue;
+        }
+        visited[start] = true;
+        let mut stack = vec![(start, 0usize)];
+        while let Some((node, next)) = stack.pop() {
+            if let Some(&m) = edges[node].get(next) {
+                stack.push((node, next + 1));
+                if !visited[m] {
+                    visited[m] = true;
+                    stack.push((m, 0));
+                }
+            } else {
+                order.push(node);
             }
         }
     }
+    let mut reverse = vec![Vec::new(); n];
+    for (from, tos) in edges.iter().enumerate() {
+        for &to in tos {
+            reverse[to].push(from);
+        }
+    }
+    let mut component = vec![usize::MAX; n];
+    let mut count = 0;
+    for &start in order.iter().rev() {
+        if component[start] != usize::MAX {
+            continue;
+        }
+        component[start] = count;
+        let mut stack = vec![start];
+        while let Some(node) = stack.pop() {
+            for &m in &reverse[node] {
+                if component[m] == usize::MAX {
+                    component[m] = count;
+                    stack.push(m);
+                }
+            }
+        }
+        count += 1;
+    }
+    component
 }

@@ -41,6 +41,12 @@ pub(crate) struct Resolver<'a> {
     route_schema: Option<ir::RouteSchema>,
     routes: BTreeMap<String, Vec<ir::Route>>,
     regex_cache: BTreeMap<String, Option<regex::Regex>>,
+    /// Where the type of each enumerated subtype entry `(struct, tag)` is written.
+    subtype_spans: BTreeMap<(TypeKey, String), Span>,
+    /// Redactor uses `(span, annotated type, on an alias)`, checked once types are known.
+    redactor_sites: Vec<(Span, DataType, bool)>,
+    /// The docstring of each documented item, by the span the IR gives the item.
+    doc_sites: BTreeMap<Span, &'a ast::Doc>,
 }
 
 /// Resolves parsed files into an [`Api`]. Returns the diagnostics alongside; the API is
@@ -59,19 +65,23 @@ pub fn resolve(files: &[(FileId, SpecFile)]) -> (Api, Diagnostics) {
         route_schema: None,
         routes: BTreeMap::new(),
         regex_cache: BTreeMap::new(),
+        subtype_spans: BTreeMap::new(),
+        redactor_sites: Vec::new(),
+        doc_sites: BTreeMap::new(),
     };
     r.collect(files);
     r.resolve_annotation_defs();
     r.build_types();
     r.check_inheritance();
     r.check_type_sites();
+    r.check_redactors();
     r.apply_defaults();
     r.build_route_schema();
     r.build_routes();
     r.build_examples();
     let api = r.assemble();
     let mut diags = r.diags;
-    docs::check_doc_refs(&api, &mut diags);
+    docs::check_doc_refs(&api, &r.doc_sites, &mut diags);
     examples::check_example_cycles(&api, &mut diags);
     (api, diags)
 }
@@ -94,7 +104,15 @@ pub(crate) fn unalias<'b>(
     ty
 }
 
-impl Resolver<'_> {
+impl<'a> Resolver<'a> {
+    /// The normalised docstring of an item whose IR span is `owner`; remembers where the
+    /// docstring is written, so that bad doc references can be reported there.
+    fn doc_of(&mut self, owner: Span, doc: &'a Option<ast::Doc>) -> Option<String> {
+        let doc = doc.as_ref()?;
+        self.doc_sites.insert(owner, doc);
+        Some(docs::unwrap_doc(&doc.text))
+    }
+
     /// Every field of a struct in the type map, ancestors first.
     fn all_fields_of(&self, key: &TypeKey) -> Vec<&ir::Field> {
         let mut chain = Vec::new();

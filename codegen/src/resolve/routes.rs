@@ -7,7 +7,7 @@ use super::{Resolver, STONE_CFG};
 use crate::ir::{self, DataType, TypeKey, UserType, Value};
 use crate::stone::ast::AttrValue;
 
-impl Resolver<'_> {
+impl<'a> Resolver<'a> {
     /// Takes the `Route` struct out of `stone_cfg` as the attribute schema.
     pub(super) fn build_route_schema(&mut self) {
         let Some(env) = self.envs.get(STONE_CFG) else {
@@ -69,7 +69,7 @@ impl Resolver<'_> {
             let defs = self.envs[&ns].routes.clone();
             let mut routes: Vec<ir::Route> = Vec::new();
             let mut seen = BTreeSet::new();
-            for def in &defs {
+            for &def in &defs {
                 if !seen.insert((def.name.name.clone(), def.version)) {
                     self.diags.error(
                         def.name.span,
@@ -109,7 +109,7 @@ impl Resolver<'_> {
                         .deprecated
                         .as_ref()
                         .map(|d| d.by.as_ref().map(|(n, v)| (n.name.clone(), *v))),
-                    doc: def.doc.as_ref().map(|d| super::docs::unwrap_doc(&d.text)),
+                    doc: self.doc_of(def.name.span, &def.doc),
                     attrs,
                     span: def.name.span,
                 });

@@ -212,6 +212,19 @@ impl<'a> Resolver<'a> {
                         return Ok(None);
                     };
                     match literal_of(value) {
+                        Some(LiteralKind::Int(_) | LiteralKind::Float(_))
+                            if kind == FloatKind::Float32
+                                && literal_f64(value).abs() > f64::from(f32::MAX) =>
+                        {
+                            self.diags.error(
+                                *span,
+                                format!(
+                                    "{key} {} is outside the range of {name}",
+                                    literal_f64(value)
+                                ),
+                            );
+                            Err(())
+                        }
                         Some(LiteralKind::Int(v)) => Ok(Some(*v as f64)),
                         Some(LiteralKind::Float(v)) => Ok(Some(*v)),
                         _ => {
@@ -431,7 +444,7 @@ impl<'a> Resolver<'a> {
         Some(UserType::Alias(ir::Alias {
             key: TypeKey::new(ns, &a.name.name),
             ty,
-            doc: a.doc.as_ref().map(|d| super::docs::unwrap_doc(&d.text)),
+            doc: self.doc_of(a.name.span, &a.doc),
             annotations,
             span: a.name.span,
         }))
@@ -529,7 +542,7 @@ impl<'a> Resolver<'a> {
                 name: f.name.name.clone(),
                 ty,
                 default: None,
-                doc: f.doc.as_ref().map(|d| super::docs::unwrap_doc(&d.text)),
+                doc: self.doc_of(f.name.span, &f.doc),
                 annotations,
                 span: f.name.span,
             });
@@ -537,7 +550,16 @@ impl<'a> Resolver<'a> {
         let subtypes = body.subtypes.as_ref().map(|s| {
             let mut entries = Vec::new();
             for (tag, tr) in &s.entries {
+                if entries.iter().any(|(t, _)| t == &tag.name) {
+                    self.diags.error(
+                        tag.span,
+                        format!("subtype tag `{}` is used twice", tag.name),
+                    );
+                    continue;
+                }
                 if let Some(k) = self.parent(ns, tr, RefKind::Struct) {
+                    self.subtype_spans
+                        .insert((key.clone(), tag.name.clone()), tr.span);
                     entries.push((tag.name.clone(), k));
                 }
             }
@@ -548,7 +570,7 @@ impl<'a> Resolver<'a> {
         });
         Some(UserType::Struct(ir::Struct {
             key,
-            doc: body.doc.as_ref().map(|d| super::docs::unwrap_doc(&d.text)),
+            doc: self.doc_of(name.span, &body.doc),
             parent,
             fields,
             subtypes,
@@ -619,10 +641,11 @@ impl<'a> Resolver<'a> {
                 );
                 continue;
             }
-            if m.name.name == "other" && !body.closed {
+            if m.name.name == "other" {
+                // Reserved even in a closed union, as in the reference.
                 self.diags.error(
                     m.name.span,
-                    "an open union has an implicit catch-all member `other`; it cannot be defined",
+                    "`other` is reserved for the catch-all member of open unions; it cannot be defined",
                 );
                 continue;
             }
@@ -630,7 +653,7 @@ impl<'a> Resolver<'a> {
             members.push(ir::Member {
                 name: m.name.name.clone(),
                 ty,
-                doc: m.doc.as_ref().map(|d| super::docs::unwrap_doc(&d.text)),
+                doc: self.doc_of(m.name.span, &m.doc),
                 annotations,
                 catch_all: false,
                 span: m.name.span,
@@ -638,7 +661,7 @@ impl<'a> Resolver<'a> {
         }
         Some(UserType::Union(ir::Union {
             key,
-            doc: body.doc.as_ref().map(|d| super::docs::unwrap_doc(&d.text)),
+            doc: self.doc_of(name.span, &body.doc),
             closed: body.closed,
             parent,
             members,
@@ -762,21 +785,23 @@ impl<'a> Resolver<'a> {
                     ),
                 ));
             }
-            let mut tags = BTreeSet::new();
             for (tag, k) in &sub.entries {
-                if !tags.insert(tag) {
-                    errors.push((s.span, format!("subtype tag `{tag}` is used twice")));
-                }
-                if s.fields.iter().any(|f| &f.name == tag) {
+                // Duplicate tags were dropped (and reported) when the struct was built.
+                let entry_span = self
+                    .subtype_spans
+                    .get(&(s.key.clone(), tag.clone()))
+                    .copied()
+                    .unwrap_or(s.span);
+                if let Some(f) = s.fields.iter().find(|f| &f.name == tag) {
                     errors.push((
-                        s.span,
-                        format!("subtype tag `{tag}` clashes with a field of the same name"),
+                        f.span,
+                        format!("field `{tag}` clashes with the subtype tag of the same name"),
                     ));
                 }
                 match self.types.get(k) {
                     Some(UserType::Struct(c)) if c.parent.as_ref() == Some(&s.key) => {}
                     _ => errors.push((
-                        s.span,
+                        entry_span,
                         format!(
                             "subtype `{}` of `{}` must extend `{}`",
                             k.name, s.key.name, s.key.name
@@ -869,27 +894,25 @@ impl<'a> Resolver<'a> {
                 _ => {}
             }
         }
-        // Alias cycles.
+        // Alias cycles: report every alias whose chain comes back to it. (An alias that only
+        // leads into a cycle is not itself part of it; the aliases of the cycle are reported.)
         for key in &self.type_order {
             if let Some(UserType::Alias(a)) = self.types.get(key) {
                 let mut seen = BTreeSet::new();
                 let mut ty = &a.ty;
-                loop {
-                    let DataType::Named(k) = ty else { break };
-                    if !seen.insert(k.clone()) || k == key && seen.len() > 1 {
+                while let DataType::Named(k) = ty {
+                    if k == key {
+                        errors.push((
+                            a.span,
+                            format!("alias `{}` is part of a cycle of aliases", key.name),
+                        ));
+                        break;
+                    }
+                    if !seen.insert(k) {
                         break;
                     }
                     match self.types.get(k) {
-                        Some(UserType::Alias(next)) => {
-                            if &next.key == key {
-                                errors.push((
-                                    a.span,
-                                    format!("alias `{}` refers to itself", key.name),
-                                ));
-                                break;
-                            }
-                            ty = &next.ty;
-                        }
+                        Some(UserType::Alias(next)) => ty = &next.ty,
                         _ => break,
                     }
                 }
@@ -905,6 +928,15 @@ fn literal_of(v: &ArgValue) -> Option<&LiteralKind> {
     match v {
         ArgValue::Literal(l) => Some(&l.kind),
         ArgValue::Type(_) => None,
+    }
+}
+
+/// The numeric value of an integer or float literal argument (0 otherwise).
+fn literal_f64(v: &ArgValue) -> f64 {
+    match literal_of(v) {
+        Some(LiteralKind::Int(i)) => *i as f64,
+        Some(LiteralKind::Float(f)) => *f,
+        _ => 0.0,
     }
 }
 

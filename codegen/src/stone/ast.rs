@@ -317,6 +317,9 @@ pub enum PatchDef {
 }
 
 /// One top-level item of a file.
+// Items are built once per definition and kept in one Vec per file; boxing the larger
+// variants would only add allocations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     /// `namespace name` with an optional docstring.

@@ -200,6 +200,8 @@ struct Lexer<'a> {
     parens: Vec<usize>,
     tokens: Vec<Token>,
     diags: &'a mut Diagnostics,
+    /// `(line start, position, column)` of the last span computed.
+    col_cache: (usize, usize, u32),
 }
 
 /// Lexes one file. Problems are added to `diags`; the token list always ends with `Eof`.
@@ -215,19 +217,23 @@ pub fn lex(file: FileId, src: &str, diags: &mut Diagnostics) -> Vec<Token> {
         parens: Vec::new(),
         tokens: Vec::new(),
         diags,
+        col_cache: (0, 0, 1),
     };
     lexer.run();
     lexer.tokens
 }
 
 impl<'a> Lexer<'a> {
-    fn span_at(&self, pos: usize) -> Span {
+    fn span_at(&mut self, pos: usize) -> Span {
         let pos = pos.min(self.src.len()).max(self.line_start);
-        let col = self
-            .src
-            .get(self.line_start..pos)
-            .map_or(0, |s| s.chars().count()) as u32
-            + 1;
+        // Columns are counted in characters. Count on from the last position asked for on
+        // this line, so that a long line costs linear time, not quadratic.
+        let (from, col) = match self.col_cache {
+            (line_start, p, c) if line_start == self.line_start && p <= pos => (p, c),
+            _ => (self.line_start, 1),
+        };
+        let col = col + self.src.get(from..pos).map_or(0, |s| s.chars().count()) as u32;
+        self.col_cache = (self.line_start, pos, col);
         Span {
             file: self.file,
             line: self.line,
@@ -485,17 +491,13 @@ impl<'a> Lexer<'a> {
 
     fn lex_string(&mut self) {
         let start = self.pos;
-        let start_line = self.line;
-        let start_line_start = self.line_start;
+        let start_span = self.span_at(start);
         self.pos += 1;
         let mut value = String::new();
         loop {
             let Some(ch) = self.src[self.pos..].chars().next() else {
-                // Report at the opening quote.
-                self.line = start_line;
-                self.line_start = start_line_start;
-                self.error(start, "unterminated string");
-                // Leave the position at the end so lexing stops.
+                // Report at the opening quote; lexing goes on from the end of the input.
+                self.diags.error(start_span, "unterminated string");
                 self.pos = self.bytes.len();
                 return;
             };
@@ -532,26 +534,60 @@ impl<'a> Lexer<'a> {
                 c => value.push(c),
             }
         }
-        // Strip the enclosing block's indentation from every line, as the reference does.
+        // Strip the enclosing block's indentation from every line, as the reference does. It
+        // splits the string with Python's `splitlines`, so a line break at the very end is
+        // dropped and the other Unicode line separators become `\n`.
         let indent = " ".repeat(INDENT_WIDTH * self.level);
-        if !indent.is_empty() && value.contains(&indent) {
-            value = value
-                .split('\n')
+        if value.contains(is_line_break) || (!indent.is_empty() && value.contains(&indent)) {
+            value = split_lines(&value)
+                .into_iter()
                 .map(|line| line.replacen(&indent, "", 1))
                 .collect::<Vec<_>>()
                 .join("\n");
         }
-        let span = Span {
-            file: self.file,
-            line: start_line,
-            col: self.src[start_line_start..start].chars().count() as u32 + 1,
-            offset: start as u32,
-        };
         self.tokens.push(Token {
             kind: TokenKind::Str(value),
-            span,
+            span: start_span,
         });
     }
+}
+
+/// The characters Python's `str.splitlines` ends a line at.
+fn is_line_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r'
+            | '\u{b}'
+            | '\u{c}'
+            | '\u{1c}'
+            | '\u{1d}'
+            | '\u{1e}'
+            | '\u{85}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
+}
+
+/// Splits like Python's `str.splitlines`: `\r\n` is one break, and a break at the end does
+/// not start another line.
+fn split_lines(s: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut chars = s.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if is_line_break(c) {
+            lines.push(&s[start..i]);
+            start = i + c.len_utf8();
+            if c == '\r' && chars.peek().is_some_and(|&(_, n)| n == '\n') {
+                chars.next();
+                start += 1;
+            }
+        }
+    }
+    if start < s.len() {
+        lines.push(&s[start..]);
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -603,7 +639,8 @@ mod tests {
         let (k, d) = kinds("struct A\n    \"one\n    two \\\"q\\\" \\\\w \\n\"\n");
         assert!(d.is_empty());
         assert!(
-            k.contains(&TokenKind::Str("one\ntwo \"q\" \\w \n".into())),
+            // As in the reference, a line break at the very end is dropped.
+            k.contains(&TokenKind::Str("one\ntwo \"q\" \\w ".into())),
             "{k:?}"
         );
     }

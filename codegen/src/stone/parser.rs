@@ -13,12 +13,18 @@ struct Fail;
 
 type PResult<T> = Result<T, Fail>;
 
+/// The deepest nesting of type arguments (`List(List(...))`) or example lists and maps the
+/// parser accepts; the official spec needs 3. The limit keeps recursion (here and in the
+/// resolver) far from the end of the stack whatever the input.
+const MAX_NESTING: usize = 64;
+
 /// Parses the tokens of one file. Problems are added to `diags`.
 pub fn parse(tokens: &[Token], diags: &mut Diagnostics) -> SpecFile {
     let mut p = Parser {
         tokens,
         pos: 0,
         depth: 0,
+        nesting: 0,
         diags,
     };
     p.spec()
@@ -29,6 +35,8 @@ struct Parser<'t, 'd> {
     pos: usize,
     /// INDENT tokens consumed minus DEDENT tokens consumed.
     depth: usize,
+    /// How deeply type arguments, example lists and maps are nested right now.
+    nesting: usize,
     diags: &'d mut Diagnostics,
 }
 
@@ -154,6 +162,22 @@ impl Parser<'_, '_> {
                 }
             }
         }
+    }
+
+    /// Runs `f` one nesting level deeper, or reports that the input nests too deeply.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.nesting >= MAX_NESTING {
+            let span = self.span();
+            self.diags.error(
+                span,
+                format!("nesting is too deep (more than {MAX_NESTING} levels)"),
+            );
+            return Err(Fail);
+        }
+        self.nesting += 1;
+        let result = f(self);
+        self.nesting -= 1;
+        result
     }
 
     // ----- file -----------------------------------------------------------------------------
@@ -287,6 +311,10 @@ impl Parser<'_, '_> {
     }
 
     fn args(&mut self) -> PResult<Args> {
+        self.nested(Self::args_inner)
+    }
+
+    fn args_inner(&mut self) -> PResult<Args> {
         self.expect(&TokenKind::LParen, "`(`")?;
         let mut args = Args::default();
         if self.eat(&TokenKind::RParen) {
@@ -555,12 +583,14 @@ impl Parser<'_, '_> {
                 match self.peek() {
                     TokenKind::Keyword(Keyword::Struct) => {
                         self.bump();
-                        field.anon = Some(AnonDef::Struct(self.struct_body(false)?));
+                        let body = self.nested(|p| p.struct_body(false))?;
+                        field.anon = Some(AnonDef::Struct(body));
                     }
                     TokenKind::Keyword(k @ (Keyword::Union | Keyword::UnionClosed)) => {
                         let closed = *k == Keyword::UnionClosed;
                         self.bump();
-                        field.anon = Some(AnonDef::Union(self.union_body(closed, false)?));
+                        let body = self.nested(|p| p.union_body(closed, false))?;
+                        field.anon = Some(AnonDef::Union(body));
                     }
                     _ => {}
                 }
@@ -650,6 +680,10 @@ impl Parser<'_, '_> {
     }
 
     fn example_list(&mut self) -> PResult<ExampleValue> {
+        self.nested(Self::example_list_inner)
+    }
+
+    fn example_list_inner(&mut self) -> PResult<ExampleValue> {
         let span = self.span();
         self.bump(); // `[`
         let mut items = Vec::new();
@@ -668,6 +702,10 @@ impl Parser<'_, '_> {
 
     /// `{k: v, ...}` on one line or spread over indented lines.
     fn example_map(&mut self) -> PResult<ExampleValue> {
+        self.nested(Self::example_map_inner)
+    }
+
+    fn example_map_inner(&mut self) -> PResult<ExampleValue> {
         let span = self.span();
         self.expect(&TokenKind::LBrace, "`{`")?;
         let start_depth = self.depth;
