@@ -303,10 +303,11 @@ impl fmt::Debug for Pattern {
 }
 
 /// Checks a number against optional inclusive bounds.
-pub fn check_range<T>(value: T, min: Option<T>, max: Option<T>) -> Result<(), ValidationError>
+pub fn check_range<T>(value: &T, min: Option<T>, max: Option<T>) -> Result<(), ValidationError>
 where
     T: PartialOrd + fmt::Display + Copy,
 {
+    let value = *value;
     if let Some(min) = min
         && value < min
     {
@@ -416,9 +417,9 @@ mod tests {
 
     #[test]
     fn ranges_and_items() {
-        assert!(check_range(5u64, Some(1), Some(1000)).is_ok());
-        assert!(check_range(0u64, Some(1), Some(1000)).is_err());
-        assert!(check_range(14401.0f64, Some(60.0), Some(14400.0)).is_err());
+        assert!(check_range(&5u64, Some(1), Some(1000)).is_ok());
+        assert!(check_range(&0u64, Some(1), Some(1000)).is_err());
+        assert!(check_range(&14401.0f64, Some(60.0), Some(14400.0)).is_err());
         assert!(check_items(&[0u8; 1001], None, Some(1000)).is_err());
         assert!(f64::NAN.validate().is_err());
     }

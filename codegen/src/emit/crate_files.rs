@@ -352,10 +352,10 @@ pub fn examples_test(
         if checks.is_empty() {
             continue;
         }
-        let cfg = if features.is_empty() {
-            TokenStream::new()
-        } else {
-            quote!(#[cfg(all(#(feature = #features),*))])
+        let cfg = match features.as_slice() {
+            [] => TokenStream::new(),
+            [one] => quote!(#[cfg(feature = #one)]),
+            many => quote!(#[cfg(all(#(feature = #many),*))]),
         };
         blocks.extend(quote! {
             #cfg

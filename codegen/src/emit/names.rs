@@ -114,6 +114,7 @@ impl Names {
                     )));
                 }
                 check_members(api, t)?;
+                check_alias_recursion(api, t)?;
                 names.types.insert(key.clone(), rust);
             }
             let mut fns: BTreeMap<String, String> = BTreeMap::new();
@@ -152,6 +153,37 @@ impl Names {
             quote!(crate::#m::#name)
         }
     }
+}
+
+/// A Rust type alias cannot refer to itself, even through `Vec` or `Option`.
+fn check_alias_recursion(api: &Api, t: &UserType) -> Result<(), EmitError> {
+    let UserType::Alias(a) = t else {
+        return Ok(());
+    };
+    let mut todo = vec![&a.ty];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(ty) = todo.pop() {
+        match ty {
+            crate::ir::DataType::List { item, .. } => todo.push(item),
+            crate::ir::DataType::Map { value, .. } => todo.push(value),
+            crate::ir::DataType::Nullable(inner) => todo.push(inner),
+            crate::ir::DataType::Named(k) => {
+                if k == &a.key {
+                    return Err(EmitError::Unsupported(format!(
+                        "alias `{}` refers to itself through other aliases; Rust type aliases cannot be recursive",
+                        a.key
+                    )));
+                }
+                if seen.insert(k.clone())
+                    && let Some(UserType::Alias(next)) = api.get(k)
+                {
+                    todo.push(&next.ty);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Fields and tags must stay distinct after conversion to Rust names.

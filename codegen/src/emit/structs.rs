@@ -212,6 +212,11 @@ impl ModuleCx<'_> {
         let view_ty = nest(&view_types);
         let view_value = nest(&view_exprs);
         let pattern = nest(&locals.iter().map(|l| quote!(#l)).collect::<Vec<_>>());
+        let view_body = if fields.is_empty() {
+            TokenStream::new()
+        } else {
+            view_value
+        };
         let (slots_param, build_body) = if fields.is_empty() {
             (quote!(_slots), quote!(Ok(#name {})))
         } else {
@@ -267,7 +272,7 @@ impl ModuleCx<'_> {
                 }
 
                 fn view(&self) -> Self::View<'_> {
-                    #view_value
+                    #view_body
                 }
             }
 

@@ -133,14 +133,14 @@ pub fn checks(
         DataType::Int { min, max, .. } if min.is_some() || max.is_some() => {
             let min = opt_int(*min);
             let max = opt_int(*max);
-            wrap(quote!(rt::validate::check_range(*#value, #min, #max)))
+            wrap(quote!(rt::validate::check_range(#value, #min, #max)))
         }
         DataType::Float { min, max, .. } => {
             let mut out = wrap(quote!(rt::validate::Validate::validate(#value)));
             if min.is_some() || max.is_some() {
                 let min = opt_float(*min);
                 let max = opt_float(*max);
-                out.extend(wrap(quote!(rt::validate::check_range(*#value, #min, #max))));
+                out.extend(wrap(quote!(rt::validate::check_range(#value, #min, #max))));
             }
             out
         }
