@@ -131,3 +131,53 @@ fn first_difference(old: &str, new: &str) -> String {
         new.lines().count()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy_dir(from: &Path, to: &Path) {
+        fs::create_dir_all(to).unwrap();
+        for e in fs::read_dir(from).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                copy_dir(&p, &to.join(e.file_name()));
+            } else {
+                fs::copy(&p, to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn committed_output_is_fresh() {
+        let root = crate::project_root();
+        run(&committed(&root, true), &root).unwrap();
+    }
+
+    #[test]
+    fn a_hand_edit_makes_the_check_fail() {
+        let root = crate::project_root();
+        let dir = std::env::temp_dir().join(format!("xtask-check-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        copy_dir(&root.join("generated"), &dir);
+        let job = Codegen {
+            specs: root.join("specs"),
+            out: dir.clone(),
+            check: true,
+            workspace: true,
+        };
+        run(&job, &root).unwrap();
+        let file = dir.join("src/files.rs");
+        let edited = fs::read_to_string(&file)
+            .unwrap()
+            .replacen("pub struct", "pub  struct", 1);
+        fs::write(&file, edited).unwrap();
+        fs::write(dir.join("src/stray.rs"), "// not generated\n").unwrap();
+        let err = run(&job, &root).unwrap_err().to_string();
+        assert!(err.contains("src/files.rs: differs"), "{err}");
+        assert!(err.contains("src/stray.rs: no longer generated"), "{err}");
+        // Nothing was written in check mode.
+        assert!(dir.join("src/stray.rs").exists());
+        let _ = fs::remove_dir_all(&dir);
+    }
+}

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod codegen;
+mod fullspec;
 mod openapi;
 
 #[derive(Parser)]
@@ -36,6 +37,9 @@ enum Command {
         #[arg(long, requires = "specs")]
         out: Option<PathBuf>,
     },
+    /// Generate the complete official spec (../shared) into a standalone crate, build it
+    /// and run its example round-trip test (skipped when ../shared is absent).
+    Fullspec,
     /// Print one line per count of what a spec directory defines.
     Stats {
         /// The directory of `.stone` files.
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Stats { specs } => stats(&specs),
+        Command::Fullspec => fullspec::run(&project_root()),
         Command::Codegen { check, specs, out } => {
             let root = project_root();
             let job = match (specs, out) {
