@@ -209,7 +209,10 @@ pub fn hash_file(path: impl AsRef<Path>) -> io::Result<ContentHash> {
 /// The content hash of a file, its 4 MiB blocks hashed on `threads` threads (the available
 /// parallelism when `None`). Each thread reads one block at a time, so memory stays at one
 /// block per thread.
-pub fn hash_file_parallel(path: impl AsRef<Path>, threads: Option<usize>) -> io::Result<ContentHash> {
+pub fn hash_file_parallel(
+    path: impl AsRef<Path>,
+    threads: Option<usize>,
+) -> io::Result<ContentHash> {
     let path = path.as_ref();
     let len = std::fs::metadata(path)?.len();
     let blocks = len.div_ceil(BLOCK_SIZE as u64) as usize;
@@ -275,13 +278,34 @@ mod tests {
     /// Expected hashes computed independently with coreutils (`split -b 4194304`,
     /// `sha256sum` per block, `xxd -r -p`, `sha256sum`) over `pattern(len)`.
     const KNOWN: &[(usize, &str)] = &[
-        (0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
-        (1, "c942a06c127c2c18022677e888020afb174208d299354f3ecfedb124a1f3fa45"),
-        (MIB4 - 1, "b8a5fc431bd24dd7cbf0a922d2616d11cc3253698d5b0eaf61345d48a881936e"),
-        (MIB4, "e778b044d0f8d74788d6b6eb0e9a083d3abc99b5a3cacaf9c99ccc8b0e5e1450"),
-        (MIB4 + 1, "111bce38e12619d0ae855be9f7ddddc2e578ddcfb5be82f8081d058c80b23654"),
-        (2 * MIB4, "ff8889c6e44f20156da7475a9683e1a7e7a1901e70ce603e980340fb79be9451"),
-        (10 * 1024 * 1024 + 3, "a88ffb75d9e1f9f8d9e0d91ed1e4200a2c194e90c9e25c475bffb12a0738456c"),
+        (
+            0,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
+        (
+            1,
+            "c942a06c127c2c18022677e888020afb174208d299354f3ecfedb124a1f3fa45",
+        ),
+        (
+            MIB4 - 1,
+            "b8a5fc431bd24dd7cbf0a922d2616d11cc3253698d5b0eaf61345d48a881936e",
+        ),
+        (
+            MIB4,
+            "e778b044d0f8d74788d6b6eb0e9a083d3abc99b5a3cacaf9c99ccc8b0e5e1450",
+        ),
+        (
+            MIB4 + 1,
+            "111bce38e12619d0ae855be9f7ddddc2e578ddcfb5be82f8081d058c80b23654",
+        ),
+        (
+            2 * MIB4,
+            "ff8889c6e44f20156da7475a9683e1a7e7a1901e70ce603e980340fb79be9451",
+        ),
+        (
+            10 * 1024 * 1024 + 3,
+            "a88ffb75d9e1f9f8d9e0d91ed1e4200a2c194e90c9e25c475bffb12a0738456c",
+        ),
     ];
 
     #[test]
@@ -311,7 +335,10 @@ mod tests {
             h.update(chunk);
             all.extend(h.finish_blocks());
         }
-        assert_eq!(ContentHash::from_block_digests(all.iter()), content_hash(&data));
+        assert_eq!(
+            ContentHash::from_block_digests(all.iter()),
+            content_hash(&data)
+        );
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub mod files;
 #[rustfmt::skip]
 pub mod users_common;
 
+/// Dropbox v1 chunked upload (legacy) (from the OpenAPI description).
+#[rustfmt::skip]
+pub mod v1;
+
 /// The protocol error types of this API (auth, access and path-root errors), which
 /// the runtime decodes for 401, 403 and 422 responses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

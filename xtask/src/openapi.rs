@@ -1,11 +1,36 @@
-//! The OpenAPI front end's modules for the generated crate.
+//! The OpenAPI front end's modules for the generated crate: every `<specs>/openapi/*.json`
+//! becomes a module named after the file (`v1.json` -> `dropbox_api::v1`).
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use dbx_codegen::emit::ExtraModule;
 
 /// The modules rendered from `<specs>/openapi/`, if that directory exists.
-pub fn extra_modules(_specs: &Path) -> Result<Vec<ExtraModule>> {
-    Ok(Vec::new())
+pub fn extra_modules(specs: &Path) -> Result<Vec<ExtraModule>> {
+    let dir = specs.join("openapi");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut files: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .context("an OpenAPI file without a name")?;
+        let module = dbx_codegen::openapi::render_openapi_module(&path)?;
+        out.push(ExtraModule {
+            name,
+            summary: format!("{} (from the OpenAPI description).", module.title),
+            source: module.source,
+            dependencies: module.dependencies,
+        });
+    }
+    Ok(out)
 }

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-pub use crate_files::{CrateOptions, DependencyStyle, ExtraModule};
+pub use crate_files::{CrateOptions, Dependency, DependencyStyle, ExtraModule};
 pub use names::{module_name, route_fn_name};
 
 use crate::ir::{Api, TypeKey, UserType};
