@@ -115,6 +115,22 @@ pub struct Transport {
     credentials: Credentials,
     select: Option<Select>,
     path_root: Option<HeaderValue>,
+    shared: Arc<Shared>,
+}
+
+/// Values shared by every clone of one client (for example an upload toolkit's per-account
+/// commit queue), one per type.
+#[derive(Default)]
+struct Shared {
+    values: std::sync::Mutex<
+        std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>,
+    >,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Shared")
+    }
 }
 
 /// Builds clients: credentials, hosts, timeouts, user agent, path root.
@@ -294,6 +310,7 @@ impl ClientBuilder {
             credentials,
             select: None,
             path_root,
+            shared: Arc::default(),
         })
     }
 
@@ -384,9 +401,31 @@ impl Transport {
         &self.config
     }
 
+    /// A value of type `T` shared by this client and its clones (created on first use).
+    /// A team client's `as_user`/`as_admin` clients act for another account and get their own.
+    pub fn shared<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut map = match self.shared.values.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let entry = map
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()));
+        match entry.clone().downcast::<T>() {
+            Ok(v) => v,
+            Err(_) => {
+                // Unreachable: the map is keyed by the type. Replace rather than panic.
+                let v = Arc::new(T::default());
+                *entry = v.clone();
+                v
+            }
+        }
+    }
+
     pub(crate) fn with_select(&self, select: Select) -> Transport {
         let mut t = self.clone();
         t.select = Some(select);
+        t.shared = Arc::default();
         t
     }
 

@@ -480,3 +480,30 @@ async fn transport_errors_do_not_carry_the_url() {
     assert!(err.is_transient());
     assert!(!format!("{err} {err:?}").contains("get_metadata"), "{err}");
 }
+
+#[tokio::test]
+async fn shared_values_follow_client_clones() {
+    #[derive(Default)]
+    struct Counter(std::sync::atomic::AtomicUsize);
+    let client = ClientBuilder::new().access_token("t").build_user().unwrap();
+    let clone = client.clone();
+    let t1 = dropbox_api_runtime::auth::AuthClient::transport(&client);
+    let t2 = dropbox_api_runtime::auth::AuthClient::transport(&clone);
+    t1.shared::<Counter>()
+        .0
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        t2.shared::<Counter>()
+            .0
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    let other = ClientBuilder::new().access_token("t").build_user().unwrap();
+    let t3 = dropbox_api_runtime::auth::AuthClient::transport(&other);
+    assert_eq!(
+        t3.shared::<Counter>()
+            .0
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+}
