@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod codegen;
 mod fullspec;
 mod openapi;
@@ -37,6 +38,12 @@ enum Command {
         #[arg(long, requires = "specs")]
         out: Option<PathBuf>,
     },
+    /// Run the benchmarks and print one table (re-runs itself in release mode).
+    Bench {
+        /// Which groups to run (codegen, json, hash); all when omitted.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
     /// Generate the complete official spec (../shared) into a standalone crate, build it
     /// and run its example round-trip test (skipped when ../shared is absent).
     Fullspec,
@@ -61,6 +68,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Stats { specs } => stats(&specs),
         Command::Fullspec => fullspec::run(&project_root()),
+        Command::Bench { only } => run_bench(&only),
         Command::Codegen { check, specs, out } => {
             let root = project_root();
             let job = match (specs, out) {
@@ -95,5 +103,42 @@ fn resolve_path(p: &Path) -> PathBuf {
 fn stats(specs: &Path) -> anyhow::Result<()> {
     let api = dbx_codegen::load_dir(&resolve_path(specs))?;
     println!("{}", dbx_codegen::stats::Stats::of(&api));
+    Ok(())
+}
+
+/// Runs the benchmarks; a debug build re-runs itself with `--release` first.
+fn run_bench(only: &[String]) -> anyhow::Result<()> {
+    if cfg!(debug_assertions) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.args([
+            "run",
+            "--release",
+            "--quiet",
+            "--package",
+            "xtask",
+            "--",
+            "bench",
+        ]);
+        if !only.is_empty() {
+            cmd.arg("--only").arg(only.join(","));
+        }
+        let status = cmd.status()?;
+        anyhow::ensure!(status.success(), "the release benchmark run failed");
+        return Ok(());
+    }
+    let want = |g: &str| only.is_empty() || only.iter().any(|o| o == g);
+    let root = project_root();
+    let mut rows = Vec::new();
+    if want("codegen") {
+        bench::codegen_rows(&root, &mut rows)?;
+    }
+    if want("json") {
+        bench::json_rows(&mut rows)?;
+    }
+    if want("hash") {
+        bench::hash_rows(&mut rows)?;
+    }
+    bench::print(&rows);
     Ok(())
 }
