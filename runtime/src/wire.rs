@@ -211,8 +211,10 @@ pub fn encode_fields<T: Struct, M: SerializeMap>(value: &T, map: &mut M) -> Resu
 /// `.tag`) are skipped.
 pub fn decode_fields<'de, T: Struct, A: MapAccess<'de>>(map: &mut A) -> Result<T, A::Error> {
     let mut slots = T::Slots::default();
-    while let Some(index) = map.next_key_seed(FieldKey(T::FIELDS))? {
+    let mut hint = 0;
+    while let Some(index) = map.next_key_seed(FieldKey::new(T::FIELDS, hint))? {
         slots.set(index, map)?;
+        hint = index.wrapping_add(1);
     }
     T::build(slots)
 }
@@ -244,12 +246,27 @@ impl<'de, T: Struct> Visitor<'de> for StructVisitor<T> {
 }
 
 /// Maps an object key to its position in a struct's field table (unknown keys give
-/// `usize::MAX`), without allocating for the key.
-pub struct FieldKey(pub &'static [&'static str]);
+/// `usize::MAX`), without allocating for the key. Encoders write fields in table order, so
+/// the position after the previous key is tried first.
+pub struct FieldKey {
+    fields: &'static [&'static str],
+    hint: usize,
+}
 
 impl FieldKey {
+    /// A key lookup in `fields`, trying position `hint` first.
+    pub fn new(fields: &'static [&'static str], hint: usize) -> Self {
+        FieldKey { fields, hint }
+    }
+
     fn index(&self, key: &str) -> usize {
-        self.0.iter().position(|f| *f == key).unwrap_or(usize::MAX)
+        if self.fields.get(self.hint) == Some(&key) {
+            return self.hint;
+        }
+        self.fields
+            .iter()
+            .position(|f| *f == key)
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -900,6 +917,16 @@ impl<T, A: Adapter<T>> Adapter<std::collections::BTreeMap<String, T>> for MapOf<
         }
         d.deserialize_map(V::<T, A>(PhantomData))
     }
+}
+
+/// Serializes through adapter `A` (for `#[serde(serialize_with)]`).
+pub fn serialize_with<T, A: Adapter<T>, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    A::serialize(value, s)
+}
+
+/// Deserializes through adapter `A` (for `#[serde(deserialize_with)]`).
+pub fn deserialize_with<'de, T, A: Adapter<T>, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+    A::deserialize(d)
 }
 
 /// Serializes a borrowed value through adapter `A`.

@@ -72,6 +72,7 @@ pub fn codegen_rows(root: &Path, rows: &mut Vec<Row>) -> Result<()> {
             runtime_path: root.join("runtime"),
         },
         extra_modules: Vec::new(),
+        serde: Default::default(),
     };
     let t_emit = median(1, 5, || dbx_codegen::emit::emit_crate(&api, &options));
     let t_total = median(1, 5, || -> Result<usize> {

@@ -18,6 +18,8 @@ pub struct Codegen {
     pub check: bool,
     /// `dropbox-api` in this workspace, or a standalone crate.
     pub workspace: bool,
+    /// How struct serialization is emitted.
+    pub serde: dbx_codegen::emit::SerdeStyle,
 }
 
 /// Generates the committed crate: our specs into `generated/`, with the v1 OpenAPI module.
@@ -27,6 +29,7 @@ pub fn committed(root: &Path, check: bool) -> Codegen {
         out: root.join("generated"),
         check,
         workspace: true,
+        serde: Default::default(),
     }
 }
 
@@ -44,6 +47,7 @@ pub fn render(job: &Codegen, root: &Path) -> Result<GeneratedCrate> {
             }
         },
         extra_modules: crate::openapi::extra_modules(&job.specs)?,
+        serde: job.serde,
     };
     Ok(emit::emit_crate(&api, &options)?)
 }
@@ -165,6 +169,7 @@ mod tests {
             out: dir.clone(),
             check: true,
             workspace: true,
+            serde: Default::default(),
         };
         run(&job, &root).unwrap();
         let file = dir.join("src/files.rs");

@@ -27,6 +27,7 @@ pub fn run(root: &Path) -> Result<()> {
         out: out.clone(),
         check: false,
         workspace: false,
+        serde: Default::default(),
     };
     codegen::run(&job, root)?;
     // Resolve dependencies exactly as the workspace does, so nothing new is downloaded.

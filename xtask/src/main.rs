@@ -37,6 +37,10 @@ enum Command {
         /// Where to write the standalone crate (with --specs).
         #[arg(long, requires = "specs")]
         out: Option<PathBuf>,
+        /// Struct serialization: `table` (the default) or `derive` (kept to reproduce the
+        /// comparison; standalone crates only).
+        #[arg(long, default_value = "table", requires = "out")]
+        serde: String,
     },
     /// Run the benchmarks and print one table (re-runs itself in release mode).
     Bench {
@@ -69,7 +73,12 @@ fn main() -> ExitCode {
         Command::Stats { specs } => stats(&specs),
         Command::Fullspec => fullspec::run(&project_root()),
         Command::Bench { only } => run_bench(&only),
-        Command::Codegen { check, specs, out } => {
+        Command::Codegen {
+            check,
+            specs,
+            out,
+            serde,
+        } => {
             let root = project_root();
             let job = match (specs, out) {
                 (Some(specs), Some(out)) => codegen::Codegen {
@@ -77,6 +86,10 @@ fn main() -> ExitCode {
                     out,
                     check,
                     workspace: false,
+                    serde: match serde.as_str() {
+                        "derive" => dbx_codegen::emit::SerdeStyle::Derive,
+                        _ => dbx_codegen::emit::SerdeStyle::Table,
+                    },
                 },
                 _ => codegen::committed(&root, check),
             };

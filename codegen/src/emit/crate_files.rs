@@ -50,6 +50,18 @@ pub struct ExtraModule {
     pub dependencies: Vec<Dependency>,
 }
 
+/// How struct serialization is emitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SerdeStyle {
+    /// Table-driven: each struct lists its fields and the generic wire code lives in the
+    /// runtime (the default; see the measurements in the project notes).
+    #[default]
+    Table,
+    /// `#[derive(Serialize, Deserialize)]` with serde attributes, kept to reproduce the
+    /// comparison that chose `Table`.
+    Derive,
+}
+
 /// What the emitted crate is called and how it is wired.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CrateOptions {
@@ -61,6 +73,8 @@ pub struct CrateOptions {
     pub dependencies: DependencyStyle,
     /// Modules from other front ends.
     pub extra_modules: Vec<ExtraModule>,
+    /// How struct serialization is emitted.
+    pub serde: SerdeStyle,
 }
 
 impl CrateOptions {

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-pub use crate_files::{CrateOptions, Dependency, DependencyStyle, ExtraModule};
+pub use crate_files::{CrateOptions, Dependency, DependencyStyle, ExtraModule, SerdeStyle};
 pub use names::{module_name, route_fn_name};
 
 use crate::ir::{Api, TypeKey, UserType};
@@ -64,6 +64,8 @@ pub(crate) struct ModuleCx<'a> {
     pub(crate) patterns: validate::Patterns,
     /// Types reachable from route arguments (the only ones validated).
     pub(crate) sendable: &'a BTreeSet<TypeKey>,
+    /// Structs use `#[derive(Serialize, Deserialize)]` instead of the table-driven impls.
+    pub(crate) serde_derive: bool,
 }
 
 /// Emits the Rust module of one namespace (formatted, with the header).
@@ -71,7 +73,7 @@ pub fn emit_namespace(api: &Api, ns: &str) -> Result<String, EmitError> {
     let names = names::Names::new(api)?;
     let boxed = types::boxed_edges(api);
     let sendable = validate::sendable_types(api);
-    emit_namespace_with(api, &names, &boxed, &sendable, ns)
+    emit_namespace_with(api, &names, &boxed, &sendable, false, ns)
 }
 
 fn emit_namespace_with(
@@ -79,6 +81,7 @@ fn emit_namespace_with(
     names: &names::Names,
     boxed: &BTreeSet<(TypeKey, String)>,
     sendable: &BTreeSet<TypeKey>,
+    serde_derive: bool,
     ns: &str,
 ) -> Result<String, EmitError> {
     let formats = types::custom_formats(api, ns);
@@ -96,6 +99,7 @@ fn emit_namespace_with(
         needs: validate::NeedsValidation::default(),
         patterns: validate::Patterns::default(),
         sendable,
+        serde_derive,
     };
     let Some(namespace) = api.namespaces.get(ns) else {
         return Err(EmitError::Unsupported(format!("no namespace `{ns}`")));
@@ -227,7 +231,14 @@ pub fn emit_crate(api: &Api, options: &CrateOptions) -> Result<GeneratedCrate, E
     let sendable = validate::sendable_types(api);
     let mut out = GeneratedCrate::default();
     for ns in api.namespaces.keys() {
-        let text = emit_namespace_with(api, &names, &boxed, &sendable, ns)?;
+        let text = emit_namespace_with(
+            api,
+            &names,
+            &boxed,
+            &sendable,
+            options.serde == SerdeStyle::Derive,
+            ns,
+        )?;
         out.files
             .insert(format!("src/{}.rs", names::module_name(ns)), text);
     }

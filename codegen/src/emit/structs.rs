@@ -61,9 +61,15 @@ impl ModuleCx<'_> {
             } else {
                 TokenStream::new()
             };
+            let serde_attrs = if self.serde_derive {
+                self.derive_field_attrs(s, f, nullable, boxed)
+            } else {
+                TokenStream::new()
+            };
             decls.extend(quote! {
                 #fdocs
                 #deprecated
+                #serde_attrs
                 pub #fname: #ty,
             });
 
@@ -240,11 +246,34 @@ impl ModuleCx<'_> {
         } else {
             TokenStream::new()
         };
+        let (derives, serde_impls) = if self.serde_derive {
+            (
+                quote!(#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]),
+                self.derive_defaults(s),
+            )
+        } else {
+            (
+                quote!(#[derive(Debug, Clone, PartialEq)]),
+                quote! {
+                    impl ::serde::Serialize for #name {
+                        fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                            rt::wire::serialize_struct(self, serializer)
+                        }
+                    }
+
+                    impl<'de> ::serde::Deserialize<'de> for #name {
+                        fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                            rt::wire::deserialize_struct(deserializer)
+                        }
+                    }
+                },
+            )
+        };
         quote! {
             #docs
             #[doc = ""]
             #[doc = #stone_doc]
-            #[derive(Debug, Clone, PartialEq)]
+            #derives
             #[non_exhaustive]
             pub struct #name {
                 #decls
@@ -276,20 +305,82 @@ impl ModuleCx<'_> {
                 }
             }
 
-            impl ::serde::Serialize for #name {
-                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                    rt::wire::serialize_struct(self, serializer)
-                }
-            }
-
-            impl<'de> ::serde::Deserialize<'de> for #name {
-                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    rt::wire::deserialize_struct(deserializer)
-                }
-            }
+            #serde_impls
 
             #validate_impl
         }
+    }
+
+    /// Serde attributes of a field in [`SerdeStyle::Derive`](super::SerdeStyle::Derive) mode.
+    fn derive_field_attrs(
+        &self,
+        s: &Struct,
+        f: &crate::ir::Field,
+        nullable: bool,
+        boxed: bool,
+    ) -> TokenStream {
+        let wire = f.name.as_str();
+        let mut out = TokenStream::new();
+        if field_name(wire) != wire {
+            out.extend(quote!(#[serde(rename = #wire)]));
+        }
+        let (adapter_ty, adapted) = match self.api.unalias(&f.ty) {
+            DataType::Nullable(inner) => (
+                self.types.adapter(inner),
+                self.types.adapter(inner).to_string() != quote!(rt::wire::Plain).to_string(),
+            ),
+            other => (
+                self.types.adapter(other),
+                self.types.adapter(other).to_string() != quote!(rt::wire::Plain).to_string(),
+            ),
+        };
+        if nullable {
+            out.extend(quote!(#[serde(default, skip_serializing_if = "Option::is_none")]));
+            if adapted && !boxed {
+                let ser =
+                    format!("rt::wire::serialize_with::<_, rt::wire::OptionOf<{adapter_ty}>, _>");
+                let de =
+                    format!("rt::wire::deserialize_with::<_, rt::wire::OptionOf<{adapter_ty}>, _>");
+                out.extend(quote!(#[serde(serialize_with = #ser, deserialize_with = #de)]));
+            }
+        } else {
+            if f.default.is_some() {
+                let path = format!("default_{}_{}", field_name(&s.key.name), field_name(wire));
+                out.extend(quote!(#[serde(default = #path)]));
+            }
+            if adapted && !boxed {
+                let ser = format!("rt::wire::serialize_with::<_, {adapter_ty}, _>");
+                let de = format!("rt::wire::deserialize_with::<_, {adapter_ty}, _>");
+                out.extend(quote!(#[serde(serialize_with = #ser, deserialize_with = #de)]));
+            }
+        }
+        out
+    }
+
+    /// Default-value functions for [`SerdeStyle::Derive`](super::SerdeStyle::Derive) mode.
+    fn derive_defaults(&self, s: &Struct) -> TokenStream {
+        let mut out = TokenStream::new();
+        for f in self.api.all_fields(s) {
+            let Some(default) = &f.default else { continue };
+            if self.api.is_nullable(&f.ty) {
+                continue;
+            }
+            let boxed = self.boxed.contains(&(s.key.clone(), f.name.clone()));
+            let name = quote::format_ident!(
+                "default_{}_{}",
+                field_name(&s.key.name),
+                field_name(&f.name)
+            );
+            let ty = self.types.rust_boxed(&f.ty, boxed);
+            let expr = self.default_expr(&f.ty, default);
+            let expr = if boxed { quote!(Box::new(#expr)) } else { expr };
+            out.extend(quote! {
+                fn #name() -> #ty {
+                    #expr
+                }
+            });
+        }
+        out
     }
 
     /// A subtype of a polymorphic struct converts into its parent enum.
