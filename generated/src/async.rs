@@ -34,7 +34,7 @@ impl ::serde::Serialize for LaunchResultBase {
             LaunchResultBase::AsyncJobId(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    String,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "async_job_id", value)
             }
@@ -58,7 +58,7 @@ impl rt::wire::DecodeTagged for LaunchResultBase {
     ) -> Result<Self, A::Error> {
         match tag {
             "async_job_id" => {
-                rt::wire::nested::<_, String, rt::wire::Plain>(map, "async_job_id")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "async_job_id")
                     .map(LaunchResultBase::AsyncJobId)
             }
             _ => Err(rt::wire::unknown_tag(tag, &["async_job_id"])),
@@ -94,7 +94,7 @@ impl ::serde::Serialize for LaunchEmptyResult {
             LaunchEmptyResult::AsyncJobId(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    String,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "async_job_id", value)
             }
@@ -121,7 +121,7 @@ impl rt::wire::DecodeTagged for LaunchEmptyResult {
     ) -> Result<Self, A::Error> {
         match tag {
             "async_job_id" => {
-                rt::wire::nested::<_, String, rt::wire::Plain>(map, "async_job_id")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "async_job_id")
                     .map(LaunchEmptyResult::AsyncJobId)
             }
             "complete" => rt::wire::void(map, LaunchEmptyResult::Complete),
@@ -141,7 +141,7 @@ pub struct PollArg {
 }
 
 impl PollArg {
-    /// Creates a `PollArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `PollArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(async_job_id: impl Into<String>) -> Self {
         PollArg {
             async_job_id: async_job_id.into(),
@@ -152,8 +152,8 @@ impl PollArg {
 impl rt::wire::Struct for PollArg {
     const NAME: &'static str = "PollArg";
     const FIELDS: &'static [&'static str] = &["async_job_id"];
-    type Slots = (rt::wire::In<AsyncJobId, rt::wire::Plain>, ());
-    type View<'a> = (rt::wire::Req<'a, AsyncJobId, rt::wire::Plain>, ());
+    type Slots = (rt::wire::In<AsyncJobId>, ());
+    type View<'a> = (rt::wire::Req<'a, AsyncJobId>, ());
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_async_job_id, ()) = slots;
         Ok(PollArg {

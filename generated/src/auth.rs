@@ -107,7 +107,7 @@ pub struct TokenScopeError {
 }
 
 impl TokenScopeError {
-    /// Creates a `TokenScopeError` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `TokenScopeError` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(required_scope: impl Into<String>) -> Self {
         TokenScopeError {
             required_scope: required_scope.into(),
@@ -118,8 +118,8 @@ impl TokenScopeError {
 impl rt::wire::Struct for TokenScopeError {
     const NAME: &'static str = "TokenScopeError";
     const FIELDS: &'static [&'static str] = &["required_scope"];
-    type Slots = (rt::wire::In<String, rt::wire::Plain>, ());
-    type View<'a> = (rt::wire::Req<'a, String, rt::wire::Plain>, ());
+    type Slots = (rt::wire::In<String>, ());
+    type View<'a> = (rt::wire::Req<'a, String>, ());
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_required_scope, ()) = slots;
         Ok(TokenScopeError {
@@ -216,7 +216,7 @@ pub struct RateLimitError {
 }
 
 impl RateLimitError {
-    /// Creates a `RateLimitError` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `RateLimitError` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(reason: RateLimitReason) -> Self {
         RateLimitError {
             reason,
@@ -233,14 +233,8 @@ impl RateLimitError {
 impl rt::wire::Struct for RateLimitError {
     const NAME: &'static str = "RateLimitError";
     const FIELDS: &'static [&'static str] = &["reason", "retry_after"];
-    type Slots = (
-        rt::wire::In<RateLimitReason, rt::wire::Plain>,
-        (rt::wire::In<u64, rt::wire::Plain>, ()),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, RateLimitReason, rt::wire::Plain>,
-        (rt::wire::Req<'a, u64, rt::wire::Plain>, ()),
-    );
+    type Slots = (rt::wire::In<RateLimitReason>, (rt::wire::In<u64>, ()));
+    type View<'a> = (rt::wire::Req<'a, RateLimitReason>, (rt::wire::Req<'a, u64>, ()));
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_reason, (value_retry_after, ())) = slots;
         Ok(RateLimitError {
@@ -297,14 +291,14 @@ impl ::serde::Serialize for AccessError {
             AccessError::InvalidAccountType(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    InvalidAccountTypeError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "invalid_account_type", value)
             }
             AccessError::PaperAccessDenied(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    PaperAccessError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "paper_access_denied", value)
             }
@@ -314,7 +308,7 @@ impl ::serde::Serialize for AccessError {
             AccessError::NoPermission(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    NoPermissionError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "no_permission", value)
             }
@@ -339,28 +333,16 @@ impl rt::wire::DecodeTagged for AccessError {
     ) -> Result<Self, A::Error> {
         match tag {
             "invalid_account_type" => {
-                rt::wire::nested::<
-                    _,
-                    InvalidAccountTypeError,
-                    rt::wire::Plain,
-                >(map, "invalid_account_type")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "invalid_account_type")
                     .map(AccessError::InvalidAccountType)
             }
             "paper_access_denied" => {
-                rt::wire::nested::<
-                    _,
-                    PaperAccessError,
-                    rt::wire::Plain,
-                >(map, "paper_access_denied")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "paper_access_denied")
                     .map(AccessError::PaperAccessDenied)
             }
             "team_access_denied" => rt::wire::void(map, AccessError::TeamAccessDenied),
             "no_permission" => {
-                rt::wire::nested::<
-                    _,
-                    NoPermissionError,
-                    rt::wire::Plain,
-                >(map, "no_permission")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "no_permission")
                     .map(AccessError::NoPermission)
             }
             _ => rt::wire::other(map, AccessError::Other),
@@ -540,7 +522,7 @@ pub struct UnauthorizedAccountIdUsageError {
 }
 
 impl UnauthorizedAccountIdUsageError {
-    /// Creates a `UnauthorizedAccountIdUsageError` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UnauthorizedAccountIdUsageError` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(unauthorized_account_ids: Vec<String>) -> Self {
         UnauthorizedAccountIdUsageError {
             unauthorized_account_ids,
@@ -551,11 +533,8 @@ impl UnauthorizedAccountIdUsageError {
 impl rt::wire::Struct for UnauthorizedAccountIdUsageError {
     const NAME: &'static str = "UnauthorizedAccountIdUsageError";
     const FIELDS: &'static [&'static str] = &["unauthorized_account_ids"];
-    type Slots = (rt::wire::In<Vec<String>, rt::wire::VecOf<rt::wire::Plain>>, ());
-    type View<'a> = (
-        rt::wire::Req<'a, Vec<String>, rt::wire::VecOf<rt::wire::Plain>>,
-        (),
-    );
+    type Slots = (rt::wire::In<Vec<String>>, ());
+    type View<'a> = (rt::wire::Req<'a, Vec<String>>, ());
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_unauthorized_account_ids, ()) = slots;
         Ok(UnauthorizedAccountIdUsageError {

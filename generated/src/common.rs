@@ -45,14 +45,14 @@ impl ::serde::Serialize for PathRoot {
             PathRoot::Root(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    String,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "root", value)
             }
             PathRoot::NamespaceId(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    String,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "namespace_id", value)
             }
@@ -78,11 +78,11 @@ impl rt::wire::DecodeTagged for PathRoot {
         match tag {
             "home" => rt::wire::void(map, PathRoot::Home),
             "root" => {
-                rt::wire::nested::<_, String, rt::wire::Plain>(map, "root")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "root")
                     .map(PathRoot::Root)
             }
             "namespace_id" => {
-                rt::wire::nested::<_, String, rt::wire::Plain>(map, "namespace_id")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "namespace_id")
                     .map(PathRoot::NamespaceId)
             }
             _ => rt::wire::other(map, PathRoot::Other),
@@ -177,7 +177,7 @@ pub struct TeamRootInfo {
 }
 
 impl TeamRootInfo {
-    /// Creates a `TeamRootInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `TeamRootInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(
         root_namespace_id: impl Into<String>,
         home_namespace_id: impl Into<String>,
@@ -205,18 +205,12 @@ impl rt::wire::Struct for TeamRootInfo {
         "home_path",
     ];
     type Slots = (
-        rt::wire::In<NamespaceId, rt::wire::Plain>,
-        (
-            rt::wire::In<NamespaceId, rt::wire::Plain>,
-            (rt::wire::In<String, rt::wire::Plain>, ()),
-        ),
+        rt::wire::In<NamespaceId>,
+        (rt::wire::In<NamespaceId>, (rt::wire::In<String>, ())),
     );
     type View<'a> = (
-        rt::wire::Req<'a, NamespaceId, rt::wire::Plain>,
-        (
-            rt::wire::Req<'a, NamespaceId, rt::wire::Plain>,
-            (rt::wire::Req<'a, String, rt::wire::Plain>, ()),
-        ),
+        rt::wire::Req<'a, NamespaceId>,
+        (rt::wire::Req<'a, NamespaceId>, (rt::wire::Req<'a, String>, ())),
     );
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (
@@ -272,7 +266,7 @@ pub struct UserRootInfo {
 }
 
 impl UserRootInfo {
-    /// Creates a `UserRootInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UserRootInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(
         root_namespace_id: impl Into<String>,
         home_namespace_id: impl Into<String>,
@@ -305,18 +299,12 @@ impl rt::wire::Struct for UserRootInfo {
         "home_path",
     ];
     type Slots = (
-        rt::wire::In<NamespaceId, rt::wire::Plain>,
-        (
-            rt::wire::In<NamespaceId, rt::wire::Plain>,
-            (rt::wire::In<Option<String>, rt::wire::OptionOf<rt::wire::Plain>>, ()),
-        ),
+        rt::wire::In<NamespaceId>,
+        (rt::wire::In<NamespaceId>, (rt::wire::In<Option<String>>, ())),
     );
     type View<'a> = (
-        rt::wire::Req<'a, NamespaceId, rt::wire::Plain>,
-        (
-            rt::wire::Req<'a, NamespaceId, rt::wire::Plain>,
-            (rt::wire::Opt<'a, String, rt::wire::Plain>, ()),
-        ),
+        rt::wire::Req<'a, NamespaceId>,
+        (rt::wire::Req<'a, NamespaceId>, (rt::wire::Opt<'a, String>, ())),
     );
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (
@@ -380,7 +368,7 @@ impl ::serde::Serialize for PathRootError {
             PathRootError::InvalidRoot(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    RootInfo,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "invalid_root", value)
             }
@@ -408,7 +396,7 @@ impl rt::wire::DecodeTagged for PathRootError {
     ) -> Result<Self, A::Error> {
         match tag {
             "invalid_root" => {
-                rt::wire::nested::<_, RootInfo, rt::wire::Plain>(map, "invalid_root")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "invalid_root")
                     .map(PathRootError::InvalidRoot)
             }
             "no_permission" => rt::wire::void(map, PathRootError::NoPermission),

@@ -31,7 +31,7 @@ pub struct PropertyField {
 }
 
 impl PropertyField {
-    /// Creates a `PropertyField` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `PropertyField` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
         PropertyField {
             name: name.into(),
@@ -43,14 +43,8 @@ impl PropertyField {
 impl rt::wire::Struct for PropertyField {
     const NAME: &'static str = "PropertyField";
     const FIELDS: &'static [&'static str] = &["name", "value"];
-    type Slots = (
-        rt::wire::In<String, rt::wire::Plain>,
-        (rt::wire::In<String, rt::wire::Plain>, ()),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, String, rt::wire::Plain>,
-        (rt::wire::Req<'a, String, rt::wire::Plain>, ()),
-    );
+    type Slots = (rt::wire::In<String>, (rt::wire::In<String>, ()));
+    type View<'a> = (rt::wire::Req<'a, String>, (rt::wire::Req<'a, String>, ()));
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_name, (value_value, ())) = slots;
         Ok(PropertyField {
@@ -99,7 +93,7 @@ pub struct PropertyGroup {
 }
 
 impl PropertyGroup {
-    /// Creates a `PropertyGroup` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `PropertyGroup` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(template_id: impl Into<String>, fields: Vec<PropertyField>) -> Self {
         PropertyGroup {
             template_id: template_id.into(),
@@ -111,13 +105,10 @@ impl PropertyGroup {
 impl rt::wire::Struct for PropertyGroup {
     const NAME: &'static str = "PropertyGroup";
     const FIELDS: &'static [&'static str] = &["template_id", "fields"];
-    type Slots = (
-        rt::wire::In<TemplateId, rt::wire::Plain>,
-        (rt::wire::In<Vec<PropertyField>, rt::wire::VecOf<rt::wire::Plain>>, ()),
-    );
+    type Slots = (rt::wire::In<TemplateId>, (rt::wire::In<Vec<PropertyField>>, ()));
     type View<'a> = (
-        rt::wire::Req<'a, TemplateId, rt::wire::Plain>,
-        (rt::wire::Req<'a, Vec<PropertyField>, rt::wire::VecOf<rt::wire::Plain>>, ()),
+        rt::wire::Req<'a, TemplateId>,
+        (rt::wire::Req<'a, Vec<PropertyField>>, ()),
     );
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_template_id, (value_fields, ())) = slots;
@@ -180,8 +171,8 @@ impl ::serde::Serialize for TemplateFilterBase {
             TemplateFilterBase::FilterSome(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    Vec<TemplateId>,
-                    rt::wire::VecOf<rt::wire::Plain>,
+                    _,
+                    rt::wire::Plain,
                 >(serializer, "filter_some", value)
             }
             TemplateFilterBase::Other => rt::wire::serialize_void(serializer, "other"),
@@ -205,11 +196,7 @@ impl rt::wire::DecodeTagged for TemplateFilterBase {
     ) -> Result<Self, A::Error> {
         match tag {
             "filter_some" => {
-                rt::wire::nested::<
-                    _,
-                    Vec<TemplateId>,
-                    rt::wire::VecOf<rt::wire::Plain>,
-                >(map, "filter_some")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "filter_some")
                     .map(TemplateFilterBase::FilterSome)
             }
             _ => rt::wire::other(map, TemplateFilterBase::Other),
@@ -266,7 +253,7 @@ impl ::serde::Serialize for TemplateError {
             TemplateError::TemplateNotFound(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    String,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "template_not_found", value)
             }
@@ -294,7 +281,7 @@ impl rt::wire::DecodeTagged for TemplateError {
     ) -> Result<Self, A::Error> {
         match tag {
             "template_not_found" => {
-                rt::wire::nested::<_, String, rt::wire::Plain>(map, "template_not_found")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "template_not_found")
                     .map(TemplateError::TemplateNotFound)
             }
             "restricted_content" => rt::wire::void(map, TemplateError::RestrictedContent),
@@ -342,7 +329,7 @@ impl ::serde::Serialize for PropertiesError {
             PropertiesError::TemplateNotFound(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    String,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "template_not_found", value)
             }
@@ -352,7 +339,7 @@ impl ::serde::Serialize for PropertiesError {
             PropertiesError::Path(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    LookupError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "path", value)
             }
@@ -380,14 +367,14 @@ impl rt::wire::DecodeTagged for PropertiesError {
     ) -> Result<Self, A::Error> {
         match tag {
             "template_not_found" => {
-                rt::wire::nested::<_, String, rt::wire::Plain>(map, "template_not_found")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "template_not_found")
                     .map(PropertiesError::TemplateNotFound)
             }
             "restricted_content" => {
                 rt::wire::void(map, PropertiesError::RestrictedContent)
             }
             "path" => {
-                rt::wire::nested::<_, LookupError, rt::wire::Plain>(map, "path")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
                     .map(PropertiesError::Path)
             }
             "unsupported_folder" => {
@@ -449,7 +436,7 @@ impl ::serde::Serialize for InvalidPropertyGroupError {
             InvalidPropertyGroupError::TemplateNotFound(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    String,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "template_not_found", value)
             }
@@ -459,7 +446,7 @@ impl ::serde::Serialize for InvalidPropertyGroupError {
             InvalidPropertyGroupError::Path(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    LookupError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "path", value)
             }
@@ -498,14 +485,14 @@ impl rt::wire::DecodeTagged for InvalidPropertyGroupError {
     ) -> Result<Self, A::Error> {
         match tag {
             "template_not_found" => {
-                rt::wire::nested::<_, String, rt::wire::Plain>(map, "template_not_found")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "template_not_found")
                     .map(InvalidPropertyGroupError::TemplateNotFound)
             }
             "restricted_content" => {
                 rt::wire::void(map, InvalidPropertyGroupError::RestrictedContent)
             }
             "path" => {
-                rt::wire::nested::<_, LookupError, rt::wire::Plain>(map, "path")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
                     .map(InvalidPropertyGroupError::Path)
             }
             "unsupported_folder" => {
@@ -554,7 +541,7 @@ impl ::serde::Serialize for LookupError {
             LookupError::MalformedPath(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    String,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "malformed_path", value)
             }
@@ -585,7 +572,7 @@ impl rt::wire::DecodeTagged for LookupError {
     ) -> Result<Self, A::Error> {
         match tag {
             "malformed_path" => {
-                rt::wire::nested::<_, String, rt::wire::Plain>(map, "malformed_path")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "malformed_path")
                     .map(LookupError::MalformedPath)
             }
             "not_found" => rt::wire::void(map, LookupError::NotFound),

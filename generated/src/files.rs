@@ -85,7 +85,7 @@ impl ::serde::Serialize for WriteMode {
             WriteMode::Update(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    String,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "update", value)
             }
@@ -111,7 +111,7 @@ impl rt::wire::DecodeTagged for WriteMode {
             "add" => rt::wire::void(map, WriteMode::Add),
             "overwrite" => rt::wire::void(map, WriteMode::Overwrite),
             "update" => {
-                rt::wire::nested::<_, String, rt::wire::Plain>(map, "update")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "update")
                     .map(WriteMode::Update)
             }
             _ => Err(rt::wire::unknown_tag(tag, &["add", "overwrite", "update"])),
@@ -158,7 +158,7 @@ pub struct CommitInfo {
 }
 
 impl CommitInfo {
-    /// Creates a `CommitInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `CommitInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(path: impl Into<String>) -> Self {
         CommitInfo {
             path: path.into(),
@@ -220,11 +220,11 @@ impl rt::wire::Struct for CommitInfo {
         "strict_conflict",
     ];
     type Slots = (
-        rt::wire::In<WritePathOrId, rt::wire::Plain>,
+        rt::wire::In<WritePathOrId>,
         (
-            rt::wire::In<WriteMode, rt::wire::Plain>,
+            rt::wire::In<WriteMode>,
             (
-                rt::wire::In<bool, rt::wire::Plain>,
+                rt::wire::In<bool>,
                 (
                     rt::wire::In<
                         Option<crate::common::DropboxTimestamp>,
@@ -233,13 +233,12 @@ impl rt::wire::Struct for CommitInfo {
                         >,
                     >,
                     (
-                        rt::wire::In<bool, rt::wire::Plain>,
+                        rt::wire::In<bool>,
                         (
                             rt::wire::In<
                                 Option<Vec<crate::file_properties::PropertyGroup>>,
-                                rt::wire::OptionOf<rt::wire::VecOf<rt::wire::Plain>>,
                             >,
-                            (rt::wire::In<bool, rt::wire::Plain>, ()),
+                            (rt::wire::In<bool>, ()),
                         ),
                     ),
                 ),
@@ -247,11 +246,11 @@ impl rt::wire::Struct for CommitInfo {
         ),
     );
     type View<'a> = (
-        rt::wire::Req<'a, WritePathOrId, rt::wire::Plain>,
+        rt::wire::Req<'a, WritePathOrId>,
         (
-            rt::wire::Req<'a, WriteMode, rt::wire::Plain>,
+            rt::wire::Req<'a, WriteMode>,
             (
-                rt::wire::Req<'a, bool, rt::wire::Plain>,
+                rt::wire::Req<'a, bool>,
                 (
                     rt::wire::Opt<
                         'a,
@@ -259,14 +258,13 @@ impl rt::wire::Struct for CommitInfo {
                         rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
                     >,
                     (
-                        rt::wire::Req<'a, bool, rt::wire::Plain>,
+                        rt::wire::Req<'a, bool>,
                         (
                             rt::wire::Opt<
                                 'a,
                                 Vec<crate::file_properties::PropertyGroup>,
-                                rt::wire::VecOf<rt::wire::Plain>,
                             >,
-                            (rt::wire::Req<'a, bool, rt::wire::Plain>, ()),
+                            (rt::wire::Req<'a, bool>, ()),
                         ),
                     ),
                 ),
@@ -385,7 +383,7 @@ pub struct UploadArg {
 }
 
 impl UploadArg {
-    /// Creates a `UploadArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UploadArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(path: impl Into<String>) -> Self {
         UploadArg {
             path: path.into(),
@@ -455,11 +453,11 @@ impl rt::wire::Struct for UploadArg {
         "content_hash",
     ];
     type Slots = (
-        rt::wire::In<WritePathOrId, rt::wire::Plain>,
+        rt::wire::In<WritePathOrId>,
         (
-            rt::wire::In<WriteMode, rt::wire::Plain>,
+            rt::wire::In<WriteMode>,
             (
-                rt::wire::In<bool, rt::wire::Plain>,
+                rt::wire::In<bool>,
                 (
                     rt::wire::In<
                         Option<crate::common::DropboxTimestamp>,
@@ -468,21 +466,14 @@ impl rt::wire::Struct for UploadArg {
                         >,
                     >,
                     (
-                        rt::wire::In<bool, rt::wire::Plain>,
+                        rt::wire::In<bool>,
                         (
                             rt::wire::In<
                                 Option<Vec<crate::file_properties::PropertyGroup>>,
-                                rt::wire::OptionOf<rt::wire::VecOf<rt::wire::Plain>>,
                             >,
                             (
-                                rt::wire::In<bool, rt::wire::Plain>,
-                                (
-                                    rt::wire::In<
-                                        Option<Sha256HexHash>,
-                                        rt::wire::OptionOf<rt::wire::Plain>,
-                                    >,
-                                    (),
-                                ),
+                                rt::wire::In<bool>,
+                                (rt::wire::In<Option<Sha256HexHash>>, ()),
                             ),
                         ),
                     ),
@@ -491,11 +482,11 @@ impl rt::wire::Struct for UploadArg {
         ),
     );
     type View<'a> = (
-        rt::wire::Req<'a, WritePathOrId, rt::wire::Plain>,
+        rt::wire::Req<'a, WritePathOrId>,
         (
-            rt::wire::Req<'a, WriteMode, rt::wire::Plain>,
+            rt::wire::Req<'a, WriteMode>,
             (
-                rt::wire::Req<'a, bool, rt::wire::Plain>,
+                rt::wire::Req<'a, bool>,
                 (
                     rt::wire::Opt<
                         'a,
@@ -503,16 +494,15 @@ impl rt::wire::Struct for UploadArg {
                         rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
                     >,
                     (
-                        rt::wire::Req<'a, bool, rt::wire::Plain>,
+                        rt::wire::Req<'a, bool>,
                         (
                             rt::wire::Opt<
                                 'a,
                                 Vec<crate::file_properties::PropertyGroup>,
-                                rt::wire::VecOf<rt::wire::Plain>,
                             >,
                             (
-                                rt::wire::Req<'a, bool, rt::wire::Plain>,
-                                (rt::wire::Opt<'a, Sha256HexHash, rt::wire::Plain>, ()),
+                                rt::wire::Req<'a, bool>,
+                                (rt::wire::Opt<'a, Sha256HexHash>, ()),
                             ),
                         ),
                     ),
@@ -633,7 +623,7 @@ pub struct UploadWriteFailed {
 }
 
 impl UploadWriteFailed {
-    /// Creates a `UploadWriteFailed` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UploadWriteFailed` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(reason: WriteError, upload_session_id: impl Into<String>) -> Self {
         UploadWriteFailed {
             reason,
@@ -645,14 +635,8 @@ impl UploadWriteFailed {
 impl rt::wire::Struct for UploadWriteFailed {
     const NAME: &'static str = "UploadWriteFailed";
     const FIELDS: &'static [&'static str] = &["reason", "upload_session_id"];
-    type Slots = (
-        rt::wire::In<WriteError, rt::wire::Plain>,
-        (rt::wire::In<String, rt::wire::Plain>, ()),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, WriteError, rt::wire::Plain>,
-        (rt::wire::Req<'a, String, rt::wire::Plain>, ()),
-    );
+    type Slots = (rt::wire::In<WriteError>, (rt::wire::In<String>, ()));
+    type View<'a> = (rt::wire::Req<'a, WriteError>, (rt::wire::Req<'a, String>, ()));
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_reason, (value_upload_session_id, ())) = slots;
         Ok(UploadWriteFailed {
@@ -717,7 +701,7 @@ impl ::serde::Serialize for UploadError {
             UploadError::PropertiesError(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    crate::file_properties::InvalidPropertyGroupError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "properties_error", value)
             }
@@ -752,11 +736,7 @@ impl rt::wire::DecodeTagged for UploadError {
         match tag {
             "path" => rt::wire::flat(map).map(UploadError::Path),
             "properties_error" => {
-                rt::wire::nested::<
-                    _,
-                    crate::file_properties::InvalidPropertyGroupError,
-                    rt::wire::Plain,
-                >(map, "properties_error")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "properties_error")
                     .map(UploadError::PropertiesError)
             }
             "payload_too_large" => rt::wire::void(map, UploadError::PayloadTooLarge),
@@ -884,21 +864,15 @@ impl rt::wire::Struct for UploadSessionStartArg {
     const NAME: &'static str = "UploadSessionStartArg";
     const FIELDS: &'static [&'static str] = &["close", "session_type", "content_hash"];
     type Slots = (
-        rt::wire::In<bool, rt::wire::Plain>,
+        rt::wire::In<bool>,
         (
-            rt::wire::In<Option<UploadSessionType>, rt::wire::OptionOf<rt::wire::Plain>>,
-            (
-                rt::wire::In<Option<Sha256HexHash>, rt::wire::OptionOf<rt::wire::Plain>>,
-                (),
-            ),
+            rt::wire::In<Option<UploadSessionType>>,
+            (rt::wire::In<Option<Sha256HexHash>>, ()),
         ),
     );
     type View<'a> = (
-        rt::wire::Req<'a, bool, rt::wire::Plain>,
-        (
-            rt::wire::Opt<'a, UploadSessionType, rt::wire::Plain>,
-            (rt::wire::Opt<'a, Sha256HexHash, rt::wire::Plain>, ()),
-        ),
+        rt::wire::Req<'a, bool>,
+        (rt::wire::Opt<'a, UploadSessionType>, (rt::wire::Opt<'a, Sha256HexHash>, ())),
     );
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_close, (value_session_type, (value_content_hash, ()))) = slots;
@@ -965,7 +939,7 @@ pub struct UploadSessionStartResult {
 }
 
 impl UploadSessionStartResult {
-    /// Creates a `UploadSessionStartResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UploadSessionStartResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(session_id: impl Into<String>) -> Self {
         UploadSessionStartResult {
             session_id: session_id.into(),
@@ -976,8 +950,8 @@ impl UploadSessionStartResult {
 impl rt::wire::Struct for UploadSessionStartResult {
     const NAME: &'static str = "UploadSessionStartResult";
     const FIELDS: &'static [&'static str] = &["session_id"];
-    type Slots = (rt::wire::In<String, rt::wire::Plain>, ());
-    type View<'a> = (rt::wire::Req<'a, String, rt::wire::Plain>, ());
+    type Slots = (rt::wire::In<String>, ());
+    type View<'a> = (rt::wire::Req<'a, String>, ());
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_session_id, ()) = slots;
         Ok(UploadSessionStartResult {
@@ -1106,7 +1080,7 @@ pub struct UploadSessionStartBatchArg {
 }
 
 impl UploadSessionStartBatchArg {
-    /// Creates a `UploadSessionStartBatchArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UploadSessionStartBatchArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(num_sessions: u64) -> Self {
         UploadSessionStartBatchArg {
             session_type: None,
@@ -1123,14 +1097,8 @@ impl UploadSessionStartBatchArg {
 impl rt::wire::Struct for UploadSessionStartBatchArg {
     const NAME: &'static str = "UploadSessionStartBatchArg";
     const FIELDS: &'static [&'static str] = &["session_type", "num_sessions"];
-    type Slots = (
-        rt::wire::In<Option<UploadSessionType>, rt::wire::OptionOf<rt::wire::Plain>>,
-        (rt::wire::In<u64, rt::wire::Plain>, ()),
-    );
-    type View<'a> = (
-        rt::wire::Opt<'a, UploadSessionType, rt::wire::Plain>,
-        (rt::wire::Req<'a, u64, rt::wire::Plain>, ()),
-    );
+    type Slots = (rt::wire::In<Option<UploadSessionType>>, (rt::wire::In<u64>, ()));
+    type View<'a> = (rt::wire::Opt<'a, UploadSessionType>, (rt::wire::Req<'a, u64>, ()));
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_session_type, (value_num_sessions, ())) = slots;
         Ok(UploadSessionStartBatchArg {
@@ -1190,7 +1158,7 @@ pub struct UploadSessionStartBatchResult {
 }
 
 impl UploadSessionStartBatchResult {
-    /// Creates a `UploadSessionStartBatchResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UploadSessionStartBatchResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(session_ids: Vec<String>) -> Self {
         UploadSessionStartBatchResult {
             session_ids,
@@ -1201,11 +1169,8 @@ impl UploadSessionStartBatchResult {
 impl rt::wire::Struct for UploadSessionStartBatchResult {
     const NAME: &'static str = "UploadSessionStartBatchResult";
     const FIELDS: &'static [&'static str] = &["session_ids"];
-    type Slots = (rt::wire::In<Vec<String>, rt::wire::VecOf<rt::wire::Plain>>, ());
-    type View<'a> = (
-        rt::wire::Req<'a, Vec<String>, rt::wire::VecOf<rt::wire::Plain>>,
-        (),
-    );
+    type Slots = (rt::wire::In<Vec<String>>, ());
+    type View<'a> = (rt::wire::Req<'a, Vec<String>>, ());
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_session_ids, ()) = slots;
         Ok(UploadSessionStartBatchResult {
@@ -1247,7 +1212,7 @@ pub struct UploadSessionCursor {
 }
 
 impl UploadSessionCursor {
-    /// Creates a `UploadSessionCursor` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UploadSessionCursor` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(session_id: impl Into<String>, offset: u64) -> Self {
         UploadSessionCursor {
             session_id: session_id.into(),
@@ -1259,14 +1224,8 @@ impl UploadSessionCursor {
 impl rt::wire::Struct for UploadSessionCursor {
     const NAME: &'static str = "UploadSessionCursor";
     const FIELDS: &'static [&'static str] = &["session_id", "offset"];
-    type Slots = (
-        rt::wire::In<String, rt::wire::Plain>,
-        (rt::wire::In<u64, rt::wire::Plain>, ()),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, String, rt::wire::Plain>,
-        (rt::wire::Req<'a, u64, rt::wire::Plain>, ()),
-    );
+    type Slots = (rt::wire::In<String>, (rt::wire::In<u64>, ()));
+    type View<'a> = (rt::wire::Req<'a, String>, (rt::wire::Req<'a, u64>, ()));
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_session_id, (value_offset, ())) = slots;
         Ok(UploadSessionCursor {
@@ -1317,7 +1276,7 @@ pub struct UploadSessionAppendArg {
 }
 
 impl UploadSessionAppendArg {
-    /// Creates a `UploadSessionAppendArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UploadSessionAppendArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(cursor: UploadSessionCursor) -> Self {
         UploadSessionAppendArg {
             cursor,
@@ -1342,21 +1301,12 @@ impl rt::wire::Struct for UploadSessionAppendArg {
     const NAME: &'static str = "UploadSessionAppendArg";
     const FIELDS: &'static [&'static str] = &["cursor", "close", "content_hash"];
     type Slots = (
-        rt::wire::In<UploadSessionCursor, rt::wire::Plain>,
-        (
-            rt::wire::In<bool, rt::wire::Plain>,
-            (
-                rt::wire::In<Option<Sha256HexHash>, rt::wire::OptionOf<rt::wire::Plain>>,
-                (),
-            ),
-        ),
+        rt::wire::In<UploadSessionCursor>,
+        (rt::wire::In<bool>, (rt::wire::In<Option<Sha256HexHash>>, ())),
     );
     type View<'a> = (
-        rt::wire::Req<'a, UploadSessionCursor, rt::wire::Plain>,
-        (
-            rt::wire::Req<'a, bool, rt::wire::Plain>,
-            (rt::wire::Opt<'a, Sha256HexHash, rt::wire::Plain>, ()),
-        ),
+        rt::wire::Req<'a, UploadSessionCursor>,
+        (rt::wire::Req<'a, bool>, (rt::wire::Opt<'a, Sha256HexHash>, ())),
     );
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_cursor, (value_close, (value_content_hash, ()))) = slots;
@@ -1417,7 +1367,7 @@ pub struct UploadSessionOffsetError {
 }
 
 impl UploadSessionOffsetError {
-    /// Creates a `UploadSessionOffsetError` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UploadSessionOffsetError` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(correct_offset: u64) -> Self {
         UploadSessionOffsetError {
             correct_offset,
@@ -1428,8 +1378,8 @@ impl UploadSessionOffsetError {
 impl rt::wire::Struct for UploadSessionOffsetError {
     const NAME: &'static str = "UploadSessionOffsetError";
     const FIELDS: &'static [&'static str] = &["correct_offset"];
-    type Slots = (rt::wire::In<u64, rt::wire::Plain>, ());
-    type View<'a> = (rt::wire::Req<'a, u64, rt::wire::Plain>, ());
+    type Slots = (rt::wire::In<u64>, ());
+    type View<'a> = (rt::wire::Req<'a, u64>, ());
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_correct_offset, ()) = slots;
         Ok(UploadSessionOffsetError {
@@ -1583,7 +1533,7 @@ pub struct UploadSessionAppendBatchArgEntry {
 }
 
 impl UploadSessionAppendBatchArgEntry {
-    /// Creates a `UploadSessionAppendBatchArgEntry` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UploadSessionAppendBatchArgEntry` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(cursor: UploadSessionCursor, length: u64) -> Self {
         UploadSessionAppendBatchArgEntry {
             cursor,
@@ -1602,15 +1552,12 @@ impl rt::wire::Struct for UploadSessionAppendBatchArgEntry {
     const NAME: &'static str = "UploadSessionAppendBatchArgEntry";
     const FIELDS: &'static [&'static str] = &["cursor", "length", "close"];
     type Slots = (
-        rt::wire::In<UploadSessionCursor, rt::wire::Plain>,
-        (rt::wire::In<u64, rt::wire::Plain>, (rt::wire::In<bool, rt::wire::Plain>, ())),
+        rt::wire::In<UploadSessionCursor>,
+        (rt::wire::In<u64>, (rt::wire::In<bool>, ())),
     );
     type View<'a> = (
-        rt::wire::Req<'a, UploadSessionCursor, rt::wire::Plain>,
-        (
-            rt::wire::Req<'a, u64, rt::wire::Plain>,
-            (rt::wire::Req<'a, bool, rt::wire::Plain>, ()),
-        ),
+        rt::wire::Req<'a, UploadSessionCursor>,
+        (rt::wire::Req<'a, u64>, (rt::wire::Req<'a, bool>, ())),
     );
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_cursor, (value_length, (value_close, ()))) = slots;
@@ -1664,7 +1611,7 @@ pub struct UploadSessionAppendBatchArg {
 }
 
 impl UploadSessionAppendBatchArg {
-    /// Creates a `UploadSessionAppendBatchArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UploadSessionAppendBatchArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(entries: Vec<UploadSessionAppendBatchArgEntry>) -> Self {
         UploadSessionAppendBatchArg {
             entries,
@@ -1683,19 +1630,12 @@ impl rt::wire::Struct for UploadSessionAppendBatchArg {
     const NAME: &'static str = "UploadSessionAppendBatchArg";
     const FIELDS: &'static [&'static str] = &["entries", "content_hash"];
     type Slots = (
-        rt::wire::In<
-            Vec<UploadSessionAppendBatchArgEntry>,
-            rt::wire::VecOf<rt::wire::Plain>,
-        >,
-        (rt::wire::In<Option<Sha256HexHash>, rt::wire::OptionOf<rt::wire::Plain>>, ()),
+        rt::wire::In<Vec<UploadSessionAppendBatchArgEntry>>,
+        (rt::wire::In<Option<Sha256HexHash>>, ()),
     );
     type View<'a> = (
-        rt::wire::Req<
-            'a,
-            Vec<UploadSessionAppendBatchArgEntry>,
-            rt::wire::VecOf<rt::wire::Plain>,
-        >,
-        (rt::wire::Opt<'a, Sha256HexHash, rt::wire::Plain>, ()),
+        rt::wire::Req<'a, Vec<UploadSessionAppendBatchArgEntry>>,
+        (rt::wire::Opt<'a, Sha256HexHash>, ()),
     );
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_entries, (value_content_hash, ())) = slots;
@@ -1864,7 +1804,7 @@ impl ::serde::Serialize for UploadSessionAppendBatchResultEntry {
             UploadSessionAppendBatchResultEntry::Failure(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    UploadSessionAppendBatchEntryError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "failure", value)
             }
@@ -1891,11 +1831,7 @@ impl rt::wire::DecodeTagged for UploadSessionAppendBatchResultEntry {
                 rt::wire::void(map, UploadSessionAppendBatchResultEntry::Success)
             }
             "failure" => {
-                rt::wire::nested::<
-                    _,
-                    UploadSessionAppendBatchEntryError,
-                    rt::wire::Plain,
-                >(map, "failure")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "failure")
                     .map(UploadSessionAppendBatchResultEntry::Failure)
             }
             _ => Err(rt::wire::unknown_tag(tag, &["success", "failure"])),
@@ -1914,7 +1850,7 @@ pub struct UploadSessionAppendBatchResult {
 }
 
 impl UploadSessionAppendBatchResult {
-    /// Creates a `UploadSessionAppendBatchResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UploadSessionAppendBatchResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(entries: Vec<UploadSessionAppendBatchResultEntry>) -> Self {
         UploadSessionAppendBatchResult {
             entries,
@@ -1925,21 +1861,8 @@ impl UploadSessionAppendBatchResult {
 impl rt::wire::Struct for UploadSessionAppendBatchResult {
     const NAME: &'static str = "UploadSessionAppendBatchResult";
     const FIELDS: &'static [&'static str] = &["entries"];
-    type Slots = (
-        rt::wire::In<
-            Vec<UploadSessionAppendBatchResultEntry>,
-            rt::wire::VecOf<rt::wire::Plain>,
-        >,
-        (),
-    );
-    type View<'a> = (
-        rt::wire::Req<
-            'a,
-            Vec<UploadSessionAppendBatchResultEntry>,
-            rt::wire::VecOf<rt::wire::Plain>,
-        >,
-        (),
-    );
+    type Slots = (rt::wire::In<Vec<UploadSessionAppendBatchResultEntry>>, ());
+    type View<'a> = (rt::wire::Req<'a, Vec<UploadSessionAppendBatchResultEntry>>, ());
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_entries, ()) = slots;
         Ok(UploadSessionAppendBatchResult {
@@ -2050,7 +1973,7 @@ pub struct UploadSessionFinishArg {
 }
 
 impl UploadSessionFinishArg {
-    /// Creates a `UploadSessionFinishArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UploadSessionFinishArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(cursor: UploadSessionCursor, commit: CommitInfo) -> Self {
         UploadSessionFinishArg {
             cursor,
@@ -2070,21 +1993,12 @@ impl rt::wire::Struct for UploadSessionFinishArg {
     const NAME: &'static str = "UploadSessionFinishArg";
     const FIELDS: &'static [&'static str] = &["cursor", "commit", "content_hash"];
     type Slots = (
-        rt::wire::In<UploadSessionCursor, rt::wire::Plain>,
-        (
-            rt::wire::In<CommitInfo, rt::wire::Plain>,
-            (
-                rt::wire::In<Option<Sha256HexHash>, rt::wire::OptionOf<rt::wire::Plain>>,
-                (),
-            ),
-        ),
+        rt::wire::In<UploadSessionCursor>,
+        (rt::wire::In<CommitInfo>, (rt::wire::In<Option<Sha256HexHash>>, ())),
     );
     type View<'a> = (
-        rt::wire::Req<'a, UploadSessionCursor, rt::wire::Plain>,
-        (
-            rt::wire::Req<'a, CommitInfo, rt::wire::Plain>,
-            (rt::wire::Opt<'a, Sha256HexHash, rt::wire::Plain>, ()),
-        ),
+        rt::wire::Req<'a, UploadSessionCursor>,
+        (rt::wire::Req<'a, CommitInfo>, (rt::wire::Opt<'a, Sha256HexHash>, ())),
     );
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_cursor, (value_commit, (value_content_hash, ()))) = slots;
@@ -2288,21 +2202,21 @@ impl ::serde::Serialize for UploadSessionFinishError {
             UploadSessionFinishError::LookupFailed(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    UploadSessionLookupError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "lookup_failed", value)
             }
             UploadSessionFinishError::Path(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    WriteError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "path", value)
             }
             UploadSessionFinishError::PropertiesError(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    crate::file_properties::InvalidPropertyGroupError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "properties_error", value)
             }
@@ -2356,23 +2270,15 @@ impl rt::wire::DecodeTagged for UploadSessionFinishError {
     ) -> Result<Self, A::Error> {
         match tag {
             "lookup_failed" => {
-                rt::wire::nested::<
-                    _,
-                    UploadSessionLookupError,
-                    rt::wire::Plain,
-                >(map, "lookup_failed")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "lookup_failed")
                     .map(UploadSessionFinishError::LookupFailed)
             }
             "path" => {
-                rt::wire::nested::<_, WriteError, rt::wire::Plain>(map, "path")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
                     .map(UploadSessionFinishError::Path)
             }
             "properties_error" => {
-                rt::wire::nested::<
-                    _,
-                    crate::file_properties::InvalidPropertyGroupError,
-                    rt::wire::Plain,
-                >(map, "properties_error")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "properties_error")
                     .map(UploadSessionFinishError::PropertiesError)
             }
             "too_many_shared_folder_targets" => {
@@ -2421,7 +2327,7 @@ pub struct UploadSessionFinishBatchArg {
 }
 
 impl UploadSessionFinishBatchArg {
-    /// Creates a `UploadSessionFinishBatchArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UploadSessionFinishBatchArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(entries: Vec<UploadSessionFinishArg>) -> Self {
         UploadSessionFinishBatchArg {
             entries,
@@ -2432,14 +2338,8 @@ impl UploadSessionFinishBatchArg {
 impl rt::wire::Struct for UploadSessionFinishBatchArg {
     const NAME: &'static str = "UploadSessionFinishBatchArg";
     const FIELDS: &'static [&'static str] = &["entries"];
-    type Slots = (
-        rt::wire::In<Vec<UploadSessionFinishArg>, rt::wire::VecOf<rt::wire::Plain>>,
-        (),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, Vec<UploadSessionFinishArg>, rt::wire::VecOf<rt::wire::Plain>>,
-        (),
-    );
+    type Slots = (rt::wire::In<Vec<UploadSessionFinishArg>>, ());
+    type View<'a> = (rt::wire::Req<'a, Vec<UploadSessionFinishArg>>, ());
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_entries, ()) = slots;
         Ok(UploadSessionFinishBatchArg {
@@ -2511,7 +2411,7 @@ impl ::serde::Serialize for UploadSessionFinishBatchResultEntry {
             UploadSessionFinishBatchResultEntry::Failure(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    UploadSessionFinishError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "failure", value)
             }
@@ -2538,11 +2438,7 @@ impl rt::wire::DecodeTagged for UploadSessionFinishBatchResultEntry {
                 rt::wire::flat(map).map(UploadSessionFinishBatchResultEntry::Success)
             }
             "failure" => {
-                rt::wire::nested::<
-                    _,
-                    UploadSessionFinishError,
-                    rt::wire::Plain,
-                >(map, "failure")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "failure")
                     .map(UploadSessionFinishBatchResultEntry::Failure)
             }
             _ => Err(rt::wire::unknown_tag(tag, &["success", "failure"])),
@@ -2561,7 +2457,7 @@ pub struct UploadSessionFinishBatchResult {
 }
 
 impl UploadSessionFinishBatchResult {
-    /// Creates a `UploadSessionFinishBatchResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `UploadSessionFinishBatchResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(entries: Vec<UploadSessionFinishBatchResultEntry>) -> Self {
         UploadSessionFinishBatchResult {
             entries,
@@ -2572,21 +2468,8 @@ impl UploadSessionFinishBatchResult {
 impl rt::wire::Struct for UploadSessionFinishBatchResult {
     const NAME: &'static str = "UploadSessionFinishBatchResult";
     const FIELDS: &'static [&'static str] = &["entries"];
-    type Slots = (
-        rt::wire::In<
-            Vec<UploadSessionFinishBatchResultEntry>,
-            rt::wire::VecOf<rt::wire::Plain>,
-        >,
-        (),
-    );
-    type View<'a> = (
-        rt::wire::Req<
-            'a,
-            Vec<UploadSessionFinishBatchResultEntry>,
-            rt::wire::VecOf<rt::wire::Plain>,
-        >,
-        (),
-    );
+    type Slots = (rt::wire::In<Vec<UploadSessionFinishBatchResultEntry>>, ());
+    type View<'a> = (rt::wire::Req<'a, Vec<UploadSessionFinishBatchResultEntry>>, ());
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_entries, ()) = slots;
         Ok(UploadSessionFinishBatchResult {
@@ -2648,7 +2531,7 @@ impl ::serde::Serialize for UploadSessionFinishBatchLaunch {
             UploadSessionFinishBatchLaunch::AsyncJobId(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    String,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "async_job_id", value)
             }
@@ -2678,7 +2561,7 @@ impl rt::wire::DecodeTagged for UploadSessionFinishBatchLaunch {
     ) -> Result<Self, A::Error> {
         match tag {
             "async_job_id" => {
-                rt::wire::nested::<_, String, rt::wire::Plain>(map, "async_job_id")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "async_job_id")
                     .map(UploadSessionFinishBatchLaunch::AsyncJobId)
             }
             "complete" => {
@@ -2765,7 +2648,7 @@ pub struct GetTemporaryUploadLinkArg {
 }
 
 impl GetTemporaryUploadLinkArg {
-    /// Creates a `GetTemporaryUploadLinkArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `GetTemporaryUploadLinkArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(commit_info: CommitInfo) -> Self {
         GetTemporaryUploadLinkArg {
             commit_info,
@@ -2782,14 +2665,8 @@ impl GetTemporaryUploadLinkArg {
 impl rt::wire::Struct for GetTemporaryUploadLinkArg {
     const NAME: &'static str = "GetTemporaryUploadLinkArg";
     const FIELDS: &'static [&'static str] = &["commit_info", "duration"];
-    type Slots = (
-        rt::wire::In<CommitInfo, rt::wire::Plain>,
-        (rt::wire::In<f64, rt::wire::Plain>, ()),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, CommitInfo, rt::wire::Plain>,
-        (rt::wire::Req<'a, f64, rt::wire::Plain>, ()),
-    );
+    type Slots = (rt::wire::In<CommitInfo>, (rt::wire::In<f64>, ()));
+    type View<'a> = (rt::wire::Req<'a, CommitInfo>, (rt::wire::Req<'a, f64>, ()));
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_commit_info, (value_duration, ())) = slots;
         Ok(GetTemporaryUploadLinkArg {
@@ -2848,7 +2725,7 @@ pub struct GetTemporaryUploadLinkResult {
 }
 
 impl GetTemporaryUploadLinkResult {
-    /// Creates a `GetTemporaryUploadLinkResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `GetTemporaryUploadLinkResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(link: impl Into<String>) -> Self {
         GetTemporaryUploadLinkResult {
             link: link.into(),
@@ -2859,8 +2736,8 @@ impl GetTemporaryUploadLinkResult {
 impl rt::wire::Struct for GetTemporaryUploadLinkResult {
     const NAME: &'static str = "GetTemporaryUploadLinkResult";
     const FIELDS: &'static [&'static str] = &["link"];
-    type Slots = (rt::wire::In<String, rt::wire::Plain>, ());
-    type View<'a> = (rt::wire::Req<'a, String, rt::wire::Plain>, ());
+    type Slots = (rt::wire::In<String>, ());
+    type View<'a> = (rt::wire::Req<'a, String>, ());
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_link, ()) = slots;
         Ok(GetTemporaryUploadLinkResult {
@@ -3035,7 +2912,7 @@ pub struct FileMetadata {
 }
 
 impl FileMetadata {
-    /// Creates a `FileMetadata` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `FileMetadata` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(
         name: impl Into<String>,
         id: impl Into<String>,
@@ -3178,23 +3055,17 @@ impl rt::wire::Struct for FileMetadata {
         "is_restorable",
     ];
     type Slots = (
-        rt::wire::In<String, rt::wire::Plain>,
+        rt::wire::In<String>,
         (
-            rt::wire::In<Option<String>, rt::wire::OptionOf<rt::wire::Plain>>,
+            rt::wire::In<Option<String>>,
             (
-                rt::wire::In<Option<String>, rt::wire::OptionOf<rt::wire::Plain>>,
+                rt::wire::In<Option<String>>,
                 (
-                    rt::wire::In<
-                        Option<crate::common::SharedFolderId>,
-                        rt::wire::OptionOf<rt::wire::Plain>,
-                    >,
+                    rt::wire::In<Option<crate::common::SharedFolderId>>,
                     (
-                        rt::wire::In<
-                            Option<String>,
-                            rt::wire::OptionOf<rt::wire::Plain>,
-                        >,
+                        rt::wire::In<Option<String>>,
                         (
-                            rt::wire::In<Id, rt::wire::Plain>,
+                            rt::wire::In<Id>,
                             (
                                 rt::wire::In<
                                     crate::common::DropboxTimestamp,
@@ -3206,58 +3077,30 @@ impl rt::wire::Struct for FileMetadata {
                                         rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
                                     >,
                                     (
-                                        rt::wire::In<Rev, rt::wire::Plain>,
+                                        rt::wire::In<Rev>,
                                         (
-                                            rt::wire::In<u64, rt::wire::Plain>,
+                                            rt::wire::In<u64>,
                                             (
-                                                rt::wire::In<
-                                                    Option<MediaInfo>,
-                                                    rt::wire::OptionOf<rt::wire::Plain>,
-                                                >,
+                                                rt::wire::In<Option<MediaInfo>>,
                                                 (
-                                                    rt::wire::In<
-                                                        Option<SymlinkInfo>,
-                                                        rt::wire::OptionOf<rt::wire::Plain>,
-                                                    >,
+                                                    rt::wire::In<Option<SymlinkInfo>>,
                                                     (
-                                                        rt::wire::In<
-                                                            Option<FileSharingInfo>,
-                                                            rt::wire::OptionOf<rt::wire::Plain>,
-                                                        >,
+                                                        rt::wire::In<Option<FileSharingInfo>>,
                                                         (
-                                                            rt::wire::In<bool, rt::wire::Plain>,
+                                                            rt::wire::In<bool>,
                                                             (
-                                                                rt::wire::In<
-                                                                    Option<ExportInfo>,
-                                                                    rt::wire::OptionOf<rt::wire::Plain>,
-                                                                >,
+                                                                rt::wire::In<Option<ExportInfo>>,
                                                                 (
                                                                     rt::wire::In<
                                                                         Option<Vec<crate::file_properties::PropertyGroup>>,
-                                                                        rt::wire::OptionOf<rt::wire::VecOf<rt::wire::Plain>>,
                                                                     >,
                                                                     (
-                                                                        rt::wire::In<
-                                                                            Option<bool>,
-                                                                            rt::wire::OptionOf<rt::wire::Plain>,
-                                                                        >,
+                                                                        rt::wire::In<Option<bool>>,
                                                                         (
-                                                                            rt::wire::In<
-                                                                                Option<Sha256HexHash>,
-                                                                                rt::wire::OptionOf<rt::wire::Plain>,
-                                                                            >,
+                                                                            rt::wire::In<Option<Sha256HexHash>>,
                                                                             (
-                                                                                rt::wire::In<
-                                                                                    Option<FileLockMetadata>,
-                                                                                    rt::wire::OptionOf<rt::wire::Plain>,
-                                                                                >,
-                                                                                (
-                                                                                    rt::wire::In<
-                                                                                        Option<bool>,
-                                                                                        rt::wire::OptionOf<rt::wire::Plain>,
-                                                                                    >,
-                                                                                    (),
-                                                                                ),
+                                                                                rt::wire::In<Option<FileLockMetadata>>,
+                                                                                (rt::wire::In<Option<bool>>, ()),
                                                                             ),
                                                                         ),
                                                                     ),
@@ -3278,17 +3121,17 @@ impl rt::wire::Struct for FileMetadata {
         ),
     );
     type View<'a> = (
-        rt::wire::Req<'a, String, rt::wire::Plain>,
+        rt::wire::Req<'a, String>,
         (
-            rt::wire::Opt<'a, String, rt::wire::Plain>,
+            rt::wire::Opt<'a, String>,
             (
-                rt::wire::Opt<'a, String, rt::wire::Plain>,
+                rt::wire::Opt<'a, String>,
                 (
-                    rt::wire::Opt<'a, crate::common::SharedFolderId, rt::wire::Plain>,
+                    rt::wire::Opt<'a, crate::common::SharedFolderId>,
                     (
-                        rt::wire::Opt<'a, String, rt::wire::Plain>,
+                        rt::wire::Opt<'a, String>,
                         (
-                            rt::wire::Req<'a, Id, rt::wire::Plain>,
+                            rt::wire::Req<'a, Id>,
                             (
                                 rt::wire::Req<
                                     'a,
@@ -3302,32 +3145,31 @@ impl rt::wire::Struct for FileMetadata {
                                         rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
                                     >,
                                     (
-                                        rt::wire::Req<'a, Rev, rt::wire::Plain>,
+                                        rt::wire::Req<'a, Rev>,
                                         (
-                                            rt::wire::Req<'a, u64, rt::wire::Plain>,
+                                            rt::wire::Req<'a, u64>,
                                             (
-                                                rt::wire::Opt<'a, MediaInfo, rt::wire::Plain>,
+                                                rt::wire::Opt<'a, MediaInfo>,
                                                 (
-                                                    rt::wire::Opt<'a, SymlinkInfo, rt::wire::Plain>,
+                                                    rt::wire::Opt<'a, SymlinkInfo>,
                                                     (
-                                                        rt::wire::Opt<'a, FileSharingInfo, rt::wire::Plain>,
+                                                        rt::wire::Opt<'a, FileSharingInfo>,
                                                         (
-                                                            rt::wire::Req<'a, bool, rt::wire::Plain>,
+                                                            rt::wire::Req<'a, bool>,
                                                             (
-                                                                rt::wire::Opt<'a, ExportInfo, rt::wire::Plain>,
+                                                                rt::wire::Opt<'a, ExportInfo>,
                                                                 (
                                                                     rt::wire::Opt<
                                                                         'a,
                                                                         Vec<crate::file_properties::PropertyGroup>,
-                                                                        rt::wire::VecOf<rt::wire::Plain>,
                                                                     >,
                                                                     (
-                                                                        rt::wire::Opt<'a, bool, rt::wire::Plain>,
+                                                                        rt::wire::Opt<'a, bool>,
                                                                         (
-                                                                            rt::wire::Opt<'a, Sha256HexHash, rt::wire::Plain>,
+                                                                            rt::wire::Opt<'a, Sha256HexHash>,
                                                                             (
-                                                                                rt::wire::Opt<'a, FileLockMetadata, rt::wire::Plain>,
-                                                                                (rt::wire::Opt<'a, bool, rt::wire::Plain>, ()),
+                                                                                rt::wire::Opt<'a, FileLockMetadata>,
+                                                                                (rt::wire::Opt<'a, bool>, ()),
                                                                             ),
                                                                         ),
                                                                     ),
@@ -3534,7 +3376,7 @@ pub struct FolderMetadata {
 }
 
 impl FolderMetadata {
-    /// Creates a `FolderMetadata` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `FolderMetadata` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(name: impl Into<String>, id: impl Into<String>) -> Self {
         FolderMetadata {
             name: name.into(),
@@ -3613,37 +3455,24 @@ impl rt::wire::Struct for FolderMetadata {
         "property_groups",
     ];
     type Slots = (
-        rt::wire::In<String, rt::wire::Plain>,
+        rt::wire::In<String>,
         (
-            rt::wire::In<Option<String>, rt::wire::OptionOf<rt::wire::Plain>>,
+            rt::wire::In<Option<String>>,
             (
-                rt::wire::In<Option<String>, rt::wire::OptionOf<rt::wire::Plain>>,
+                rt::wire::In<Option<String>>,
                 (
-                    rt::wire::In<
-                        Option<crate::common::SharedFolderId>,
-                        rt::wire::OptionOf<rt::wire::Plain>,
-                    >,
+                    rt::wire::In<Option<crate::common::SharedFolderId>>,
                     (
-                        rt::wire::In<
-                            Option<String>,
-                            rt::wire::OptionOf<rt::wire::Plain>,
-                        >,
+                        rt::wire::In<Option<String>>,
                         (
-                            rt::wire::In<Id, rt::wire::Plain>,
+                            rt::wire::In<Id>,
                             (
-                                rt::wire::In<
-                                    Option<crate::common::SharedFolderId>,
-                                    rt::wire::OptionOf<rt::wire::Plain>,
-                                >,
+                                rt::wire::In<Option<crate::common::SharedFolderId>>,
                                 (
-                                    rt::wire::In<
-                                        Option<FolderSharingInfo>,
-                                        rt::wire::OptionOf<rt::wire::Plain>,
-                                    >,
+                                    rt::wire::In<Option<FolderSharingInfo>>,
                                     (
                                         rt::wire::In<
                                             Option<Vec<crate::file_properties::PropertyGroup>>,
-                                            rt::wire::OptionOf<rt::wire::VecOf<rt::wire::Plain>>,
                                         >,
                                         (),
                                     ),
@@ -3656,30 +3485,25 @@ impl rt::wire::Struct for FolderMetadata {
         ),
     );
     type View<'a> = (
-        rt::wire::Req<'a, String, rt::wire::Plain>,
+        rt::wire::Req<'a, String>,
         (
-            rt::wire::Opt<'a, String, rt::wire::Plain>,
+            rt::wire::Opt<'a, String>,
             (
-                rt::wire::Opt<'a, String, rt::wire::Plain>,
+                rt::wire::Opt<'a, String>,
                 (
-                    rt::wire::Opt<'a, crate::common::SharedFolderId, rt::wire::Plain>,
+                    rt::wire::Opt<'a, crate::common::SharedFolderId>,
                     (
-                        rt::wire::Opt<'a, String, rt::wire::Plain>,
+                        rt::wire::Opt<'a, String>,
                         (
-                            rt::wire::Req<'a, Id, rt::wire::Plain>,
+                            rt::wire::Req<'a, Id>,
                             (
-                                rt::wire::Opt<
-                                    'a,
-                                    crate::common::SharedFolderId,
-                                    rt::wire::Plain,
-                                >,
+                                rt::wire::Opt<'a, crate::common::SharedFolderId>,
                                 (
-                                    rt::wire::Opt<'a, FolderSharingInfo, rt::wire::Plain>,
+                                    rt::wire::Opt<'a, FolderSharingInfo>,
                                     (
                                         rt::wire::Opt<
                                             'a,
                                             Vec<crate::file_properties::PropertyGroup>,
-                                            rt::wire::VecOf<rt::wire::Plain>,
                                         >,
                                         (),
                                     ),
@@ -3794,7 +3618,7 @@ pub struct DeletedMetadata {
 }
 
 impl DeletedMetadata {
-    /// Creates a `DeletedMetadata` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `DeletedMetadata` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(name: impl Into<String>) -> Self {
         DeletedMetadata {
             name: name.into(),
@@ -3853,45 +3677,27 @@ impl rt::wire::Struct for DeletedMetadata {
         "is_restorable",
     ];
     type Slots = (
-        rt::wire::In<String, rt::wire::Plain>,
+        rt::wire::In<String>,
         (
-            rt::wire::In<Option<String>, rt::wire::OptionOf<rt::wire::Plain>>,
+            rt::wire::In<Option<String>>,
             (
-                rt::wire::In<Option<String>, rt::wire::OptionOf<rt::wire::Plain>>,
+                rt::wire::In<Option<String>>,
                 (
-                    rt::wire::In<
-                        Option<crate::common::SharedFolderId>,
-                        rt::wire::OptionOf<rt::wire::Plain>,
-                    >,
-                    (
-                        rt::wire::In<
-                            Option<String>,
-                            rt::wire::OptionOf<rt::wire::Plain>,
-                        >,
-                        (
-                            rt::wire::In<
-                                Option<bool>,
-                                rt::wire::OptionOf<rt::wire::Plain>,
-                            >,
-                            (),
-                        ),
-                    ),
+                    rt::wire::In<Option<crate::common::SharedFolderId>>,
+                    (rt::wire::In<Option<String>>, (rt::wire::In<Option<bool>>, ())),
                 ),
             ),
         ),
     );
     type View<'a> = (
-        rt::wire::Req<'a, String, rt::wire::Plain>,
+        rt::wire::Req<'a, String>,
         (
-            rt::wire::Opt<'a, String, rt::wire::Plain>,
+            rt::wire::Opt<'a, String>,
             (
-                rt::wire::Opt<'a, String, rt::wire::Plain>,
+                rt::wire::Opt<'a, String>,
                 (
-                    rt::wire::Opt<'a, crate::common::SharedFolderId, rt::wire::Plain>,
-                    (
-                        rt::wire::Opt<'a, String, rt::wire::Plain>,
-                        (rt::wire::Opt<'a, bool, rt::wire::Plain>, ()),
-                    ),
+                    rt::wire::Opt<'a, crate::common::SharedFolderId>,
+                    (rt::wire::Opt<'a, String>, (rt::wire::Opt<'a, bool>, ())),
                 ),
             ),
         ),
@@ -3967,7 +3773,7 @@ pub struct SharingInfo {
 }
 
 impl SharingInfo {
-    /// Creates a `SharingInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `SharingInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(read_only: bool) -> Self {
         SharingInfo { read_only }
     }
@@ -3976,8 +3782,8 @@ impl SharingInfo {
 impl rt::wire::Struct for SharingInfo {
     const NAME: &'static str = "SharingInfo";
     const FIELDS: &'static [&'static str] = &["read_only"];
-    type Slots = (rt::wire::In<bool, rt::wire::Plain>, ());
-    type View<'a> = (rt::wire::Req<'a, bool, rt::wire::Plain>, ());
+    type Slots = (rt::wire::In<bool>, ());
+    type View<'a> = (rt::wire::Req<'a, bool>, ());
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_read_only, ()) = slots;
         Ok(SharingInfo {
@@ -4021,7 +3827,7 @@ pub struct FileSharingInfo {
 }
 
 impl FileSharingInfo {
-    /// Creates a `FileSharingInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `FileSharingInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(read_only: bool, parent_shared_folder_id: impl Into<String>) -> Self {
         FileSharingInfo {
             read_only,
@@ -4045,23 +3851,17 @@ impl rt::wire::Struct for FileSharingInfo {
         "modified_by",
     ];
     type Slots = (
-        rt::wire::In<bool, rt::wire::Plain>,
+        rt::wire::In<bool>,
         (
-            rt::wire::In<crate::common::SharedFolderId, rt::wire::Plain>,
-            (
-                rt::wire::In<
-                    Option<crate::users_common::AccountId>,
-                    rt::wire::OptionOf<rt::wire::Plain>,
-                >,
-                (),
-            ),
+            rt::wire::In<crate::common::SharedFolderId>,
+            (rt::wire::In<Option<crate::users_common::AccountId>>, ()),
         ),
     );
     type View<'a> = (
-        rt::wire::Req<'a, bool, rt::wire::Plain>,
+        rt::wire::Req<'a, bool>,
         (
-            rt::wire::Req<'a, crate::common::SharedFolderId, rt::wire::Plain>,
-            (rt::wire::Opt<'a, crate::users_common::AccountId, rt::wire::Plain>, ()),
+            rt::wire::Req<'a, crate::common::SharedFolderId>,
+            (rt::wire::Opt<'a, crate::users_common::AccountId>, ()),
         ),
     );
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
@@ -4123,7 +3923,7 @@ pub struct FolderSharingInfo {
 }
 
 impl FolderSharingInfo {
-    /// Creates a `FolderSharingInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `FolderSharingInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(read_only: bool) -> Self {
         FolderSharingInfo {
             read_only,
@@ -4167,34 +3967,22 @@ impl rt::wire::Struct for FolderSharingInfo {
         "no_access",
     ];
     type Slots = (
-        rt::wire::In<bool, rt::wire::Plain>,
+        rt::wire::In<bool>,
         (
-            rt::wire::In<
-                Option<crate::common::SharedFolderId>,
-                rt::wire::OptionOf<rt::wire::Plain>,
-            >,
+            rt::wire::In<Option<crate::common::SharedFolderId>>,
             (
-                rt::wire::In<
-                    Option<crate::common::SharedFolderId>,
-                    rt::wire::OptionOf<rt::wire::Plain>,
-                >,
-                (
-                    rt::wire::In<bool, rt::wire::Plain>,
-                    (rt::wire::In<bool, rt::wire::Plain>, ()),
-                ),
+                rt::wire::In<Option<crate::common::SharedFolderId>>,
+                (rt::wire::In<bool>, (rt::wire::In<bool>, ())),
             ),
         ),
     );
     type View<'a> = (
-        rt::wire::Req<'a, bool, rt::wire::Plain>,
+        rt::wire::Req<'a, bool>,
         (
-            rt::wire::Opt<'a, crate::common::SharedFolderId, rt::wire::Plain>,
+            rt::wire::Opt<'a, crate::common::SharedFolderId>,
             (
-                rt::wire::Opt<'a, crate::common::SharedFolderId, rt::wire::Plain>,
-                (
-                    rt::wire::Req<'a, bool, rt::wire::Plain>,
-                    (rt::wire::Req<'a, bool, rt::wire::Plain>, ()),
-                ),
+                rt::wire::Opt<'a, crate::common::SharedFolderId>,
+                (rt::wire::Req<'a, bool>, (rt::wire::Req<'a, bool>, ())),
             ),
         ),
     );
@@ -4259,7 +4047,7 @@ pub struct SymlinkInfo {
 }
 
 impl SymlinkInfo {
-    /// Creates a `SymlinkInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `SymlinkInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(target: impl Into<String>) -> Self {
         SymlinkInfo {
             target: target.into(),
@@ -4270,8 +4058,8 @@ impl SymlinkInfo {
 impl rt::wire::Struct for SymlinkInfo {
     const NAME: &'static str = "SymlinkInfo";
     const FIELDS: &'static [&'static str] = &["target"];
-    type Slots = (rt::wire::In<String, rt::wire::Plain>, ());
-    type View<'a> = (rt::wire::Req<'a, String, rt::wire::Plain>, ());
+    type Slots = (rt::wire::In<String>, ());
+    type View<'a> = (rt::wire::Req<'a, String>, ());
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_target, ()) = slots;
         Ok(SymlinkInfo {
@@ -4342,20 +4130,8 @@ impl Default for ExportInfo {
 impl rt::wire::Struct for ExportInfo {
     const NAME: &'static str = "ExportInfo";
     const FIELDS: &'static [&'static str] = &["export_as", "export_options"];
-    type Slots = (
-        rt::wire::In<Option<String>, rt::wire::OptionOf<rt::wire::Plain>>,
-        (
-            rt::wire::In<
-                Option<Vec<String>>,
-                rt::wire::OptionOf<rt::wire::VecOf<rt::wire::Plain>>,
-            >,
-            (),
-        ),
-    );
-    type View<'a> = (
-        rt::wire::Opt<'a, String, rt::wire::Plain>,
-        (rt::wire::Opt<'a, Vec<String>, rt::wire::VecOf<rt::wire::Plain>>, ()),
-    );
+    type Slots = (rt::wire::In<Option<String>>, (rt::wire::In<Option<Vec<String>>>, ()));
+    type View<'a> = (rt::wire::Opt<'a, String>, (rt::wire::Opt<'a, Vec<String>>, ()));
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_export_as, (value_export_options, ())) = slots;
         Ok(ExportInfo {
@@ -4453,14 +4229,11 @@ impl rt::wire::Struct for FileLockMetadata {
         "created",
     ];
     type Slots = (
-        rt::wire::In<Option<bool>, rt::wire::OptionOf<rt::wire::Plain>>,
+        rt::wire::In<Option<bool>>,
         (
-            rt::wire::In<Option<String>, rt::wire::OptionOf<rt::wire::Plain>>,
+            rt::wire::In<Option<String>>,
             (
-                rt::wire::In<
-                    Option<crate::users_common::AccountId>,
-                    rt::wire::OptionOf<rt::wire::Plain>,
-                >,
+                rt::wire::In<Option<crate::users_common::AccountId>>,
                 (
                     rt::wire::In<
                         Option<crate::common::DropboxTimestamp>,
@@ -4474,11 +4247,11 @@ impl rt::wire::Struct for FileLockMetadata {
         ),
     );
     type View<'a> = (
-        rt::wire::Opt<'a, bool, rt::wire::Plain>,
+        rt::wire::Opt<'a, bool>,
         (
-            rt::wire::Opt<'a, String, rt::wire::Plain>,
+            rt::wire::Opt<'a, String>,
             (
-                rt::wire::Opt<'a, crate::users_common::AccountId, rt::wire::Plain>,
+                rt::wire::Opt<'a, crate::users_common::AccountId>,
                 (
                     rt::wire::Opt<
                         'a,
@@ -4554,7 +4327,7 @@ impl ::serde::Serialize for MediaInfo {
             MediaInfo::Metadata(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    MediaMetadata,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "metadata", value)
             }
@@ -4579,7 +4352,7 @@ impl rt::wire::DecodeTagged for MediaInfo {
         match tag {
             "pending" => rt::wire::void(map, MediaInfo::Pending),
             "metadata" => {
-                rt::wire::nested::<_, MediaMetadata, rt::wire::Plain>(map, "metadata")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "metadata")
                     .map(MediaInfo::Metadata)
             }
             _ => Err(rt::wire::unknown_tag(tag, &["pending", "metadata"])),
@@ -4716,9 +4489,9 @@ impl rt::wire::Struct for PhotoMetadata {
     const NAME: &'static str = "PhotoMetadata";
     const FIELDS: &'static [&'static str] = &["dimensions", "location", "time_taken"];
     type Slots = (
-        rt::wire::In<Option<Dimensions>, rt::wire::OptionOf<rt::wire::Plain>>,
+        rt::wire::In<Option<Dimensions>>,
         (
-            rt::wire::In<Option<GpsCoordinates>, rt::wire::OptionOf<rt::wire::Plain>>,
+            rt::wire::In<Option<GpsCoordinates>>,
             (
                 rt::wire::In<
                     Option<crate::common::DropboxTimestamp>,
@@ -4729,9 +4502,9 @@ impl rt::wire::Struct for PhotoMetadata {
         ),
     );
     type View<'a> = (
-        rt::wire::Opt<'a, Dimensions, rt::wire::Plain>,
+        rt::wire::Opt<'a, Dimensions>,
         (
-            rt::wire::Opt<'a, GpsCoordinates, rt::wire::Plain>,
+            rt::wire::Opt<'a, GpsCoordinates>,
             (
                 rt::wire::Opt<
                     'a,
@@ -4847,29 +4620,29 @@ impl rt::wire::Struct for VideoMetadata {
         "duration",
     ];
     type Slots = (
-        rt::wire::In<Option<Dimensions>, rt::wire::OptionOf<rt::wire::Plain>>,
+        rt::wire::In<Option<Dimensions>>,
         (
-            rt::wire::In<Option<GpsCoordinates>, rt::wire::OptionOf<rt::wire::Plain>>,
+            rt::wire::In<Option<GpsCoordinates>>,
             (
                 rt::wire::In<
                     Option<crate::common::DropboxTimestamp>,
                     rt::wire::OptionOf<rt::wire::Ts<rt::wire::DropboxTimestampFormat>>,
                 >,
-                (rt::wire::In<Option<u64>, rt::wire::OptionOf<rt::wire::Plain>>, ()),
+                (rt::wire::In<Option<u64>>, ()),
             ),
         ),
     );
     type View<'a> = (
-        rt::wire::Opt<'a, Dimensions, rt::wire::Plain>,
+        rt::wire::Opt<'a, Dimensions>,
         (
-            rt::wire::Opt<'a, GpsCoordinates, rt::wire::Plain>,
+            rt::wire::Opt<'a, GpsCoordinates>,
             (
                 rt::wire::Opt<
                     'a,
                     crate::common::DropboxTimestamp,
                     rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
                 >,
-                (rt::wire::Opt<'a, u64, rt::wire::Plain>, ()),
+                (rt::wire::Opt<'a, u64>, ()),
             ),
         ),
     );
@@ -4929,7 +4702,7 @@ pub struct Dimensions {
 }
 
 impl Dimensions {
-    /// Creates a `Dimensions` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `Dimensions` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(height: u64, width: u64) -> Self {
         Dimensions { height, width }
     }
@@ -4938,14 +4711,8 @@ impl Dimensions {
 impl rt::wire::Struct for Dimensions {
     const NAME: &'static str = "Dimensions";
     const FIELDS: &'static [&'static str] = &["height", "width"];
-    type Slots = (
-        rt::wire::In<u64, rt::wire::Plain>,
-        (rt::wire::In<u64, rt::wire::Plain>, ()),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, u64, rt::wire::Plain>,
-        (rt::wire::Req<'a, u64, rt::wire::Plain>, ()),
-    );
+    type Slots = (rt::wire::In<u64>, (rt::wire::In<u64>, ()));
+    type View<'a> = (rt::wire::Req<'a, u64>, (rt::wire::Req<'a, u64>, ()));
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_height, (value_width, ())) = slots;
         Ok(Dimensions {
@@ -4988,7 +4755,7 @@ pub struct GpsCoordinates {
 }
 
 impl GpsCoordinates {
-    /// Creates a `GpsCoordinates` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `GpsCoordinates` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(latitude: f64, longitude: f64) -> Self {
         GpsCoordinates {
             latitude,
@@ -5000,14 +4767,8 @@ impl GpsCoordinates {
 impl rt::wire::Struct for GpsCoordinates {
     const NAME: &'static str = "GpsCoordinates";
     const FIELDS: &'static [&'static str] = &["latitude", "longitude"];
-    type Slots = (
-        rt::wire::In<f64, rt::wire::Plain>,
-        (rt::wire::In<f64, rt::wire::Plain>, ()),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, f64, rt::wire::Plain>,
-        (rt::wire::Req<'a, f64, rt::wire::Plain>, ()),
-    );
+    type Slots = (rt::wire::In<f64>, (rt::wire::In<f64>, ()));
+    type View<'a> = (rt::wire::Req<'a, f64>, (rt::wire::Req<'a, f64>, ()));
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_latitude, (value_longitude, ())) = slots;
         Ok(GpsCoordinates {
@@ -5056,7 +4817,7 @@ pub struct GetMetadataArg {
 }
 
 impl GetMetadataArg {
-    /// Creates a `GetMetadataArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `GetMetadataArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(path: impl Into<String>) -> Self {
         GetMetadataArg {
             path: path.into(),
@@ -5101,18 +4862,15 @@ impl rt::wire::Struct for GetMetadataArg {
         "include_property_groups",
     ];
     type Slots = (
-        rt::wire::In<ReadPath, rt::wire::Plain>,
+        rt::wire::In<ReadPath>,
         (
-            rt::wire::In<bool, rt::wire::Plain>,
+            rt::wire::In<bool>,
             (
-                rt::wire::In<bool, rt::wire::Plain>,
+                rt::wire::In<bool>,
                 (
-                    rt::wire::In<bool, rt::wire::Plain>,
+                    rt::wire::In<bool>,
                     (
-                        rt::wire::In<
-                            Option<crate::file_properties::TemplateFilterBase>,
-                            rt::wire::OptionOf<rt::wire::Plain>,
-                        >,
+                        rt::wire::In<Option<crate::file_properties::TemplateFilterBase>>,
                         (),
                     ),
                 ),
@@ -5120,21 +4878,14 @@ impl rt::wire::Struct for GetMetadataArg {
         ),
     );
     type View<'a> = (
-        rt::wire::Req<'a, ReadPath, rt::wire::Plain>,
+        rt::wire::Req<'a, ReadPath>,
         (
-            rt::wire::Req<'a, bool, rt::wire::Plain>,
+            rt::wire::Req<'a, bool>,
             (
-                rt::wire::Req<'a, bool, rt::wire::Plain>,
+                rt::wire::Req<'a, bool>,
                 (
-                    rt::wire::Req<'a, bool, rt::wire::Plain>,
-                    (
-                        rt::wire::Opt<
-                            'a,
-                            crate::file_properties::TemplateFilterBase,
-                            rt::wire::Plain,
-                        >,
-                        (),
-                    ),
+                    rt::wire::Req<'a, bool>,
+                    (rt::wire::Opt<'a, crate::file_properties::TemplateFilterBase>, ()),
                 ),
             ),
         ),
@@ -5227,7 +4978,7 @@ impl ::serde::Serialize for GetMetadataError {
             GetMetadataError::Path(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    LookupError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "path", value)
             }
@@ -5251,7 +5002,7 @@ impl rt::wire::DecodeTagged for GetMetadataError {
     ) -> Result<Self, A::Error> {
         match tag {
             "path" => {
-                rt::wire::nested::<_, LookupError, rt::wire::Plain>(map, "path")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
                     .map(GetMetadataError::Path)
             }
             _ => Err(rt::wire::unknown_tag(tag, &["path"])),
@@ -5273,7 +5024,7 @@ pub struct DownloadArg {
 }
 
 impl DownloadArg {
-    /// Creates a `DownloadArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `DownloadArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(path: impl Into<String>) -> Self {
         DownloadArg {
             path: path.into(),
@@ -5291,14 +5042,8 @@ impl DownloadArg {
 impl rt::wire::Struct for DownloadArg {
     const NAME: &'static str = "DownloadArg";
     const FIELDS: &'static [&'static str] = &["path", "rev"];
-    type Slots = (
-        rt::wire::In<ReadPath, rt::wire::Plain>,
-        (rt::wire::In<Option<Rev>, rt::wire::OptionOf<rt::wire::Plain>>, ()),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, ReadPath, rt::wire::Plain>,
-        (rt::wire::Opt<'a, Rev, rt::wire::Plain>, ()),
-    );
+    type Slots = (rt::wire::In<ReadPath>, (rt::wire::In<Option<Rev>>, ()));
+    type View<'a> = (rt::wire::Req<'a, ReadPath>, (rt::wire::Opt<'a, Rev>, ()));
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_path, (value_rev, ())) = slots;
         Ok(DownloadArg {
@@ -5365,7 +5110,7 @@ impl ::serde::Serialize for DownloadError {
             DownloadError::Path(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    LookupError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "path", value)
             }
@@ -5393,7 +5138,7 @@ impl rt::wire::DecodeTagged for DownloadError {
     ) -> Result<Self, A::Error> {
         match tag {
             "path" => {
-                rt::wire::nested::<_, LookupError, rt::wire::Plain>(map, "path")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
                     .map(DownloadError::Path)
             }
             "unsupported_file" => rt::wire::void(map, DownloadError::UnsupportedFile),
@@ -5462,7 +5207,7 @@ pub struct DeleteArg {
 }
 
 impl DeleteArg {
-    /// Creates a `DeleteArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `DeleteArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(path: impl Into<String>) -> Self {
         DeleteArg {
             path: path.into(),
@@ -5480,14 +5225,8 @@ impl DeleteArg {
 impl rt::wire::Struct for DeleteArg {
     const NAME: &'static str = "DeleteArg";
     const FIELDS: &'static [&'static str] = &["path", "parent_rev"];
-    type Slots = (
-        rt::wire::In<WritePathOrId, rt::wire::Plain>,
-        (rt::wire::In<Option<Rev>, rt::wire::OptionOf<rt::wire::Plain>>, ()),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, WritePathOrId, rt::wire::Plain>,
-        (rt::wire::Opt<'a, Rev, rt::wire::Plain>, ()),
-    );
+    type Slots = (rt::wire::In<WritePathOrId>, (rt::wire::In<Option<Rev>>, ()));
+    type View<'a> = (rt::wire::Req<'a, WritePathOrId>, (rt::wire::Opt<'a, Rev>, ()));
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_path, (value_parent_rev, ())) = slots;
         Ok(DeleteArg {
@@ -5542,7 +5281,7 @@ pub struct DeleteResult {
 }
 
 impl DeleteResult {
-    /// Creates a `DeleteResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `DeleteResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(metadata: Metadata) -> Self {
         DeleteResult { metadata }
     }
@@ -5551,8 +5290,8 @@ impl DeleteResult {
 impl rt::wire::Struct for DeleteResult {
     const NAME: &'static str = "DeleteResult";
     const FIELDS: &'static [&'static str] = &["metadata"];
-    type Slots = (rt::wire::In<Metadata, rt::wire::Plain>, ());
-    type View<'a> = (rt::wire::Req<'a, Metadata, rt::wire::Plain>, ());
+    type Slots = (rt::wire::In<Metadata>, ());
+    type View<'a> = (rt::wire::Req<'a, Metadata>, ());
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_metadata, ()) = slots;
         Ok(DeleteResult {
@@ -5608,14 +5347,14 @@ impl ::serde::Serialize for DeleteError {
             DeleteError::PathLookup(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    LookupError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "path_lookup", value)
             }
             DeleteError::PathWrite(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    WriteError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "path_write", value)
             }
@@ -5646,11 +5385,11 @@ impl rt::wire::DecodeTagged for DeleteError {
     ) -> Result<Self, A::Error> {
         match tag {
             "path_lookup" => {
-                rt::wire::nested::<_, LookupError, rt::wire::Plain>(map, "path_lookup")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path_lookup")
                     .map(DeleteError::PathLookup)
             }
             "path_write" => {
-                rt::wire::nested::<_, WriteError, rt::wire::Plain>(map, "path_write")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path_write")
                     .map(DeleteError::PathWrite)
             }
             "too_many_write_operations" => {
@@ -5675,7 +5414,7 @@ pub struct CreateFolderArg {
 }
 
 impl CreateFolderArg {
-    /// Creates a `CreateFolderArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `CreateFolderArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(path: impl Into<String>) -> Self {
         CreateFolderArg {
             path: path.into(),
@@ -5692,14 +5431,8 @@ impl CreateFolderArg {
 impl rt::wire::Struct for CreateFolderArg {
     const NAME: &'static str = "CreateFolderArg";
     const FIELDS: &'static [&'static str] = &["path", "autorename"];
-    type Slots = (
-        rt::wire::In<WritePath, rt::wire::Plain>,
-        (rt::wire::In<bool, rt::wire::Plain>, ()),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, WritePath, rt::wire::Plain>,
-        (rt::wire::Req<'a, bool, rt::wire::Plain>, ()),
-    );
+    type Slots = (rt::wire::In<WritePath>, (rt::wire::In<bool>, ()));
+    type View<'a> = (rt::wire::Req<'a, WritePath>, (rt::wire::Req<'a, bool>, ()));
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_path, (value_autorename, ())) = slots;
         Ok(CreateFolderArg {
@@ -5747,7 +5480,7 @@ pub struct CreateFolderResult {
 }
 
 impl CreateFolderResult {
-    /// Creates a `CreateFolderResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `CreateFolderResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(metadata: FolderMetadata) -> Self {
         CreateFolderResult { metadata }
     }
@@ -5756,8 +5489,8 @@ impl CreateFolderResult {
 impl rt::wire::Struct for CreateFolderResult {
     const NAME: &'static str = "CreateFolderResult";
     const FIELDS: &'static [&'static str] = &["metadata"];
-    type Slots = (rt::wire::In<FolderMetadata, rt::wire::Plain>, ());
-    type View<'a> = (rt::wire::Req<'a, FolderMetadata, rt::wire::Plain>, ());
+    type Slots = (rt::wire::In<FolderMetadata>, ());
+    type View<'a> = (rt::wire::Req<'a, FolderMetadata>, ());
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_metadata, ()) = slots;
         Ok(CreateFolderResult {
@@ -5804,7 +5537,7 @@ impl ::serde::Serialize for CreateFolderError {
             CreateFolderError::Path(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    WriteError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "path", value)
             }
@@ -5828,7 +5561,7 @@ impl rt::wire::DecodeTagged for CreateFolderError {
     ) -> Result<Self, A::Error> {
         match tag {
             "path" => {
-                rt::wire::nested::<_, WriteError, rt::wire::Plain>(map, "path")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
                     .map(CreateFolderError::Path)
             }
             _ => Err(rt::wire::unknown_tag(tag, &["path"])),
@@ -5849,7 +5582,7 @@ pub struct SharedLink {
 }
 
 impl SharedLink {
-    /// Creates a `SharedLink` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `SharedLink` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(url: impl Into<String>) -> Self {
         SharedLink {
             url: url.into(),
@@ -5867,14 +5600,8 @@ impl SharedLink {
 impl rt::wire::Struct for SharedLink {
     const NAME: &'static str = "SharedLink";
     const FIELDS: &'static [&'static str] = &["url", "password"];
-    type Slots = (
-        rt::wire::In<SharedLinkUrl, rt::wire::Plain>,
-        (rt::wire::In<Option<String>, rt::wire::OptionOf<rt::wire::Plain>>, ()),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, SharedLinkUrl, rt::wire::Plain>,
-        (rt::wire::Opt<'a, String, rt::wire::Plain>, ()),
-    );
+    type Slots = (rt::wire::In<SharedLinkUrl>, (rt::wire::In<Option<String>>, ()));
+    type View<'a> = (rt::wire::Req<'a, SharedLinkUrl>, (rt::wire::Opt<'a, String>, ()));
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_url, (value_password, ())) = slots;
         Ok(SharedLink {
@@ -5942,7 +5669,7 @@ pub struct ListFolderArg {
 }
 
 impl ListFolderArg {
-    /// Creates a `ListFolderArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `ListFolderArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(path: impl Into<String>) -> Self {
         ListFolderArg {
             path: path.into(),
@@ -6029,36 +5756,26 @@ impl rt::wire::Struct for ListFolderArg {
         "include_restorable_info",
     ];
     type Slots = (
-        rt::wire::In<PathROrId, rt::wire::Plain>,
+        rt::wire::In<PathROrId>,
         (
-            rt::wire::In<bool, rt::wire::Plain>,
+            rt::wire::In<bool>,
             (
-                rt::wire::In<bool, rt::wire::Plain>,
+                rt::wire::In<bool>,
                 (
-                    rt::wire::In<bool, rt::wire::Plain>,
+                    rt::wire::In<bool>,
                     (
-                        rt::wire::In<bool, rt::wire::Plain>,
+                        rt::wire::In<bool>,
                         (
-                            rt::wire::In<bool, rt::wire::Plain>,
+                            rt::wire::In<bool>,
                             (
-                                rt::wire::In<
-                                    Option<u32>,
-                                    rt::wire::OptionOf<rt::wire::Plain>,
-                                >,
+                                rt::wire::In<Option<u32>>,
                                 (
-                                    rt::wire::In<
-                                        Option<SharedLink>,
-                                        rt::wire::OptionOf<rt::wire::Plain>,
-                                    >,
+                                    rt::wire::In<Option<SharedLink>>,
                                     (
                                         rt::wire::In<
                                             Option<crate::file_properties::TemplateFilterBase>,
-                                            rt::wire::OptionOf<rt::wire::Plain>,
                                         >,
-                                        (
-                                            rt::wire::In<bool, rt::wire::Plain>,
-                                            (rt::wire::In<bool, rt::wire::Plain>, ()),
-                                        ),
+                                        (rt::wire::In<bool>, (rt::wire::In<bool>, ())),
                                     ),
                                 ),
                             ),
@@ -6069,31 +5786,27 @@ impl rt::wire::Struct for ListFolderArg {
         ),
     );
     type View<'a> = (
-        rt::wire::Req<'a, PathROrId, rt::wire::Plain>,
+        rt::wire::Req<'a, PathROrId>,
         (
-            rt::wire::Req<'a, bool, rt::wire::Plain>,
+            rt::wire::Req<'a, bool>,
             (
-                rt::wire::Req<'a, bool, rt::wire::Plain>,
+                rt::wire::Req<'a, bool>,
                 (
-                    rt::wire::Req<'a, bool, rt::wire::Plain>,
+                    rt::wire::Req<'a, bool>,
                     (
-                        rt::wire::Req<'a, bool, rt::wire::Plain>,
+                        rt::wire::Req<'a, bool>,
                         (
-                            rt::wire::Req<'a, bool, rt::wire::Plain>,
+                            rt::wire::Req<'a, bool>,
                             (
-                                rt::wire::Opt<'a, u32, rt::wire::Plain>,
+                                rt::wire::Opt<'a, u32>,
                                 (
-                                    rt::wire::Opt<'a, SharedLink, rt::wire::Plain>,
+                                    rt::wire::Opt<'a, SharedLink>,
                                     (
                                         rt::wire::Opt<
                                             'a,
                                             crate::file_properties::TemplateFilterBase,
-                                            rt::wire::Plain,
                                         >,
-                                        (
-                                            rt::wire::Req<'a, bool, rt::wire::Plain>,
-                                            (rt::wire::Req<'a, bool, rt::wire::Plain>, ()),
-                                        ),
+                                        (rt::wire::Req<'a, bool>, (rt::wire::Req<'a, bool>, ())),
                                     ),
                                 ),
                             ),
@@ -6235,7 +5948,7 @@ pub struct ListFolderContinueArg {
 }
 
 impl ListFolderContinueArg {
-    /// Creates a `ListFolderContinueArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `ListFolderContinueArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(cursor: impl Into<String>) -> Self {
         ListFolderContinueArg {
             cursor: cursor.into(),
@@ -6246,8 +5959,8 @@ impl ListFolderContinueArg {
 impl rt::wire::Struct for ListFolderContinueArg {
     const NAME: &'static str = "ListFolderContinueArg";
     const FIELDS: &'static [&'static str] = &["cursor"];
-    type Slots = (rt::wire::In<ListFolderCursor, rt::wire::Plain>, ());
-    type View<'a> = (rt::wire::Req<'a, ListFolderCursor, rt::wire::Plain>, ());
+    type Slots = (rt::wire::In<ListFolderCursor>, ());
+    type View<'a> = (rt::wire::Req<'a, ListFolderCursor>, ());
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_cursor, ()) = slots;
         Ok(ListFolderContinueArg {
@@ -6301,7 +6014,7 @@ pub struct ListFolderResult {
 }
 
 impl ListFolderResult {
-    /// Creates a `ListFolderResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
+    /// A new `ListFolderResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(
         entries: Vec<Metadata>,
         cursor: impl Into<String>,
@@ -6319,18 +6032,12 @@ impl rt::wire::Struct for ListFolderResult {
     const NAME: &'static str = "ListFolderResult";
     const FIELDS: &'static [&'static str] = &["entries", "cursor", "has_more"];
     type Slots = (
-        rt::wire::In<Vec<Metadata>, rt::wire::VecOf<rt::wire::Plain>>,
-        (
-            rt::wire::In<ListFolderCursor, rt::wire::Plain>,
-            (rt::wire::In<bool, rt::wire::Plain>, ()),
-        ),
+        rt::wire::In<Vec<Metadata>>,
+        (rt::wire::In<ListFolderCursor>, (rt::wire::In<bool>, ())),
     );
     type View<'a> = (
-        rt::wire::Req<'a, Vec<Metadata>, rt::wire::VecOf<rt::wire::Plain>>,
-        (
-            rt::wire::Req<'a, ListFolderCursor, rt::wire::Plain>,
-            (rt::wire::Req<'a, bool, rt::wire::Plain>, ()),
-        ),
+        rt::wire::Req<'a, Vec<Metadata>>,
+        (rt::wire::Req<'a, ListFolderCursor>, (rt::wire::Req<'a, bool>, ())),
     );
     fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
         let (value_entries, (value_cursor, (value_has_more, ()))) = slots;
@@ -6388,14 +6095,14 @@ impl ::serde::Serialize for ListFolderError {
             ListFolderError::Path(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    LookupError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "path", value)
             }
             ListFolderError::TemplateError(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    crate::file_properties::TemplateError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "template_error", value)
             }
@@ -6420,15 +6127,11 @@ impl rt::wire::DecodeTagged for ListFolderError {
     ) -> Result<Self, A::Error> {
         match tag {
             "path" => {
-                rt::wire::nested::<_, LookupError, rt::wire::Plain>(map, "path")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
                     .map(ListFolderError::Path)
             }
             "template_error" => {
-                rt::wire::nested::<
-                    _,
-                    crate::file_properties::TemplateError,
-                    rt::wire::Plain,
-                >(map, "template_error")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "template_error")
                     .map(ListFolderError::TemplateError)
             }
             _ => rt::wire::other(map, ListFolderError::Other),
@@ -6459,7 +6162,7 @@ impl ::serde::Serialize for ListFolderContinueError {
             ListFolderContinueError::Path(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    LookupError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "path", value)
             }
@@ -6489,7 +6192,7 @@ impl rt::wire::DecodeTagged for ListFolderContinueError {
     ) -> Result<Self, A::Error> {
         match tag {
             "path" => {
-                rt::wire::nested::<_, LookupError, rt::wire::Plain>(map, "path")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
                     .map(ListFolderContinueError::Path)
             }
             "reset" => rt::wire::void(map, ListFolderContinueError::Reset),
@@ -6531,7 +6234,7 @@ impl ::serde::Serialize for LookupError {
             LookupError::MalformedPath(value) => {
                 rt::wire::serialize_nested_opt::<
                     _,
-                    String,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "malformed_path", value.as_ref())
             }
@@ -6566,7 +6269,7 @@ impl rt::wire::DecodeTagged for LookupError {
     ) -> Result<Self, A::Error> {
         match tag {
             "malformed_path" => {
-                rt::wire::nested_opt::<_, String, rt::wire::Plain>(map, "malformed_path")
+                rt::wire::nested_opt::<_, _, rt::wire::Plain>(map, "malformed_path")
                     .map(LookupError::MalformedPath)
             }
             "not_found" => rt::wire::void(map, LookupError::NotFound),
@@ -6619,14 +6322,14 @@ impl ::serde::Serialize for WriteError {
             WriteError::MalformedPath(value) => {
                 rt::wire::serialize_nested_opt::<
                     _,
-                    String,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "malformed_path", value.as_ref())
             }
             WriteError::Conflict(value) => {
                 rt::wire::serialize_nested::<
                     _,
-                    WriteConflictError,
+                    _,
                     rt::wire::Plain,
                 >(serializer, "conflict", value)
             }
@@ -6670,15 +6373,11 @@ impl rt::wire::DecodeTagged for WriteError {
     ) -> Result<Self, A::Error> {
         match tag {
             "malformed_path" => {
-                rt::wire::nested_opt::<_, String, rt::wire::Plain>(map, "malformed_path")
+                rt::wire::nested_opt::<_, _, rt::wire::Plain>(map, "malformed_path")
                     .map(WriteError::MalformedPath)
             }
             "conflict" => {
-                rt::wire::nested::<
-                    _,
-                    WriteConflictError,
-                    rt::wire::Plain,
-                >(map, "conflict")
+                rt::wire::nested::<_, _, rt::wire::Plain>(map, "conflict")
                     .map(WriteError::Conflict)
             }
             "no_write_permission" => rt::wire::void(map, WriteError::NoWritePermission),

@@ -149,15 +149,30 @@ impl ModuleCx<'_> {
                 } else {
                     self.types.rust(&inner_dt)
                 };
-                let adapter = self.types.adapter(&inner_dt);
-                slot_types.push(quote!(rt::wire::In<Option<#inner>, rt::wire::OptionOf<#adapter>>));
-                view_types.push(quote!(rt::wire::Opt<'a, #inner, #adapter>));
+                match self.types.adapter_opt(&inner_dt) {
+                    Some(a) => {
+                        slot_types
+                            .push(quote!(rt::wire::In<Option<#inner>, rt::wire::OptionOf<#a>>));
+                        view_types.push(quote!(rt::wire::Opt<'a, #inner, #a>));
+                    }
+                    None => {
+                        slot_types.push(quote!(rt::wire::In<Option<#inner>>));
+                        view_types.push(quote!(rt::wire::Opt<'a, #inner>));
+                    }
+                }
                 view_exprs.push(quote!(rt::wire::Opt::new(&self.#fname)));
                 builds.push(quote!(#fname: #local.optional()));
             } else {
-                let adapter = self.types.adapter(&f.ty);
-                slot_types.push(quote!(rt::wire::In<#ty, #adapter>));
-                view_types.push(quote!(rt::wire::Req<'a, #ty, #adapter>));
+                match self.types.adapter_opt(&f.ty) {
+                    Some(a) => {
+                        slot_types.push(quote!(rt::wire::In<#ty, #a>));
+                        view_types.push(quote!(rt::wire::Req<'a, #ty, #a>));
+                    }
+                    None => {
+                        slot_types.push(quote!(rt::wire::In<#ty>));
+                        view_types.push(quote!(rt::wire::Req<'a, #ty>));
+                    }
+                }
                 view_exprs.push(quote!(rt::wire::Req::new(&self.#fname)));
                 match &f.default {
                     Some(default) => {
@@ -190,7 +205,7 @@ impl ModuleCx<'_> {
             )
         } else {
             format!(
-                " Creates a `{}` from its required fields; optional fields start unset and defaulted ones at their defaults.",
+                " A new `{}` from its required fields; optional fields start unset and defaulted ones at their defaults.",
                 self.names.ty(&s.key)
             )
         };

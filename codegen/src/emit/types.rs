@@ -71,8 +71,33 @@ impl TypeMapper<'_> {
         }
     }
 
+    /// Whether values of this type are written differently from their serde form
+    /// (timestamps and bytes, at any depth, aliases followed).
+    fn needs_adapter(&self, ty: &DataType) -> bool {
+        match ty {
+            DataType::Timestamp { .. } | DataType::Bytes => true,
+            DataType::List { item, .. } => self.needs_adapter(item),
+            DataType::Map { value, .. } => self.needs_adapter(value),
+            DataType::Nullable(inner) => self.needs_adapter(inner),
+            DataType::Named(key) => match self.api.get(key) {
+                Some(UserType::Alias(a)) => self.needs_adapter(&a.ty),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// The wire adapter for a data type (see `dropbox_api_runtime::wire::Adapter`), or
+    /// `None` when its serde form is its wire form.
+    pub fn adapter_opt(&self, ty: &DataType) -> Option<TokenStream> {
+        self.needs_adapter(ty).then(|| self.adapter(ty))
+    }
+
     /// The wire adapter type for a data type (see `dropbox_api_runtime::wire::Adapter`).
     pub fn adapter(&self, ty: &DataType) -> TokenStream {
+        if !self.needs_adapter(ty) {
+            return quote!(rt::wire::Plain);
+        }
         match ty {
             DataType::Timestamp { format } => {
                 let marker = self.format_marker(format);

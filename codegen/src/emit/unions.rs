@@ -133,21 +133,20 @@ impl ModuleCx<'_> {
                 Shape::Nested { nullable } => {
                     let ty = self.types.rust_boxed(&m.ty, boxed);
                     variants.extend(quote!(#mdocs #deprecated #v(#ty),));
-                    let inner_ty = self.types.rust(&inner_dt);
                     let adapter = self.types.adapter(&inner_dt);
                     if nullable {
                         encode_arms.extend(quote! {
-                            #name::#v(value) => rt::wire::serialize_nested_opt::<_, #inner_ty, #adapter>(serializer, #tag, #opt_ref),
+                            #name::#v(value) => rt::wire::serialize_nested_opt::<_, _, #adapter>(serializer, #tag, #opt_ref),
                         });
                         decode_arms.extend(quote! {
-                            #tag => rt::wire::nested_opt::<_, #inner_ty, #adapter>(map, #tag)#opt_boxing.map(#name::#v),
+                            #tag => rt::wire::nested_opt::<_, _, #adapter>(map, #tag)#opt_boxing.map(#name::#v),
                         });
                     } else {
                         encode_arms.extend(quote! {
-                            #name::#v(value) => rt::wire::serialize_nested::<_, #inner_ty, #adapter>(serializer, #tag, #value_ref),
+                            #name::#v(value) => rt::wire::serialize_nested::<_, _, #adapter>(serializer, #tag, #value_ref),
                         });
                         decode_arms.extend(quote! {
-                            #tag => rt::wire::nested::<_, #inner_ty, #adapter>(map, #tag)#boxing.map(#name::#v),
+                            #tag => rt::wire::nested::<_, _, #adapter>(map, #tag)#boxing.map(#name::#v),
                         });
                     }
                 }
