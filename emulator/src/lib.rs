@@ -1,0 +1,255 @@
+//! A local Dropbox API emulator: what LocalStack and MinIO are for S3, for the Dropbox
+//! routes our tools use.
+//!
+//! One HTTP port on 127.0.0.1 serves the api, content and notify paths
+//! (`POST /2/{namespace}/{route}`), temporary upload links (`/apitul/1/...`), the legacy v1
+//! chunked upload, `/oauth2/token`, and control endpoints under `/__emulator/`. Requests
+//! and responses use the generated `dropbox-api` types, with Dropbox's limits and errors:
+//! offsets, closed sessions, concurrent sessions, conflicts, expiry, payload limits, rate
+//! limits. Fault injection makes connections drop and calls fail on demand.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use dbx_emulator::{Emulator, EmulatorConfig};
+//! let emu = Emulator::start(EmulatorConfig::default()).await?;
+//! println!("{} {}", emu.base_url(), emu.access_token());
+//! emu.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod api;
+pub mod clock;
+pub mod config;
+pub mod faults;
+mod hash;
+mod ids;
+mod ingest;
+pub mod oauth;
+mod paths;
+mod server;
+mod sessions;
+mod state;
+pub mod stats;
+mod store;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use clock::{Clock, EmulatorClock, ManualClock, SystemClock};
+pub use config::{EmulatorConfig, Limits, OAuthApp};
+pub use faults::{FaultAction, FaultRule, FaultRuleStatus, Faults, RateLimitKind};
+pub use oauth::{OAuth, OAuthError, PkceMethod};
+pub use stats::{RouteStats, Stats};
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// Binding the port failed.
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind {
+        /// The port asked for.
+        port: u16,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The data directory could not be created or read.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Starts emulators.
+#[derive(Debug, Clone, Copy)]
+pub struct Emulator;
+
+impl Emulator {
+    /// Starts an emulator on 127.0.0.1 in the current tokio runtime.
+    pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
+        let (tempdir, data_dir) = match &config.data_dir {
+            Some(d) => (None, d.clone()),
+            None => {
+                let t = tempfile::Builder::new()
+                    .prefix("dbx-emulator-")
+                    .tempdir()
+                    .map_err(|source| EmulatorError::DataDir {
+                        path: std::env::temp_dir(),
+                        source,
+                    })?;
+                let p = t.path().to_path_buf();
+                (Some(t), p)
+            }
+        };
+        let data_err = |source| EmulatorError::DataDir {
+            path: data_dir.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&data_dir).map_err(data_err)?;
+        let data_dir = data_dir.canonicalize().map_err(data_err)?;
+        let store = store::Store::open(&data_dir, config.durable).map_err(data_err)?;
+        let clock = EmulatorClock::new(config.clock.clone());
+        let sessions = sessions::Sessions::open(
+            &data_dir.join("sessions"),
+            config.limits,
+            clock.clone(),
+            config.durable,
+        )
+        .map_err(data_err)?;
+        let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port)))
+            .await
+            .map_err(|source| EmulatorError::Bind {
+                port: config.port,
+                source,
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind {
+                port: config.port,
+                source,
+            })?;
+        let base_url = format!("http://{addr}");
+        let token = config
+            .access_token
+            .clone()
+            .unwrap_or_else(ids::access_token);
+        let oauth = oauth::OAuth::new(
+            clock.clone(),
+            config.access_token_lifetime,
+            config.apps.clone(),
+            &token,
+        );
+        let shared = Arc::new(state::Shared {
+            store: Arc::new(store),
+            sessions: Arc::new(sessions),
+            oauth: Arc::new(oauth),
+            faults: Arc::new(Faults::new(config.fault_seed, config.faults.clone())),
+            stats: Arc::new(Stats::default()),
+            clock: clock.clone(),
+            limits: config.limits,
+            base_url: base_url.clone(),
+            links: Mutex::new(HashMap::new()),
+            jobs: Mutex::new(HashMap::new()),
+            batch_lock: Arc::new(tokio::sync::Mutex::new(())),
+            busy_folders: Mutex::new(Default::default()),
+            contend_finish_in_folder: config.contend_finish_in_folder,
+            commit_latency: config.commit_latency,
+        });
+        let router = api::router(shared.clone());
+        let (tx, rx) = watch::channel(false);
+        let task = tokio::spawn(server::serve(listener, router, shared.clone(), rx));
+        tracing::info!(%base_url, data_dir = %data_dir.display(), "dbx-emulator listening");
+        Ok(EmulatorHandle {
+            addr,
+            base_url,
+            token,
+            data_dir,
+            shared,
+            shutdown: tx,
+            task: Some(task),
+            _tempdir: tempdir,
+        })
+    }
+}
+
+/// A running emulator. Dropping it stops the server (and removes its temporary data
+/// directory, if it made one).
+pub struct EmulatorHandle {
+    addr: SocketAddr,
+    base_url: String,
+    token: String,
+    data_dir: PathBuf,
+    shared: Arc<state::Shared>,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+    _tempdir: Option<tempfile::TempDir>,
+}
+
+impl fmt::Debug for EmulatorHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorHandle")
+            .field("base_url", &self.base_url)
+            .field("data_dir", &self.data_dir)
+            .field("access_token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmulatorHandle {
+    /// `http://127.0.0.1:PORT` (use it as the api, content and notify base).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The development access token (never expires).
+    pub fn access_token(&self) -> &str {
+        &self.token
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The fault injector.
+    pub fn faults(&self) -> &Faults {
+        &self.shared.faults
+    }
+
+    /// Per-route counters.
+    pub fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    /// Tokens, apps and authorization codes (test helpers for OAuth flows).
+    pub fn oauth(&self) -> &OAuth {
+        &self.shared.oauth
+    }
+
+    /// The emulator's clock.
+    pub fn clock(&self) -> &EmulatorClock {
+        &self.shared.clock
+    }
+
+    /// Moves the emulator's time forward (sessions, links and tokens expire accordingly).
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.clock.advance(by);
+    }
+
+    /// The number of live upload sessions (v2 and v1).
+    pub fn upload_sessions(&self) -> usize {
+        self.shared.sessions.len()
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,428 @@
+//! HTTP plumbing: the accept loop, per-connection kill switches (for injected resets),
+//! lingering close, and the layer every request goes through (route naming, counters,
+//! request log, fault injection).
+
+use std::convert::Infallible;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use bytes::Bytes;
+use futures_util::task::AtomicWaker;
+use http::{Request, Response};
+use http_body::{Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+
+use crate::faults::FaultAction;
+use crate::state::Shared;
+
+/// Lets a request handler drop its connection with a TCP reset.
+#[derive(Debug, Default)]
+pub(crate) struct KillSwitch {
+    killed: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl KillSwitch {
+    /// Resets the connection at the next I/O.
+    pub(crate) fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        self.waker.wake();
+    }
+
+    fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::SeqCst)
+    }
+}
+
+/// A TCP stream that fails all I/O (and closes with RST) once its switch is thrown.
+struct KillableIo {
+    inner: TcpStream,
+    kill: Arc<KillSwitch>,
+}
+
+impl KillableIo {
+    fn check(&mut self, cx: &mut Context<'_>) -> Result<(), io::Error> {
+        self.kill.waker.register(cx.waker());
+        if self.kill.is_killed() {
+            let _ = self.inner.set_zero_linger();
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "connection reset (injected fault)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl AsyncRead for KillableIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if let Err(e) = self.check(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillableIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if let Err(e) = self.check(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Err(e) = self.check(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Err(e) = self.check(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Runs the accept loop until `shutdown` turns true.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                conns.spawn(connection(stream, router.clone(), shared.clone()));
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    conns.shutdown().await;
+}
+
+async fn connection(stream: TcpStream, router: Router, shared: Arc<Shared>) {
+    let kill = Arc::new(KillSwitch::default());
+    let io = TokioIo::new(KillableIo {
+        inner: stream,
+        kill: kill.clone(),
+    });
+    let conn_kill = kill.clone();
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let router = router.clone();
+        let shared = shared.clone();
+        let kill = conn_kill.clone();
+        async move { Ok::<_, Infallible>(handle(req, router, shared, kill).await) }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .half_close(true)
+        .max_buf_size(1024 * 1024);
+    let conn = builder.serve_connection(io, service).without_shutdown();
+    if let Ok(parts) = conn.await {
+        if kill.is_killed() {
+            return;
+        }
+        // Lingering close: the client may still be sending a body we chose not to read
+        // (for example past the payload limit). Closing with unread data would reset the
+        // connection and could destroy our response before the client reads it, so send
+        // FIN and discard what is still in flight for a bounded time.
+        let mut io = parts.io.into_inner();
+        let _ = io.inner.shutdown().await;
+        let mut sink = vec![0u8; 64 * 1024];
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut budget: u64 = 512 * 1024 * 1024;
+        while budget > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match tokio::time::timeout(left, io.inner.read(&mut sink)).await {
+                Ok(Ok(n)) if n > 0 => budget = budget.saturating_sub(n as u64),
+                _ => break,
+            }
+        }
+    }
+}
+
+/// The route name used for stats, logs and fault globs. Never contains secrets (the id of a
+/// temporary upload link is dropped).
+pub(crate) fn route_label(path: &str) -> String {
+    if let Some(rest) = path.strip_prefix("/2/") {
+        if crate::api::is_known_route(rest) {
+            return rest.to_string();
+        }
+        return "(unknown)".into();
+    }
+    if path.starts_with("/apitul/1/") {
+        return "apitul/1".into();
+    }
+    match path {
+        "/1/chunked_upload" => return "1/chunked_upload".into(),
+        "/oauth2/token" => return "oauth2/token".into(),
+        "/__emulator/faults" | "/__emulator/stats" | "/__emulator/clock" => {
+            return path[1..].to_string();
+        }
+        _ => {}
+    }
+    if path.starts_with("/1/commit_chunked_upload/") {
+        return "1/commit_chunked_upload".into();
+    }
+    if path.starts_with("/__emulator/faults/") {
+        return "__emulator/faults".into();
+    }
+    "(unknown)".into()
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    router: Router,
+    shared: Arc<Shared>,
+    kill: Arc<KillSwitch>,
+) -> Response<Body> {
+    let route = route_label(req.uri().path());
+    shared.stats.begin(&route);
+    let bytes_in = Arc::new(AtomicU64::new(0));
+    // Records the request when dropped, also if hyper drops this future because the
+    // connection died (status 0 then).
+    let mut log = RequestLog {
+        shared: shared.clone(),
+        route: route.clone(),
+        method: req.method().clone(),
+        status: 0,
+        started: Instant::now(),
+        bytes_in: bytes_in.clone(),
+        bytes_out: 0,
+    };
+    let control = route.starts_with("__emulator/");
+    let decision = if control {
+        Default::default()
+    } else {
+        shared.faults.decide(&route)
+    };
+    if !decision.latency.is_zero() {
+        tokio::time::sleep(decision.latency).await;
+    }
+    let reset_after = match &decision.action {
+        Some(FaultAction::ResetAfterBytes { bytes }) => Some(*bytes),
+        _ => None,
+    };
+    let req = req.map(|body| {
+        Body::new(CountingBody {
+            inner: body,
+            shared: shared.clone(),
+            route: route.clone(),
+            count: bytes_in.clone(),
+            reset_after,
+            kill: kill.clone(),
+            done: false,
+        })
+    });
+    let response = match &decision.action {
+        Some(FaultAction::ResetAfterBytes { bytes: 0 }) => {
+            // Nothing of the body is read: reset right away.
+            kill.kill();
+            crate::api::injected_status(500)
+        }
+        Some(FaultAction::InternalError) => crate::api::injected_status(500),
+        Some(FaultAction::ServiceUnavailable) => crate::api::injected_status(503),
+        Some(FaultAction::RateLimited {
+            retry_after,
+            reason,
+        }) => crate::api::injected_rate_limit(*retry_after, *reason),
+        _ => match router.oneshot(req).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        },
+    };
+    let reset =
+        kill.is_killed() || matches!(decision.action, Some(FaultAction::ResetBeforeResponse));
+    if reset {
+        kill.kill();
+    }
+    log.status = if reset { 0 } else { response.status().as_u16() };
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, Body::new(LoggedBody { inner: body, log }))
+}
+
+/// The request body, counted (for stats) and optionally cut by an injected reset.
+struct CountingBody {
+    inner: Incoming,
+    shared: Arc<Shared>,
+    route: String,
+    count: Arc<AtomicU64>,
+    reset_after: Option<u64>,
+    kill: Arc<KillSwitch>,
+    done: bool,
+}
+
+impl http_body::Body for CountingBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        if self.done {
+            return Poll::Ready(Some(Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "connection reset (injected fault)",
+            ))));
+        }
+        let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(io::Error::other(e)))),
+            Poll::Ready(Some(Ok(f))) => f,
+        };
+        let Ok(mut data) = frame.into_data() else {
+            // Trailers are not used by the API; drop them.
+            return Poll::Ready(None);
+        };
+        let seen = self.count.load(Ordering::SeqCst);
+        if let Some(limit) = self.reset_after
+            && seen + data.len() as u64 >= limit
+        {
+            let keep = limit.saturating_sub(seen) as usize;
+            data.truncate(keep);
+            self.done = true;
+            self.kill.kill();
+        }
+        let n = data.len() as u64;
+        self.count.fetch_add(n, Ordering::SeqCst);
+        self.shared.stats.add_in(&self.route, n);
+        if self.done && data.is_empty() {
+            return Poll::Ready(Some(Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "connection reset (injected fault)",
+            ))));
+        }
+        Poll::Ready(Some(Ok(Frame::data(data))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        !self.done && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The response body; counts bytes and writes the request log line when it is done.
+struct LoggedBody {
+    inner: Body,
+    log: RequestLog,
+}
+
+impl http_body::Body for LoggedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(d) = frame.data_ref()
+        {
+            self.log.bytes_out += d.len() as u64;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+struct RequestLog {
+    shared: Arc<Shared>,
+    route: String,
+    method: http::Method,
+    status: u16,
+    started: Instant,
+    bytes_in: Arc<AtomicU64>,
+    bytes_out: u64,
+}
+
+impl Drop for RequestLog {
+    fn drop(&mut self) {
+        self.shared
+            .stats
+            .finish(&self.route, self.status, self.bytes_out);
+        tracing::info!(
+            target: "dbx_emulator::request",
+            method = %self.method,
+            route = %self.route,
+            status = self.status,
+            bytes_in = self.bytes_in.load(Ordering::SeqCst),
+            bytes_out = self.bytes_out,
+            millis = self.started.elapsed().as_millis() as u64,
+            "request"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_hide_link_ids() {
+        assert_eq!(route_label("/apitul/1/SECRET"), "apitul/1");
+        assert_eq!(route_label("/2/files/upload"), "files/upload");
+        assert_eq!(route_label("/2/files/nope"), "(unknown)");
+        assert_eq!(
+            route_label("/1/commit_chunked_upload/auto/a"),
+            "1/commit_chunked_upload"
+        );
+        assert_eq!(route_label("/x"), "(unknown)");
+    }
+}
