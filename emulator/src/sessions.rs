@@ -98,9 +98,20 @@ pub(crate) struct Session {
     /// When it expires.
     pub(crate) expires: DateTime<Utc>,
     path: PathBuf,
-    file: Arc<File>,
     state: Arc<AsyncMutex<State>>,
     gate: Arc<RwLock<()>>,
+}
+
+impl Session {
+    /// Opens the spool file for one operation. Sessions hold no open file between
+    /// requests, so thousands of idle sessions cannot exhaust the process's descriptors.
+    fn spool(&self) -> io::Result<Arc<File>> {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&self.path)
+            .map(Arc::new)
+    }
 }
 
 impl Drop for Session {
@@ -193,19 +204,19 @@ impl Sessions {
     pub(crate) fn create(&self, kind: Kind) -> io::Result<Arc<Session>> {
         self.sweep();
         let path = self.spool_path();
-        let file = OpenOptions::new()
+        OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
             .open(&path)?;
-        Ok(self.insert(kind, path, file, State::default()))
+        Ok(self.insert(kind, path, State::default()))
     }
 
     fn spool_path(&self) -> PathBuf {
         self.dir.join(format!("{}.spool", crate::ids::hex_id()))
     }
 
-    fn insert(&self, kind: Kind, path: PathBuf, file: File, state: State) -> Arc<Session> {
+    fn insert(&self, kind: Kind, path: PathBuf, state: State) -> Arc<Session> {
         let id = match kind {
             Kind::V1 => crate::ids::v1_upload_id(),
             _ => crate::ids::session_id(),
@@ -219,7 +230,6 @@ impl Sessions {
             kind,
             expires: clock::add(self.clock.now(), ttl),
             path,
-            file: Arc::new(file),
             state: Arc::new(AsyncMutex::new(state)),
             gate: Arc::new(RwLock::new(())),
         });
@@ -238,14 +248,13 @@ impl Sessions {
         self.sweep();
         let path = self.spool_path();
         fs::rename(file_path, &path)?;
-        let file = OpenOptions::new().read(true).write(true).open(&path)?;
         let state = State {
             len,
             closed: true,
             hasher,
             ..State::default()
         };
-        Ok(self.insert(Kind::Sequential, path, file, state).id.clone())
+        Ok(self.insert(Kind::Sequential, path, state).id.clone())
     }
 
     /// Finds a live session of the right family (v1 ids are not valid for v2 and back).
@@ -339,9 +348,9 @@ impl Sessions {
                 .as_ref()
                 .map(|_| BlockHasher::default()),
         };
-        let result =
-            ingest::ingest(upload.body, session.file.clone(), st.len, limit, hashers).await;
-        let rollback = |st: &State| session.file.set_len(st.len);
+        let file = session.spool()?;
+        let result = ingest::ingest(upload.body, file.clone(), st.len, limit, hashers).await;
+        let rollback = |st: &State| file.set_len(st.len);
         let got = match result {
             Ok(g) => g,
             Err(e) => {
@@ -429,7 +438,7 @@ impl Sessions {
         };
         let got = match ingest::ingest(
             upload.body,
-            session.file.clone(),
+            session.spool()?,
             offset,
             req_limit.min(room),
             hashers,
@@ -524,7 +533,7 @@ impl Sessions {
                     }
                 }
                 if self.durable {
-                    session.file.sync_data()?;
+                    session.spool()?.sync_data()?;
                 }
                 let content = Content {
                     file: session.path.clone(),
@@ -571,7 +580,7 @@ impl Sessions {
                 if offset != total {
                     return fail(SessionFailure::IncorrectOffset(total));
                 }
-                let file = session.file.clone();
+                let file = session.spool()?;
                 let durable = self.durable;
                 tokio::task::spawn_blocking(move || -> io::Result<()> {
                     if file.metadata()?.len() != total {

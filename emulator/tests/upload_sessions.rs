@@ -841,3 +841,35 @@ async fn a_client_that_vanishes_mid_append_leaves_the_session_consistent() {
     assert_eq!(meta.content_hash, Some(content_hash(&all)));
     assert_eq!(api.get("/vanish.bin").await, all);
 }
+
+/// Found by the `emulator_request` fuzz target: every session used to keep its spool file
+/// open, so enough idle sessions exhausted the process's file descriptors and the server
+/// stopped answering. Sessions now open their file per request.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn idle_sessions_hold_no_file_descriptors() {
+    let emu = start().await;
+    let api = Api::new(&emu);
+    let open_fds = || {
+        std::fs::read_dir("/proc/self/fd")
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let before = open_fds();
+    for _ in 0..300 {
+        let r = api
+            .upload(
+                "files/upload_session/start",
+                &dropbox_api::files::UploadSessionStartArg::new(),
+                "x",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let after = open_fds();
+    assert!(
+        after < before + 50,
+        "300 idle sessions opened {} descriptors",
+        after - before
+    );
+}

@@ -108,5 +108,11 @@ fuzz_target!(|data: &[u8]| {
     probe.write_all(ping.as_bytes()).expect("write probe");
     let mut answer = Vec::new();
     let _ = probe.read_to_end(&mut answer);
-    assert!(answer.starts_with(b"HTTP/1.1 200"), "probe failed: {}", String::from_utf8_lossy(&answer));
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "probe failed: {:?}\nafter request {:?}\nwhich got {:?}",
+        String::from_utf8_lossy(&answer),
+        String::from_utf8_lossy(&req),
+        String::from_utf8_lossy(&response)
+    );
 });
