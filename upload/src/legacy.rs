@@ -1,0 +1,210 @@
+//! The legacy v1 chunked upload, through the client generated from our OpenAPI description
+//! (`dropbox_api::v1`): chunks PUT in order, resuming from the offset a 400 carries, then a
+//! commit to a path.
+
+use std::fmt;
+
+use bytes::Bytes;
+use dropbox_api::v1::{Client, types};
+use dropbox_api_runtime::Secret;
+use dropbox_content_hash::{ContentHash, content_hash};
+
+/// Why a v1 chunked upload failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LegacyError {
+    /// The server refused a request.
+    #[error("{operation} failed ({status}): {message}")]
+    Refused {
+        /// `chunked_upload` or `commit_chunked_upload`.
+        operation: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The server's explanation.
+        message: String,
+    },
+    /// Transport or decoding failure.
+    #[error("{operation} failed: {message}")]
+    Failed {
+        /// The operation.
+        operation: &'static str,
+        /// What went wrong (without URLs or tokens).
+        message: String,
+    },
+    /// The server kept asking for an offset the uploader cannot provide.
+    #[error("the server asked to resume at offset {0}, outside the data")]
+    BadOffset(i64),
+    /// The committed file's hash differs.
+    #[error("content hash mismatch: local {local}, server {remote}")]
+    HashMismatch {
+        /// Local hash.
+        local: String,
+        /// Server hash.
+        remote: String,
+    },
+}
+
+/// A v1 chunked uploader on the content host.
+pub struct LegacyUploader {
+    client: Client,
+    base_url: String,
+}
+
+impl fmt::Debug for LegacyUploader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LegacyUploader")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+fn describe<E: fmt::Debug>(operation: &'static str, e: dropbox_api::v1::Error<E>) -> LegacyError {
+    match e {
+        dropbox_api::v1::Error::ErrorResponse(r) => LegacyError::Refused {
+            operation,
+            status: r.status().as_u16(),
+            message: format!("{:?}", r.into_inner()),
+        },
+        dropbox_api::v1::Error::CommunicationError(e) => LegacyError::Failed {
+            operation,
+            message: e.without_url().to_string(),
+        },
+        other => LegacyError::Failed {
+            operation,
+            message: other.to_string(),
+        },
+    }
+}
+
+impl LegacyUploader {
+    /// An uploader for the server at `base_url` (the content host) with an access token.
+    pub fn new(base_url: &str, access_token: &Secret) -> Result<Self, LegacyError> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let mut auth =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", access_token.expose()))
+                .map_err(|_| LegacyError::Failed {
+                    operation: "setup",
+                    message: "the token is not a valid header value".into(),
+                })?;
+        auth.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, auth);
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .map_err(|e| LegacyError::Failed {
+                operation: "setup",
+                message: e.to_string(),
+            })?;
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        Ok(LegacyUploader {
+            client: Client::new_with_client(&base_url, http),
+            base_url,
+        })
+    }
+
+    /// Sends `data` in chunks of `chunk_size` bytes; when the server answers 400 with its
+    /// current offset, continues from there. Returns the upload id.
+    pub async fn chunked_upload(
+        &self,
+        data: &Bytes,
+        chunk_size: usize,
+    ) -> Result<String, LegacyError> {
+        let chunk_size = chunk_size.max(1);
+        let mut upload_id: Option<String> = None;
+        let mut offset: usize = 0;
+        let mut resyncs = 0;
+        loop {
+            let end = (offset + chunk_size).min(data.len());
+            let chunk = data.slice(offset..end);
+            let result = self
+                .client
+                .chunked_upload(Some(offset as i64), upload_id.as_deref(), chunk)
+                .await;
+            match result {
+                Ok(progress) => {
+                    let progress = progress.into_inner();
+                    upload_id = Some(progress.upload_id);
+                    offset = usize::try_from(progress.offset)
+                        .map_err(|_| LegacyError::BadOffset(progress.offset))?;
+                }
+                Err(dropbox_api::v1::Error::ErrorResponse(r)) if r.status().as_u16() == 400 => {
+                    let body: types::ChunkedUploadError = r.into_inner();
+                    let Some(server) = body.offset else {
+                        return Err(LegacyError::Refused {
+                            operation: "chunked_upload",
+                            status: 400,
+                            message: body.error.unwrap_or_default(),
+                        });
+                    };
+                    resyncs += 1;
+                    let server =
+                        usize::try_from(server).map_err(|_| LegacyError::BadOffset(server))?;
+                    if server > data.len() || resyncs > 16 {
+                        return Err(LegacyError::BadOffset(server as i64));
+                    }
+                    tracing::debug!(target: "dropbox_upload", offset, server, "v1: resuming at the server's offset");
+                    if let Some(id) = body.upload_id {
+                        upload_id = Some(id);
+                    }
+                    offset = server;
+                    continue;
+                }
+                Err(e) => return Err(describe("chunked_upload", e)),
+            }
+            if offset >= data.len() {
+                break;
+            }
+        }
+        upload_id.ok_or_else(|| LegacyError::Failed {
+            operation: "chunked_upload",
+            message: "no upload id".into(),
+        })
+    }
+
+    /// Commits an upload to `path` (relative to `root`), checking the content hash when the
+    /// server reports one.
+    pub async fn commit(
+        &self,
+        root: types::Root,
+        path: &str,
+        upload_id: &str,
+        overwrite: bool,
+        expected: Option<ContentHash>,
+    ) -> Result<types::V1Metadata, LegacyError> {
+        let meta = self
+            .client
+            .commit_chunked_upload(
+                root,
+                path.trim_start_matches('/'),
+                Some(false),
+                Some(overwrite),
+                None,
+                upload_id,
+            )
+            .await
+            .map_err(|e| describe("commit_chunked_upload", e))?
+            .into_inner();
+        if let (Some(local), Some(remote)) = (expected, &meta.content_hash)
+            && local.to_hex() != *remote
+        {
+            return Err(LegacyError::HashMismatch {
+                local: local.to_hex(),
+                remote: remote.clone(),
+            });
+        }
+        Ok(meta)
+    }
+
+    /// Uploads and commits `data` in one go.
+    pub async fn upload(
+        &self,
+        data: Bytes,
+        root: types::Root,
+        path: &str,
+        chunk_size: usize,
+    ) -> Result<types::V1Metadata, LegacyError> {
+        let id = self.chunked_upload(&data, chunk_size).await?;
+        self.commit(root, path, &id, true, Some(content_hash(&data)))
+            .await
+    }
+}

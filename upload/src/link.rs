@@ -1,0 +1,193 @@
+//! Temporary upload links: a party holding the token issues a link (`get_temporary_upload_link`);
+//! any party holding only the link POSTs the bytes to it, once, before it expires.
+
+use std::fmt;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use dropbox_api_runtime::Secret;
+use dropbox_content_hash::{ContentHash, content_hash, hash_file_parallel};
+
+/// Why using a temporary upload link failed. Messages never contain the link.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LinkError {
+    /// 400: the request was refused (for example a Content-Type other than
+    /// `application/octet-stream` or `text/plain`).
+    #[error("the link refused the request (400): {0}")]
+    BadRequest(String),
+    /// 409: the link does not exist, or committing the file failed (a path conflict).
+    #[error("the upload through the link failed (409): {0}")]
+    Conflict(String),
+    /// 410: the link expired or was already used.
+    #[error("the link has expired or was already used (410)")]
+    Gone,
+    /// Another status.
+    #[error("unexpected status {status} from the link: {body}")]
+    Unexpected {
+        /// The status.
+        status: u16,
+        /// The body (truncated).
+        body: String,
+    },
+    /// The link could not be reached.
+    #[error("could not reach the link: {0}")]
+    Transport(String),
+    /// The answer was not `{"content-hash": ...}`.
+    #[error("unexpected answer from the link: {0}")]
+    Malformed(String),
+    /// Dropbox stored different bytes.
+    #[error("content hash mismatch: local {local}, Dropbox {remote}")]
+    HashMismatch {
+        /// The local hash.
+        local: String,
+        /// The hash Dropbox returned.
+        remote: String,
+    },
+    /// Reading the local file failed.
+    #[error("reading {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl LinkError {
+    /// Whether trying again may succeed (transport failures and 5xx).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, LinkError::Transport(_))
+            || matches!(self, LinkError::Unexpected { status, .. } if *status >= 500)
+    }
+}
+
+/// A temporary upload link. The URL is a bearer secret: `Debug` hides it and nothing logs
+/// it; read it with [`TemporaryUploadLink::url`] only to hand it to the uploading party.
+#[derive(Clone)]
+pub struct TemporaryUploadLink {
+    url: Secret,
+    expires_at: Option<SystemTime>,
+    http: reqwest::Client,
+}
+
+impl fmt::Debug for TemporaryUploadLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TemporaryUploadLink")
+            .field("url", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+impl TemporaryUploadLink {
+    /// A link received from elsewhere (the uploading party needs no token).
+    pub fn from_url(url: impl Into<Secret>) -> Self {
+        TemporaryUploadLink {
+            url: url.into(),
+            expires_at: None,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub(crate) fn issued(url: String, lifetime: Duration, http: reqwest::Client) -> Self {
+        TemporaryUploadLink {
+            url: Secret::new(url),
+            expires_at: SystemTime::now().checked_add(lifetime),
+            http,
+        }
+    }
+
+    /// The URL (a secret: hand it only to the party that uploads).
+    pub fn url(&self) -> &Secret {
+        &self.url
+    }
+
+    /// When the link expires, when it was issued here.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.expires_at
+    }
+
+    /// Uploads bytes and checks the hash Dropbox returns.
+    pub async fn upload_bytes(&self, data: impl Into<Bytes>) -> Result<ContentHash, LinkError> {
+        let data = data.into();
+        let local = content_hash(&data);
+        self.post(reqwest::Body::from(data), local).await
+    }
+
+    /// Uploads a file (hashed first on all cores, then streamed).
+    pub async fn upload_file(&self, path: impl AsRef<Path>) -> Result<ContentHash, LinkError> {
+        let path = path.as_ref().to_path_buf();
+        let io = |source| LinkError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let p = path.clone();
+        let local = tokio::task::spawn_blocking(move || hash_file_parallel(&p, None))
+            .await
+            .map_err(|e| io(std::io::Error::other(e)))?
+            .map_err(io)?;
+        let file = tokio::fs::File::open(&path).await.map_err(io)?;
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+        self.post(body, local).await
+    }
+
+    /// Uploads a stream whose content hash is already known (checked against Dropbox's).
+    pub async fn upload_stream(
+        &self,
+        body: reqwest::Body,
+        expected: ContentHash,
+    ) -> Result<ContentHash, LinkError> {
+        self.post(body, expected).await
+    }
+
+    async fn post(
+        &self,
+        body: reqwest::Body,
+        local: ContentHash,
+    ) -> Result<ContentHash, LinkError> {
+        let response = self
+            .http
+            .post(self.url.expose())
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| LinkError::Transport(e.without_url().to_string()))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| LinkError::Transport(e.without_url().to_string()))?;
+        let text = || {
+            let t = String::from_utf8_lossy(&bytes);
+            t.chars().take(500).collect::<String>()
+        };
+        match status {
+            200 => {
+                #[derive(serde::Deserialize)]
+                struct Answer {
+                    #[serde(rename = "content-hash")]
+                    content_hash: String,
+                }
+                let a: Answer = serde_json::from_slice(&bytes)
+                    .map_err(|e| LinkError::Malformed(e.to_string()))?;
+                if a.content_hash != local.to_hex() {
+                    return Err(LinkError::HashMismatch {
+                        local: local.to_hex(),
+                        remote: a.content_hash,
+                    });
+                }
+                Ok(local)
+            }
+            400 => Err(LinkError::BadRequest(text())),
+            409 => Err(LinkError::Conflict(text())),
+            410 => Err(LinkError::Gone),
+            _ => Err(LinkError::Unexpected {
+                status,
+                body: text(),
+            }),
+        }
+    }
+}
