@@ -166,7 +166,7 @@ pub(crate) async fn upload_batch(
             || async {
                 files::upload_session_start_batch(client, &arg)
                     .await
-                    .map_err(UploadError::StartBatch)
+                    .map_err(|e| UploadError::StartBatch(Box::new(e)))
             },
         )
         .await?;
@@ -374,7 +374,7 @@ async fn commit_group(
                     attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     files::upload_session_finish_batch_v2(client, arg)
                         .await
-                        .map_err(UploadError::Batch)
+                        .map_err(|e| UploadError::Batch(Box::new(e)))
                 },
             )
             .await?
@@ -390,7 +390,7 @@ async fn commit_group(
                     #[allow(deprecated)]
                     files::upload_session_finish_batch(client, arg)
                         .await
-                        .map_err(UploadError::Batch)
+                        .map_err(|e| UploadError::Batch(Box::new(e)))
                 },
             )
             .await?;
@@ -427,7 +427,7 @@ async fn poll_job(
             || async {
                 files::upload_session_finish_batch_check(client, &arg)
                     .await
-                    .map_err(UploadError::BatchCheck)
+                    .map_err(|e| UploadError::BatchCheck(Box::new(e)))
             },
         )
         .await?;
@@ -481,7 +481,7 @@ async fn send_item(
                     .map_err(|error| UploadError::Append {
                         remote: commit.path.clone(),
                         offset,
-                        error,
+                        error: Box::new(error),
                     })
             },
         )
@@ -555,7 +555,7 @@ async fn new_session(
         || async {
             files::upload_session_start(client, &arg, Bytes::new())
                 .await
-                .map_err(UploadError::Start)
+                .map_err(|e| UploadError::Start(Box::new(e)))
         },
     )
     .await?;

@@ -30,14 +30,14 @@ pub enum UploadError {
         /// The destination.
         remote: String,
         /// The error.
-        error: ApiError<files::UploadError>,
+        error: Box<ApiError<files::UploadError>>,
     },
     /// `upload_session/start` (or `start_batch`) failed.
     #[error("starting an upload session failed: {0}")]
-    Start(ApiError<files::UploadSessionStartError>),
+    Start(Box<ApiError<files::UploadSessionStartError>>),
     /// `upload_session/start_batch` failed.
     #[error("starting a batch of upload sessions failed: {0}")]
-    StartBatch(ApiError<NoError>),
+    StartBatch(Box<ApiError<NoError>>),
     /// `upload_session/append:2` failed.
     #[error("appending at offset {offset} of {remote} failed: {error}")]
     Append {
@@ -46,7 +46,7 @@ pub enum UploadError {
         /// Where the chunk starts.
         offset: u64,
         /// The error.
-        error: ApiError<files::UploadSessionAppendError>,
+        error: Box<ApiError<files::UploadSessionAppendError>>,
     },
     /// `upload_session/finish` failed.
     #[error("committing {remote} failed: {error}")]
@@ -54,10 +54,10 @@ pub enum UploadError {
         /// The destination.
         remote: String,
         /// The error.
-        error: ApiError<files::UploadSessionFinishError>,
+        error: Box<ApiError<files::UploadSessionFinishError>>,
     },
     /// A batch commit entry failed.
-    #[error("committing {remote} in a batch failed: {error:?}")]
+    #[error("committing {remote} in a batch failed: {}", tag_path(error))]
     BatchEntry {
         /// The destination.
         remote: String,
@@ -66,10 +66,10 @@ pub enum UploadError {
     },
     /// A `finish_batch` call failed as a whole.
     #[error("a finish_batch call failed: {0}")]
-    Batch(ApiError<NoError>),
+    Batch(Box<ApiError<NoError>>),
     /// Polling `finish_batch/check` failed.
     #[error("polling a finish_batch job failed: {0}")]
-    BatchCheck(ApiError<dropbox_api::r#async::PollError>),
+    BatchCheck(Box<ApiError<dropbox_api::r#async::PollError>>),
     /// The v1 `finish_batch` job reported failure.
     #[error("the finish_batch job failed")]
     BatchJobFailed,
@@ -171,4 +171,35 @@ pub(crate) fn is_retryable_entry(e: &files::UploadSessionFinishError) -> bool {
         files::UploadSessionFinishError::TooManyWriteOperations
             | files::UploadSessionFinishError::Path(files::WriteError::TooManyWriteOperations)
     )
+}
+
+/// The tag path of a union value as Dropbox writes it in `error_summary`, e.g.
+/// `path/conflict/file`.
+pub(crate) fn tag_path(value: &impl serde::Serialize) -> String {
+    let mut parts = Vec::new();
+    let mut v = serde_json::to_value(value).unwrap_or_default();
+    loop {
+        let tag = match &v {
+            serde_json::Value::String(s) => {
+                parts.push(s.clone());
+                break;
+            }
+            serde_json::Value::Object(m) => match m.get(".tag").and_then(|t| t.as_str()) {
+                Some(t) => t.to_owned(),
+                None => break,
+            },
+            _ => break,
+        };
+        let next = v.get(&tag).cloned();
+        parts.push(tag);
+        match next {
+            Some(n @ (serde_json::Value::Object(_) | serde_json::Value::String(_))) => v = n,
+            _ => break,
+        }
+    }
+    if parts.is_empty() {
+        "unknown error".into()
+    } else {
+        parts.join("/")
+    }
 }

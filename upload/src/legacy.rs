@@ -6,7 +6,7 @@ use std::fmt;
 
 use bytes::Bytes;
 use dropbox_api::v1::{Client, types};
-use dropbox_api_runtime::Secret;
+use dropbox_api_runtime::{RetryPolicy, Secret};
 use dropbox_content_hash::{ContentHash, content_hash};
 
 /// Why a v1 chunked upload failed.
@@ -44,10 +44,25 @@ pub enum LegacyError {
     },
 }
 
+/// Transport failures, 5xx and 429 may succeed when tried again.
+fn is_transient<E>(e: &dropbox_api::v1::Error<E>) -> bool {
+    match e {
+        dropbox_api::v1::Error::CommunicationError(_) => true,
+        dropbox_api::v1::Error::ErrorResponse(r) => {
+            r.status().is_server_error() || r.status().as_u16() == 429
+        }
+        dropbox_api::v1::Error::UnexpectedResponse(r) => {
+            r.status().is_server_error() || r.status().as_u16() == 429
+        }
+        _ => false,
+    }
+}
+
 /// A v1 chunked uploader on the content host.
 pub struct LegacyUploader {
     client: Client,
     base_url: String,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for LegacyUploader {
@@ -58,8 +73,20 @@ impl fmt::Debug for LegacyUploader {
     }
 }
 
-fn describe<E: fmt::Debug>(operation: &'static str, e: dropbox_api::v1::Error<E>) -> LegacyError {
+async fn describe<E: fmt::Debug>(
+    operation: &'static str,
+    e: dropbox_api::v1::Error<E>,
+) -> LegacyError {
     match e {
+        dropbox_api::v1::Error::UnexpectedResponse(r) => {
+            let status = r.status().as_u16();
+            let body = r.text().await.unwrap_or_default();
+            LegacyError::Refused {
+                operation,
+                status,
+                message: body.chars().take(300).collect(),
+            }
+        }
         dropbox_api::v1::Error::ErrorResponse(r) => LegacyError::Refused {
             operation,
             status: r.status().as_u16(),
@@ -99,7 +126,14 @@ impl LegacyUploader {
         Ok(LegacyUploader {
             client: Client::new_with_client(&base_url, http),
             base_url,
+            retry: RetryPolicy::default(),
         })
+    }
+
+    /// Sets how often and how patiently a chunk that failed transiently is sent again.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
     }
 
     /// Sends `data` in chunks of `chunk_size` bytes; when the server answers 400 with its
@@ -113,6 +147,7 @@ impl LegacyUploader {
         let mut upload_id: Option<String> = None;
         let mut offset: usize = 0;
         let mut resyncs = 0;
+        let mut transient = 0u32;
         loop {
             let end = (offset + chunk_size).min(data.len());
             let chunk = data.slice(offset..end);
@@ -149,8 +184,18 @@ impl LegacyUploader {
                     offset = server;
                     continue;
                 }
-                Err(e) => return Err(describe("chunked_upload", e)),
+                Err(e) if is_transient(&e) && transient + 1 < self.retry.max_attempts => {
+                    // The chunk may or may not have been stored: send it again at the same
+                    // offset, and a 400 carrying the server's offset puts us right.
+                    transient += 1;
+                    let delay = self.retry.backoff(transient, None);
+                    tracing::debug!(target: "dropbox_upload", offset, ?delay, "v1: retrying a chunk");
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+                Err(e) => return Err(describe("chunked_upload", e).await),
             }
+            transient = 0;
             if offset >= data.len() {
                 break;
             }
@@ -181,9 +226,11 @@ impl LegacyUploader {
                 None,
                 upload_id,
             )
-            .await
-            .map_err(|e| describe("commit_chunked_upload", e))?
-            .into_inner();
+            .await;
+        let meta = match meta {
+            Ok(m) => m.into_inner(),
+            Err(e) => return Err(describe("commit_chunked_upload", e).await),
+        };
         if let (Some(local), Some(remote)) = (expected, &meta.content_hash)
             && local.to_hex() != *remote
         {

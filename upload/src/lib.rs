@@ -272,21 +272,17 @@ impl UploadExt for UserClient {
         async move { batch::upload_batch(self, items, &options).await }
     }
 
-    fn create_upload_link(
+    async fn create_upload_link(
         &self,
         commit: CommitInfo,
         duration: Duration,
-    ) -> impl Future<Output = Result<TemporaryUploadLink, UploadError>> + Send {
-        async move {
-            let secs = duration.as_secs_f64();
-            let arg = files::GetTemporaryUploadLinkArg::new(commit).with_duration(secs);
-            let res = files::get_temporary_upload_link(self, &arg)
-                .await
-                .map_err(|e| {
-                    UploadError::Protocol(format!("get_temporary_upload_link failed: {e}"))
-                })?;
-            let http = self.transport().http().clone();
-            Ok(TemporaryUploadLink::issued(res.link, duration, http))
-        }
+    ) -> Result<TemporaryUploadLink, UploadError> {
+        let secs = duration.as_secs_f64();
+        let arg = files::GetTemporaryUploadLinkArg::new(commit).with_duration(secs);
+        let res = files::get_temporary_upload_link(self, &arg)
+            .await
+            .map_err(|e| UploadError::Protocol(format!("get_temporary_upload_link failed: {e}")))?;
+        let http = self.transport().http().clone();
+        Ok(TemporaryUploadLink::issued(res.link, duration, http))
     }
 }

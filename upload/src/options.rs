@@ -244,7 +244,7 @@ impl UploadOptions {
 
     /// Checks the limits Dropbox puts on requests.
     pub fn validate(&self) -> Result<(), UploadError> {
-        if self.chunk_size == 0 || self.chunk_size % BLOCK != 0 {
+        if self.chunk_size == 0 || !self.chunk_size.is_multiple_of(BLOCK) {
             return Err(UploadError::InvalidOptions(format!(
                 "chunk size {} is not a positive multiple of 4 MiB",
                 self.chunk_size

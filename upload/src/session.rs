@@ -146,7 +146,7 @@ impl Job<'_> {
             || async {
                 files::upload_session_start(self.client, &arg, body.clone())
                     .await
-                    .map_err(UploadError::Start)
+                    .map_err(|e| UploadError::Start(Box::new(e)))
             },
         )
         .await?;
@@ -176,7 +176,7 @@ impl Job<'_> {
                     .map_err(|error| UploadError::Append {
                         remote: self.remote(),
                         offset: chunk.offset,
-                        error,
+                        error: Box::new(error),
                     })
             },
         )
@@ -217,7 +217,7 @@ impl Job<'_> {
                     .await
                     .map_err(|error| UploadError::Finish {
                         remote: self.remote(),
-                        error,
+                        error: Box::new(error),
                     })
             },
         )
@@ -287,7 +287,7 @@ impl Job<'_> {
                     .await
                     .map_err(|error| UploadError::Upload {
                         remote: self.remote(),
-                        error,
+                        error: Box::new(error),
                     })
             },
         )

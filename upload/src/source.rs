@@ -71,7 +71,7 @@ impl Chunk {
 
 /// Hashes a chunk on a blocking thread.
 pub(crate) async fn hash_chunk(offset: u64, data: Bytes) -> Chunk {
-    let aligned = offset % BLOCK_SIZE as u64 == 0;
+    let aligned = offset.is_multiple_of(BLOCK_SIZE as u64);
     let work = data.clone();
     let blocks = tokio::task::spawn_blocking(move || {
         let mut h = ContentHasher::new();

@@ -53,3 +53,13 @@ pub async fn download(client: &UserClient, path: &str) -> Vec<u8> {
 
 /// 1 MiB as a usize.
 pub const MB: usize = 1 << 20;
+
+/// Fast retries for tests: many attempts, short backoff.
+pub fn fast_retry() -> dropbox_api_runtime::RetryPolicy {
+    dropbox_api_runtime::RetryPolicy {
+        max_attempts: 8,
+        base_delay: std::time::Duration::from_millis(5),
+        max_delay: std::time::Duration::from_millis(50),
+        deadline: Some(std::time::Duration::from_secs(60)),
+    }
+}

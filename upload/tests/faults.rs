@@ -1,0 +1,204 @@
+//! Recovery from the failures Dropbox produces, injected by the emulator.
+
+mod common;
+
+use common::*;
+use dbx_emulator::{FaultAction, FaultRule};
+use dropbox_api::files::CommitInfo;
+use dropbox_upload::prelude::*;
+
+const APPEND: &str = "files/upload_session/append_v2";
+
+fn session_options(session: SessionType) -> UploadOptions {
+    UploadOptions::default()
+        .single_request_max(0)
+        .chunk_size(4 * MIB)
+        .concurrency(3)
+        .session_type(session)
+        .retry(fast_retry())
+}
+
+async fn upload_and_check(
+    client: &dropbox_api::UserClient,
+    body: &[u8],
+    path: &str,
+    options: &UploadOptions,
+) {
+    let out = client
+        .upload_bytes(body.to_vec(), CommitInfo::new(path), options)
+        .await
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert_eq!(out.content_hash, dropbox_upload::content_hash(body));
+    assert_eq!(
+        download(client, path).await,
+        body,
+        "{path}: content differs"
+    );
+}
+
+#[tokio::test]
+async fn lost_append_answer_resynchronises_on_incorrect_offset() {
+    for session in [SessionType::Sequential, SessionType::Concurrent] {
+        let emu = emulator().await;
+        let client = client(&emu);
+        // The second append is stored, but its answer never arrives: the retry is told
+        // `incorrect_offset` (sequential) or finds its range already there (concurrent).
+        emu.faults().add(
+            FaultRule::new(APPEND, FaultAction::ResetBeforeResponse)
+                .every_nth(2)
+                .times(1),
+        );
+        let body = data(17 * MB + 11, 5);
+        upload_and_check(
+            &client,
+            &body,
+            "/faults/lost-answer.bin",
+            &session_options(session),
+        )
+        .await;
+        assert_eq!(emu.faults().injected(), 1);
+        if session == SessionType::Sequential {
+            assert_eq!(
+                emu.stats().status_count(APPEND, 409),
+                1,
+                "one incorrect_offset answer"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn connection_reset_mid_chunk_is_retried() {
+    for session in [SessionType::Sequential, SessionType::Concurrent] {
+        let emu = emulator().await;
+        let client = client(&emu);
+        emu.faults()
+            .add(FaultRule::new(APPEND, FaultAction::ResetAfterBytes { bytes: MIB + 17 }).times(3));
+        let body = data(21 * MB, 6);
+        upload_and_check(
+            &client,
+            &body,
+            "/faults/reset.bin",
+            &session_options(session),
+        )
+        .await;
+        assert_eq!(emu.faults().injected(), 3);
+    }
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_on_every_route() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    for route in [
+        "files/upload_session/start",
+        APPEND,
+        "files/upload_session/finish",
+    ] {
+        emu.faults()
+            .add(FaultRule::new(route, FaultAction::InternalError).times(1));
+        emu.faults()
+            .add(FaultRule::new(route, FaultAction::ServiceUnavailable).times(1));
+    }
+    let body = data(9 * MB, 7);
+    upload_and_check(
+        &client,
+        &body,
+        "/faults/5xx.bin",
+        &session_options(SessionType::Sequential),
+    )
+    .await;
+    assert_eq!(emu.faults().injected(), 6);
+    assert_eq!(emu.stats().status_count(APPEND, 500), 1);
+    assert_eq!(emu.stats().status_count(APPEND, 503), 1);
+}
+
+#[tokio::test]
+async fn rate_limit_waits_for_retry_after() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    emu.faults().add(
+        FaultRule::new(
+            APPEND,
+            FaultAction::RateLimited {
+                retry_after: 1,
+                reason: Default::default(),
+            },
+        )
+        .times(1),
+    );
+    let body = data(9 * MB, 8);
+    let started = std::time::Instant::now();
+    upload_and_check(
+        &client,
+        &body,
+        "/faults/429.bin",
+        &session_options(SessionType::Sequential),
+    )
+    .await;
+    // The retry waited for the server's Retry-After, not the 5 ms backoff of the policy.
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(emu.stats().status_count(APPEND, 429), 1);
+}
+
+#[tokio::test]
+async fn give_up_reports_the_last_error_with_context() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    emu.faults()
+        .add(FaultRule::new(APPEND, FaultAction::ServiceUnavailable));
+    let mut policy = fast_retry();
+    policy.max_attempts = 3;
+    let options = session_options(SessionType::Sequential).retry(policy);
+    let err = client
+        .upload_bytes(
+            data(9 * MB, 9),
+            CommitInfo::new("/faults/never.bin"),
+            &options,
+        )
+        .await
+        .unwrap_err();
+    match &err {
+        UploadError::GaveUp { attempts, .. } => assert_eq!(*attempts, 3),
+        other => panic!("expected GaveUp, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(text.contains("3 attempts") || text.contains('3'), "{text}");
+    assert_eq!(emu.stats().status_count(APPEND, 503), 3);
+}
+
+#[tokio::test]
+async fn expired_session_starts_over() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    // Appends succeed at first; then the clock jumps past the 7-day session lifetime
+    // before the last append, so the session is gone and the upload starts again.
+    let c2 = client.clone();
+    let body = data(13 * MB, 10);
+    let (reporter, mut rx) = ProgressReporter::channel();
+    let options = session_options(SessionType::Sequential).progress(reporter);
+    let upload = tokio::spawn({
+        let body = body.clone();
+        async move {
+            c2.upload_bytes(body, CommitInfo::new("/faults/expired.bin"), &options)
+                .await
+        }
+    });
+    // Wait for the first chunk to be acknowledged, then age the session.
+    emu.faults()
+        .add(FaultRule::new(APPEND, FaultAction::Latency { millis: 200 }));
+    loop {
+        rx.changed().await.unwrap();
+        if rx.borrow().bytes_acked >= 4 * MIB {
+            break;
+        }
+    }
+    emu.advance_clock(std::time::Duration::from_secs(8 * 24 * 3600));
+    let out = upload.await.unwrap().unwrap();
+    assert_eq!(out.bytes, body.len() as u64);
+    assert_eq!(download(&client, "/faults/expired.bin").await, body);
+    assert!(
+        emu.stats().calls("files/upload_session/start") >= 2,
+        "a new session was opened"
+    );
+}
