@@ -202,3 +202,31 @@ async fn expired_session_starts_over() {
         "a new session was opened"
     );
 }
+
+#[tokio::test]
+async fn too_many_write_operations_on_finish_backs_off_and_retries() {
+    let emu = emulator_with(dbx_emulator::EmulatorConfig {
+        contend_finish_in_folder: true,
+        commit_latency: std::time::Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let client = client(&emu);
+    let mut policy = fast_retry();
+    policy.base_delay = std::time::Duration::from_millis(50);
+    policy.max_delay = std::time::Duration::from_millis(400);
+    let options = session_options(SessionType::Sequential).retry(policy);
+    let (a, b) = (data(5 * MB, 41), data(5 * MB, 42));
+    let (ra, rb) = tokio::join!(
+        client.upload_bytes(a.clone(), CommitInfo::new("/same/a.bin"), &options),
+        client.upload_bytes(b.clone(), CommitInfo::new("/same/b.bin"), &options),
+    );
+    ra.unwrap();
+    rb.unwrap();
+    assert!(
+        emu.stats().status_count("files/upload_session/finish", 409) >= 1,
+        "the folder was contended"
+    );
+    assert_eq!(download(&client, "/same/a.bin").await, a);
+    assert_eq!(download(&client, "/same/b.bin").await, b);
+}

@@ -134,3 +134,27 @@ async fn bad_options_are_rejected_before_any_request() {
         0
     );
 }
+
+#[tokio::test]
+async fn seekable_reader_source() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let body = data(10 * MB + 9, 12);
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("s.bin");
+    std::fs::write(&local, &body).unwrap();
+    let file = tokio::fs::File::open(&local).await.unwrap();
+    let options = UploadOptions::default()
+        .session_type(SessionType::Concurrent)
+        .chunk_size(4 * MIB);
+    let source = UploadSource::Seekable {
+        reader: Box::new(file),
+        len: body.len() as u64,
+    };
+    let out = client
+        .upload_source(source, CommitInfo::new("/f/seek.bin"), &options)
+        .await
+        .unwrap();
+    assert_eq!(out.content_hash, dropbox_upload::content_hash(&body));
+    assert_eq!(download(&client, "/f/seek.bin").await, body);
+}
