@@ -286,3 +286,8 @@ impl UploadExt for UserClient {
         Ok(TemporaryUploadLink::issued(res.link, duration, http))
     }
 }
+
+/// The examples of the repository README, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
