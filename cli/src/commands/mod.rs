@@ -1,0 +1,7 @@
+//! One module per command family.
+
+pub mod demo;
+pub mod files;
+pub mod link;
+pub mod serve;
+pub mod upload;
