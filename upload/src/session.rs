@@ -331,13 +331,28 @@ impl Job<'_> {
             if len == 0 && session.is_some() {
                 break;
             }
-            let outcome = match &session {
-                None => {
-                    session = Some(self.start(SessionType::Sequential, Some(&chunk)).await?);
-                    Appended::Done
+            // While this chunk is on the wire, the next one is read and hashed.
+            let send = async {
+                match &session {
+                    None => self
+                        .start(SessionType::Sequential, Some(&chunk))
+                        .await
+                        .map(|id| (Some(id), Appended::Done)),
+                    Some(id) => self.append(id, &chunk, false).await.map(|o| (None, o)),
                 }
-                Some(id) => self.append(id, &chunk, false).await?,
             };
+            let read_ahead = async {
+                if reader.rewindable() && !last {
+                    Some(reader.read_at(chunk.end(), cs).await)
+                } else {
+                    None
+                }
+            };
+            let (sent, ahead) = tokio::join!(send, read_ahead);
+            let (opened, outcome) = sent?;
+            if opened.is_some() {
+                session = opened;
+            }
             match outcome {
                 Appended::Done => {}
                 Appended::Resync(correct) if correct == chunk.end() => {}
@@ -379,6 +394,9 @@ impl Job<'_> {
             offset = chunk.end();
             if last {
                 break;
+            }
+            if let Some(next) = ahead {
+                pending = Some(next?);
             }
         }
         Ok((session.unwrap_or_default(), offset, blocks))
