@@ -1,5 +1,6 @@
-//! Many files: sessions opened with `upload_session/start_batch`, contents sent in parallel,
-//! then commits of at most 1,000 entries per call, strictly one at a time per account.
+//! Many files: sessions opened with `upload_session/start_batch`, contents sent in parallel
+//! (small files packed into `upload_session/append_batch` calls), then commits of at most
+//! 1,000 entries per call, strictly one at a time per account.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -7,11 +8,12 @@ use std::time::Instant;
 use bytes::Bytes;
 use dropbox_api::UserClient;
 use dropbox_api::files::{
-    self, CommitInfo, FileMetadata, UploadSessionAppendArg, UploadSessionAppendError,
-    UploadSessionCursor, UploadSessionFinishArg, UploadSessionFinishBatchArg,
-    UploadSessionFinishBatchJobStatus, UploadSessionFinishBatchLaunch,
-    UploadSessionFinishBatchResultEntry, UploadSessionFinishError, UploadSessionLookupError,
-    UploadSessionStartArg, UploadSessionStartBatchArg,
+    self, CommitInfo, FileMetadata, UploadSessionAppendArg, UploadSessionAppendBatchArg,
+    UploadSessionAppendBatchArgEntry, UploadSessionAppendBatchEntryError,
+    UploadSessionAppendBatchResultEntry, UploadSessionAppendError, UploadSessionCursor,
+    UploadSessionFinishArg, UploadSessionFinishBatchArg, UploadSessionFinishBatchJobStatus,
+    UploadSessionFinishBatchLaunch, UploadSessionFinishBatchResultEntry, UploadSessionFinishError,
+    UploadSessionLookupError, UploadSessionStartArg, UploadSessionStartBatchArg,
 };
 use dropbox_api_runtime::auth::AuthClient as _;
 use dropbox_content_hash::ContentHash;
@@ -184,21 +186,58 @@ pub(crate) async fn upload_batch(
 
     // 2. Contents, in parallel, each session closed by its last append.
     let tracker_ref = &tracker;
-    let mut jobs = Vec::with_capacity(n);
+    // Items that fit in one chunk travel together in `append_batch` calls (up to 1,000
+    // pieces and one chunk of bytes per call); larger ones get appends of their own.
+    let cap = up.chunk_size;
+    let mut packs: Vec<Vec<Piece<'_>>> = Vec::new();
+    let mut pack_bytes = 0u64;
+    let mut singles = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let (Ok(reader), Some(session)) = (&readers[i], sessions[i].clone()) else {
             continue;
         };
-        let commit = &item.commit;
+        match reader.len() {
+            Some(len) if len <= cap => {
+                let full = packs
+                    .last()
+                    .is_none_or(|p| p.len() >= MAX_BATCH || pack_bytes + len > cap);
+                if full {
+                    packs.push(Vec::new());
+                    pack_bytes = 0;
+                }
+                pack_bytes += len;
+                if let Some(p) = packs.last_mut() {
+                    p.push(Piece {
+                        index: i,
+                        reader,
+                        commit: &item.commit,
+                        session,
+                        len,
+                    });
+                }
+            }
+            _ => singles.push((i, reader, &item.commit, session)),
+        }
+    }
+    let mut pack_jobs = Vec::with_capacity(packs.len());
+    for pack in packs {
+        pack_jobs.push(send_pack(client, up, started, tracker_ref, pack));
+    }
+    let packed = stream::iter(pack_jobs)
+        .buffer_unordered(up.concurrency.max(1))
+        .collect::<Vec<_>>();
+    let mut jobs = Vec::with_capacity(singles.len());
+    for (i, reader, commit, session) in singles {
         jobs.push(async move {
             let r = send_item(client, up, started, tracker_ref, reader, commit, session).await;
             (i, r)
         });
     }
-    let uploads = stream::iter(jobs)
+    let single = stream::iter(jobs)
         .buffer_unordered(up.concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await;
+        .collect::<Vec<_>>();
+    let (packed, mut uploads) = futures::join!(packed, single);
+    uploads.extend(packed.into_iter().flatten());
     let mut sent: Vec<Sent> = Vec::new();
     for (i, r) in uploads {
         match r {
@@ -444,6 +483,129 @@ async fn poll_job(
             }
         }
     }
+}
+
+/// An item small enough to share an `append_batch` call.
+struct Piece<'a> {
+    index: usize,
+    reader: &'a Reader,
+    commit: &'a CommitInfo,
+    session: String,
+    len: u64,
+}
+
+/// The outcome of sending one item: its session, size and content hash.
+type ItemSent = (usize, Result<(String, u64, ContentHash), UploadError>);
+
+/// Sends several small items in one `append_batch` call, each piece closing its session.
+/// Pieces the server refuses (and every piece, if the call fails for good) are sent again on
+/// their own.
+async fn send_pack(
+    client: &UserClient,
+    up: &UploadOptions,
+    started: Instant,
+    tracker: &Tracker,
+    pack: Vec<Piece<'_>>,
+) -> Vec<ItemSent> {
+    let mut out = Vec::with_capacity(pack.len());
+    let mut hashes = Vec::with_capacity(pack.len());
+    let mut body = bytes::BytesMut::new();
+    let mut entries = Vec::with_capacity(pack.len());
+    let mut ready = Vec::with_capacity(pack.len());
+    for piece in pack {
+        match piece.reader.read_at(0, piece.len).await {
+            Ok(chunk) if chunk.data.len() as u64 == piece.len => {
+                body.extend_from_slice(&chunk.data);
+                entries.push(
+                    UploadSessionAppendBatchArgEntry::new(
+                        UploadSessionCursor::new(piece.session.clone(), 0),
+                        piece.len,
+                    )
+                    .with_close(true),
+                );
+                hashes.push(chunk.hash);
+                ready.push(piece);
+            }
+            Ok(_) => out.push((
+                piece.index,
+                Err(UploadError::SourceChanged(format!(
+                    "{} changed size while being read",
+                    piece.commit.path
+                ))),
+            )),
+            Err(e) => out.push((piece.index, Err(e))),
+        }
+    }
+    if ready.is_empty() {
+        return out;
+    }
+    let body = body.freeze();
+    let arg = UploadSessionAppendBatchArg::new(entries)
+        .with_content_hash(dropbox_content_hash::content_hash(&body).to_hex());
+    let attempts = std::sync::atomic::AtomicU32::new(0);
+    let result = with_retries(
+        up,
+        started,
+        || format!("appending {} small files in one call", ready.len()),
+        || async {
+            attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            files::upload_session_append_batch(client, &arg, body.clone())
+                .await
+                .map_err(|e| UploadError::AppendBatch(Box::new(e)))
+        },
+    )
+    .await;
+    let retried = attempts.load(std::sync::atomic::Ordering::Relaxed) > 1;
+    let answers = match result {
+        Ok(r) if r.entries.len() == ready.len() => Some(r.entries),
+        Ok(r) => {
+            tracing::debug!(target: "dropbox_upload", got = r.entries.len(), sent = ready.len(), "append_batch answered the wrong number of entries");
+            None
+        }
+        Err(e) => {
+            tracing::debug!(target: "dropbox_upload", error = %e, "append_batch failed; sending its pieces one by one");
+            None
+        }
+    };
+    let mut again = Vec::new();
+    match answers {
+        Some(answers) => {
+            for ((piece, hash), answer) in ready.into_iter().zip(hashes).zip(answers) {
+                let landed = match &answer {
+                    UploadSessionAppendBatchResultEntry::Success => true,
+                    // An earlier attempt whose answer was lost did append and close it.
+                    UploadSessionAppendBatchResultEntry::Failure(
+                        UploadSessionAppendBatchEntryError::Closed,
+                    ) => retried,
+                    UploadSessionAppendBatchResultEntry::Failure(
+                        UploadSessionAppendBatchEntryError::IncorrectOffset(o),
+                    ) => retried && o.correct_offset == piece.len,
+                    UploadSessionAppendBatchResultEntry::Failure(_) => false,
+                };
+                if landed {
+                    tracker.acked(piece.len);
+                    out.push((piece.index, Ok((piece.session, piece.len, hash))));
+                } else {
+                    again.push(piece);
+                }
+            }
+        }
+        None => again = ready,
+    }
+    for piece in again {
+        let r = send_item(
+            client,
+            up,
+            started,
+            tracker,
+            piece.reader,
+            piece.commit,
+            piece.session,
+        )
+        .await;
+        out.push((piece.index, r));
+    }
+    out
 }
 
 /// Sends one item's bytes into its session, closing it with the last append. A session the

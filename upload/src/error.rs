@@ -64,6 +64,9 @@ pub enum UploadError {
         /// The entry's error.
         error: files::UploadSessionFinishError,
     },
+    /// An `upload_session/append_batch` call failed as a whole.
+    #[error("appending to several upload sessions in one call failed: {0}")]
+    AppendBatch(Box<ApiError<files::UploadSessionAppendBatchError>>),
     /// A `finish_batch` call failed as a whole.
     #[error("a finish_batch call failed: {0}")]
     Batch(Box<ApiError<NoError>>),
@@ -144,6 +147,7 @@ impl UploadError {
                     )
             }
             UploadError::BatchCheck(e) => e.is_transient(),
+            UploadError::AppendBatch(e) => e.is_transient(),
             UploadError::BatchEntry { error, .. } => is_retryable_entry(error),
             UploadError::Link(l) => l.is_transient(),
             _ => false,
@@ -159,6 +163,7 @@ impl UploadError {
             UploadError::Append { error, .. } => error.retry_after(),
             UploadError::Finish { error, .. } => error.retry_after(),
             UploadError::BatchCheck(e) => e.retry_after(),
+            UploadError::AppendBatch(e) => e.retry_after(),
             _ => None,
         }
     }

@@ -12,7 +12,9 @@
 //!    The state can be saved after each chunk and the upload resumed after a restart with
 //!    [`UploadExt::resume_upload`].
 //! 2. **Many files**: [`UploadExt::upload_batch`] opens sessions with
-//!    `upload_session/start_batch`, sends contents in parallel, and commits them with
+//!    `upload_session/start_batch`, sends contents in parallel (files that fit in one chunk
+//!    travel together, up to 1,000 per `upload_session/append_batch` call; larger ones get
+//!    appends of their own), and commits them with
 //!    `upload_session/finish_batch:2`, at most 1,000 entries a call and one call at a time
 //!    per account (the legacy asynchronous `finish_batch` is available too).
 //! 3. **Temporary upload links**: [`UploadExt::create_upload_link`] issues a link that a

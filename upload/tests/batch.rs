@@ -63,6 +63,9 @@ async fn batch_of_2500_commits_in_exactly_three_serial_calls() {
     assert_eq!(stats.calls(FINISH_V2), 3);
     assert_eq!(stats.max_in_flight(FINISH_V2), 1);
     assert_eq!(stats.calls("files/upload_session/start_batch"), 3);
+    // Small files share append_batch calls (at most 1,000 pieces each): no single appends.
+    assert_eq!(stats.calls("files/upload_session/append_batch"), 3);
+    assert_eq!(stats.calls("files/upload_session/append_v2"), 0);
     assert_eq!(stats.calls("files/upload_session/finish"), 0);
     assert_eq!(
         download(&client, "/many/01234.txt").await,
@@ -267,4 +270,53 @@ async fn legacy_async_commit_polls_the_job() {
         "polled while in progress"
     );
     assert_eq!(emu.stats().calls(FINISH_V2), 0);
+}
+
+#[tokio::test]
+async fn packed_appends_survive_lost_answers_and_server_errors() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    const APPEND_BATCH: &str = "files/upload_session/append_batch";
+    // The first call is stored but its answer lost (the retry finds the sessions closed);
+    // the second meets a 503 and is retried.
+    emu.faults()
+        .add(FaultRule::new(APPEND_BATCH, FaultAction::ResetBeforeResponse).times(1));
+    emu.faults()
+        .add(FaultRule::new(APPEND_BATCH, FaultAction::ServiceUnavailable).times(1));
+    let mut items = small_items("pk", 300);
+    items.push(BatchItem::bytes(
+        Vec::new(),
+        CommitInfo::new("/pk/empty.txt"),
+    ));
+    let expected: Vec<Vec<u8>> = items
+        .iter()
+        .map(|it| match &it.source {
+            BatchSource::Bytes(b) => b.to_vec(),
+            BatchSource::File(_) => unreachable!(),
+        })
+        .collect();
+    let opts = BatchOptions {
+        upload: UploadOptions::default()
+            .chunk_size(4 * MIB)
+            .concurrency(1)
+            .retry(fast_retry()),
+        commit_group: 100,
+        ..BatchOptions::default()
+    };
+    let report = client.upload_batch(items, &opts).await.unwrap();
+    assert_eq!(
+        report.succeeded(),
+        301,
+        "{:?}",
+        report.results.iter().find(|r| r.is_err())
+    );
+    assert_eq!(emu.faults().injected(), 2);
+    assert_eq!(
+        emu.stats().calls("files/upload_session/append_v2"),
+        0,
+        "no piece fell back"
+    );
+    assert_eq!(download(&client, "/pk/00299.txt").await, expected[299]);
+    assert_eq!(download(&client, "/pk/empty.txt").await, Vec::<u8>::new());
+    assert_eq!(report.commit_calls, 4);
 }
