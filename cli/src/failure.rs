@@ -122,6 +122,8 @@ pub fn upload_kind(e: &UploadError) -> Kind {
         UploadError::Append { error, .. } => api_kind(error),
         UploadError::Finish { error, .. } => api_kind(error),
         UploadError::BatchCheck(error) => api_kind(error),
+        UploadError::CreateLink(error) => api_kind(error),
+        UploadError::AppendBatch(error) => api_kind(error),
         UploadError::BatchEntry { .. } => Kind::Refused,
         UploadError::HashMismatch { .. } => Kind::Verification,
         UploadError::SourceChanged(_) => Kind::Refused,

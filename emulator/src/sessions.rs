@@ -103,12 +103,15 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// Opens the spool file for one operation. Sessions hold no open file between
-    /// requests, so thousands of idle sessions cannot exhaust the process's descriptors.
+    /// Opens the spool file for one operation, creating it on first use. Sessions hold no
+    /// open file between requests, so thousands of idle sessions cannot exhaust the
+    /// process's descriptors, and a session that never received data has no file at all.
     fn spool(&self) -> io::Result<Arc<File>> {
         OpenOptions::new()
             .read(true)
             .write(true)
+            .create(true)
+            .truncate(false)
             .open(&self.path)
             .map(Arc::new)
     }
@@ -203,12 +206,9 @@ impl Sessions {
     /// Creates an empty session.
     pub(crate) fn create(&self, kind: Kind) -> io::Result<Arc<Session>> {
         self.sweep();
+        // The spool file is created by the first operation that needs it: `start_batch`
+        // of 1,000 sessions touches no disk.
         let path = self.spool_path();
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
         Ok(self.insert(kind, path, State::default()))
     }
 

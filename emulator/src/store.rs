@@ -185,6 +185,9 @@ struct Index {
     tombstones: BTreeMap<String, Tomb>,
     #[serde(skip)]
     by_id: HashMap<String, String>,
+    /// Bumped by every change; what [`Store::persist_through`] compares.
+    #[serde(skip)]
+    generation: u64,
 }
 
 /// What an entry looks like to the API layer.
@@ -290,6 +293,9 @@ pub(crate) struct Store {
     root: PathBuf,
     durable: bool,
     index: Mutex<Index>,
+    /// The generation of the index last written to disk (and the lock that serialises
+    /// writers: one write covers every change made before it started).
+    persisted: Mutex<u64>,
 }
 
 const INDEX_FORMAT: u32 = 1;
@@ -360,6 +366,7 @@ impl Store {
             root: dir.to_path_buf(),
             durable,
             index: Mutex::new(index),
+            persisted: Mutex::new(0),
         })
     }
 
@@ -414,10 +421,11 @@ impl Store {
             }
             results.push(r);
         }
-        if changed {
-            self.persist(&index)?;
-        }
+        let generation = changed.then(|| Self::changed(&mut index));
         drop(index);
+        if let Some(generation) = generation {
+            self.persist_through(generation)?;
+        }
         for blob in garbage {
             let _ = fs::remove_file(self.blobs.join(blob));
         }
@@ -574,14 +582,39 @@ impl Store {
     }
 
     /// Writes the index atomically.
-    fn persist(&self, index: &Index) -> io::Result<()> {
+    /// Records a change to the index; returns the generation to persist through.
+    fn changed(index: &mut Index) -> u64 {
+        index.generation += 1;
+        index.generation
+    }
+
+    /// Returns once an index containing change `generation` is on disk. Concurrent
+    /// commits share writes (group commit): whoever writes takes a snapshot of every
+    /// change made so far, and the others find their change already covered.
+    fn persist_through(&self, generation: u64) -> io::Result<()> {
+        let mut persisted = self.persisted.lock().unwrap_or_else(|p| p.into_inner());
+        if *persisted >= generation {
+            return Ok(());
+        }
+        let (bytes, snapshot) = {
+            let index = self.lock();
+            (
+                serde_json::to_vec(&*index).map_err(io::Error::other)?,
+                index.generation,
+            )
+        };
+        self.write_index(&bytes)?;
+        *persisted = snapshot;
+        Ok(())
+    }
+
+    fn write_index(&self, bytes: &[u8]) -> io::Result<()> {
         let tmp = self
             .tmp
             .join(format!("index-{}.json", crate::ids::hex_id()));
-        let bytes = serde_json::to_vec(index).map_err(io::Error::other)?;
         {
             let mut f = File::create(&tmp)?;
-            f.write_all(&bytes)?;
+            f.write_all(bytes)?;
             if self.durable {
                 f.sync_all()?;
             }
@@ -682,7 +715,9 @@ impl Store {
         };
         ensure_parents(&mut index, &cand);
         let view = insert_folder(&mut index, &cand);
-        self.persist(&index)?;
+        let generation = Self::changed(&mut index);
+        drop(index);
+        self.persist_through(generation)?;
         Ok(view)
     }
 
@@ -759,8 +794,9 @@ impl Store {
                 );
             }
         }
-        self.persist(&index)?;
+        let generation = Self::changed(&mut index);
         drop(index);
+        self.persist_through(generation)?;
         for blob in garbage {
             let _ = fs::remove_file(self.blobs.join(blob));
         }

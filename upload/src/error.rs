@@ -64,6 +64,9 @@ pub enum UploadError {
         /// The entry's error.
         error: files::UploadSessionFinishError,
     },
+    /// `get_temporary_upload_link` failed.
+    #[error("issuing a temporary upload link failed: {0}")]
+    CreateLink(Box<ApiError<NoError>>),
     /// An `upload_session/append_batch` call failed as a whole.
     #[error("appending to several upload sessions in one call failed: {0}")]
     AppendBatch(Box<ApiError<files::UploadSessionAppendBatchError>>),
@@ -148,6 +151,7 @@ impl UploadError {
             }
             UploadError::BatchCheck(e) => e.is_transient(),
             UploadError::AppendBatch(e) => e.is_transient(),
+            UploadError::CreateLink(e) => e.is_transient(),
             UploadError::BatchEntry { error, .. } => is_retryable_entry(error),
             UploadError::Link(l) => l.is_transient(),
             _ => false,
@@ -164,6 +168,7 @@ impl UploadError {
             UploadError::Finish { error, .. } => error.retry_after(),
             UploadError::BatchCheck(e) => e.retry_after(),
             UploadError::AppendBatch(e) => e.retry_after(),
+            UploadError::CreateLink(e) => e.retry_after(),
             _ => None,
         }
     }

@@ -183,7 +183,8 @@ pub trait UploadExt {
         options: &BatchOptions,
     ) -> impl Future<Output = Result<BatchReport, UploadError>> + Send;
 
-    /// Issues a temporary upload link valid for `duration` (60 s to 4 h).
+    /// Issues a temporary upload link valid for `duration` (60 s to 4 h), retrying transient
+    /// failures with the default policy.
     fn create_upload_link(
         &self,
         commit: CommitInfo,
@@ -281,9 +282,18 @@ impl UploadExt for UserClient {
     ) -> Result<TemporaryUploadLink, UploadError> {
         let secs = duration.as_secs_f64();
         let arg = files::GetTemporaryUploadLinkArg::new(commit).with_duration(secs);
-        let res = files::get_temporary_upload_link(self, &arg)
-            .await
-            .map_err(|e| UploadError::Protocol(format!("get_temporary_upload_link failed: {e}")))?;
+        let options = UploadOptions::default();
+        let res = options::with_retries(
+            &options,
+            std::time::Instant::now(),
+            || "issuing a temporary upload link".into(),
+            || async {
+                files::get_temporary_upload_link(self, &arg)
+                    .await
+                    .map_err(|e| UploadError::CreateLink(Box::new(e)))
+            },
+        )
+        .await?;
         let http = self.transport().http().clone();
         Ok(TemporaryUploadLink::issued(res.link, duration, http))
     }

@@ -42,7 +42,8 @@ fn rate(bytes: u64, d: Duration) -> String {
     format!("{:.0} MB/s", bytes as f64 / d.as_secs_f64() / 1e6)
 }
 
-fn verdict(ok: bool) -> &'static str {
+/// "met" or "NOT met".
+pub fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "NOT met" }
 }
 

@@ -2,6 +2,9 @@
 //!
 //! - `codegen [--check] [--specs DIR --out DIR]`: regenerate `generated/` from `specs/`
 //! - `stats --specs DIR`: count what a spec directory defines
+//! - `fullspec`: generate, build and test the complete official spec
+//! - `bench [--only GROUPS]`: the benchmark table
+//! - `soak [--short] [--seed N]`: uploads under injected faults, then verification
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,6 +15,8 @@ mod bench;
 mod codegen;
 mod fullspec;
 mod openapi;
+mod soak;
+mod upload_bench;
 
 #[derive(Parser)]
 #[command(
@@ -44,13 +49,36 @@ enum Command {
     },
     /// Run the benchmarks and print one table (re-runs itself in release mode).
     Bench {
-        /// Which groups to run (codegen, json, hash); all when omitted.
+        /// Which groups to run (codegen, json, hash, large, many); all when omitted.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
     /// Generate the complete official spec (../shared) into a standalone crate, build it
     /// and run its example round-trip test (skipped when ../shared is absent).
     Fullspec,
+    /// Upload a mix of files through an emulator injecting faults, then verify every file.
+    Soak {
+        /// The short form (about a minute; run by `.ci/run`).
+        #[arg(long)]
+        short: bool,
+        /// Seed of the fault generator (same seed, same faults for the same requests).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Internal: one upload of the large-file benchmark, in its own process.
+    #[command(hide = true)]
+    BenchChild {
+        #[arg(long, value_enum)]
+        mode: upload_bench::ChildMode,
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        remote: String,
+    },
     /// Print one line per count of what a spec directory defines.
     Stats {
         /// The directory of `.stone` files.
@@ -73,6 +101,14 @@ fn main() -> ExitCode {
         Command::Stats { specs } => stats(&specs),
         Command::Fullspec => fullspec::run(&project_root()),
         Command::Bench { only } => run_bench(&only),
+        Command::Soak { short, seed } => soak::run(short, seed),
+        Command::BenchChild {
+            mode,
+            url,
+            token,
+            file,
+            remote,
+        } => upload_bench::child(mode, &url, &token, &file, &remote),
         Command::Codegen {
             check,
             specs,
@@ -151,6 +187,18 @@ fn run_bench(only: &[String]) -> anyhow::Result<()> {
     }
     if want("hash") {
         bench::hash_rows(&mut rows)?;
+    }
+    if want("large") || want("many") {
+        println!(
+            "upload rows: files and emulator data in {}",
+            upload_bench::bench_dir_label()
+        );
+    }
+    if want("large") {
+        upload_bench::large_rows(&mut rows)?;
+    }
+    if want("many") {
+        upload_bench::many_rows(&mut rows)?;
     }
     bench::print(&rows);
     Ok(())

@@ -1,0 +1,409 @@
+//! `cargo xtask soak [--short] [--seed N]`: uploads a mix of large files (concurrent and
+//! sequential sessions), batches of small files, single-request files and temporary links
+//! through an emulator that injects faults (resets mid-body and before the answer, 500, 503,
+//! 429 with `Retry-After`, latency), then checks that every file is present exactly once
+//! with the right content hash and that nothing else is there.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use dbx_emulator::{Emulator, EmulatorConfig, FaultAction, FaultRule, RateLimitKind};
+use dropbox_api::files::{self, CommitInfo, ListFolderArg, ListFolderContinueArg, Metadata};
+use dropbox_api_runtime::{ClientBuilder, RetryPolicy};
+use dropbox_upload::prelude::*;
+use dropbox_upload::{BatchOptions, LinkError};
+
+/// The shape of a run.
+struct Plan {
+    /// Rounds at least; then more until `min_faults` failures (faults other than added
+    /// latency) were injected.
+    rounds: usize,
+    min_faults: u64,
+    max_rounds: usize,
+    large: usize,
+    large_mib: usize,
+    small: usize,
+    single: usize,
+    links: usize,
+    /// Multiplies every fault probability.
+    fault_scale: f64,
+}
+
+fn faults(p: f64) -> Vec<FaultRule> {
+    let r = |route: &str, action: FaultAction, prob: f64| {
+        FaultRule::new(route, action).with_probability(prob * p)
+    };
+    let mut rules = Vec::new();
+    for route in [
+        "files/upload_session/append_v2",
+        "files/upload_session/append_batch",
+        "files/upload_session/start",
+        "files/upload_session/start_batch",
+        "files/upload_session/finish",
+        "files/upload_session/finish_batch_v2",
+        "files/upload",
+        "files/get_temporary_upload_link",
+    ] {
+        rules.push(r(route, FaultAction::Latency { millis: 5 }, 0.3));
+        rules.push(r(route, FaultAction::InternalError, 0.04));
+        rules.push(r(route, FaultAction::ServiceUnavailable, 0.04));
+        rules.push(r(route, FaultAction::ResetBeforeResponse, 0.03));
+        rules.push(r(
+            route,
+            FaultAction::RateLimited {
+                retry_after: 1,
+                reason: RateLimitKind::TooManyRequests,
+            },
+            0.015,
+        ));
+    }
+    for route in [
+        "files/upload_session/append_v2",
+        "files/upload_session/append_batch",
+        "files/upload",
+    ] {
+        rules.push(r(
+            route,
+            FaultAction::ResetAfterBytes { bytes: 64 * 1024 },
+            0.04,
+        ));
+    }
+    // Link consumption: failures before the link is used, so retrying is safe.
+    rules.push(r("apitul/*", FaultAction::ServiceUnavailable, 0.1));
+    rules.push(r("apitul/*", FaultAction::Latency { millis: 5 }, 0.3));
+    rules
+}
+
+fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut v = vec![0u8; len];
+    for c in v.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        c.copy_from_slice(&x.to_le_bytes()[..c.len()]);
+    }
+    v
+}
+
+/// Runs the soak.
+pub fn run(short: bool, seed: u64) -> Result<()> {
+    let plan = if short {
+        Plan {
+            rounds: 10,
+            min_faults: 150,
+            max_rounds: 40,
+            large: 2,
+            large_mib: 24,
+            small: 600,
+            single: 30,
+            links: 5,
+            fault_scale: 1.0,
+        }
+    } else {
+        Plan {
+            rounds: 20,
+            min_faults: 1000,
+            max_rounds: 300,
+            large: 3,
+            large_mib: 64,
+            small: 2500,
+            single: 60,
+            links: 10,
+            fault_scale: 2.0,
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(soak(plan, seed))
+}
+
+async fn soak(plan: Plan, seed: u64) -> Result<()> {
+    let started = Instant::now();
+    let dir = tempfile::tempdir()?;
+    let emu = Emulator::start(EmulatorConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        durable: false,
+        faults: faults(plan.fault_scale),
+        fault_seed: seed,
+        ..EmulatorConfig::default()
+    })
+    .await?;
+    let client = ClientBuilder::new()
+        .access_token(emu.access_token().to_owned())
+        .base_url(emu.base_url())
+        .build_user()?;
+    let retry = RetryPolicy {
+        max_attempts: 12,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_secs(2),
+        deadline: Some(Duration::from_secs(300)),
+    };
+    let mut expected: BTreeMap<String, String> = BTreeMap::new();
+    let mut bytes_total = 0u64;
+    let mut round = 0;
+    let failures = |emu: &dbx_emulator::EmulatorHandle| {
+        emu.faults()
+            .injected_by_kind()
+            .iter()
+            .filter(|(k, _)| k.as_str() != "latency")
+            .map(|(_, n)| n)
+            .sum::<u64>()
+    };
+    while round < plan.rounds || (failures(&emu) < plan.min_faults && round < plan.max_rounds) {
+        let base = format!("/soak/round-{round:03}");
+        let s = seed.wrapping_mul(1000).wrapping_add(round as u64 * 97);
+
+        // Large files, concurrent and sequential sessions, all at once.
+        let large = (0..plan.large).map(|i| {
+            let body = data(plan.large_mib * (1 << 20) + i * 12_345, s + i as u64);
+            let path = format!("{base}/large-{i}.bin");
+            let options = UploadOptions::default()
+                .chunk_size(4 << 20)
+                .concurrency(4)
+                .session_type(if i % 2 == 0 {
+                    SessionType::Concurrent
+                } else {
+                    SessionType::Sequential
+                })
+                .retry(retry.clone());
+            let hash = dropbox_upload::content_hash(&body).to_hex();
+            let client = &client;
+            async move {
+                let out = client
+                    .upload_bytes(body, CommitInfo::new(path.clone()), &options)
+                    .await;
+                (
+                    path,
+                    hash,
+                    out.map(|o| o.bytes).map_err(anyhow::Error::from),
+                )
+            }
+        });
+        // A batch of small files (some large enough for appends of their own).
+        let mut items = Vec::new();
+        let mut batch_expected = Vec::new();
+        for i in 0..plan.small {
+            let len = if i % 500 == 499 {
+                9 << 20
+            } else {
+                1 + (i * 131) % 8192
+            };
+            let body = data(len, s + 10_000 + i as u64);
+            let path = format!("{base}/small/{i:05}.txt");
+            batch_expected.push((
+                path.clone(),
+                dropbox_upload::content_hash(&body).to_hex(),
+                len,
+            ));
+            items.push(BatchItem::bytes(body, CommitInfo::new(path)));
+        }
+        let batch_options = BatchOptions {
+            upload: UploadOptions::default()
+                .chunk_size(4 << 20)
+                .concurrency(8)
+                .retry(retry.clone()),
+            commit_rounds: 12,
+            ..BatchOptions::default()
+        };
+        let batch = client.upload_batch(items, &batch_options);
+        // Files in one request each.
+        let single = (0..plan.single).map(|i| {
+            let body = data(1000 + i * 777, s + 20_000 + i as u64);
+            let path = format!("{base}/single/{i:03}.bin");
+            let hash = dropbox_upload::content_hash(&body).to_hex();
+            let options = UploadOptions::default().retry(retry.clone());
+            let client = &client;
+            async move {
+                let out = client
+                    .upload_bytes(body, CommitInfo::new(path.clone()), &options)
+                    .await;
+                (
+                    path,
+                    hash,
+                    out.map(|o| o.bytes).map_err(anyhow::Error::from),
+                )
+            }
+        });
+        // Temporary links: issued with the token, used by a party holding only the URL.
+        let links = (0..plan.links).map(|i| {
+            let body = data(50_000 + i * 999, s + 30_000 + i as u64);
+            let path = format!("{base}/links/{i:03}.bin");
+            let hash = dropbox_upload::content_hash(&body).to_hex();
+            let client = &client;
+            let retry = retry.clone();
+            async move {
+                let out = link_upload(client, &path, body, &retry).await;
+                (path, hash, out)
+            }
+        });
+        let (large, batch, single, links) = tokio::join!(
+            futures::future::join_all(large),
+            batch,
+            futures::future::join_all(single),
+            futures::future::join_all(links),
+        );
+        for (path, hash, out) in large.into_iter().chain(single).chain(links) {
+            match out {
+                Ok(n) => bytes_total += n,
+                Err(e) => bail!("{path}: {e}"),
+            }
+            expected.insert(path.to_lowercase(), hash);
+        }
+        let report = batch?;
+        for ((path, hash, len), r) in batch_expected.into_iter().zip(&report.results) {
+            if let Err(e) = r {
+                bail!("{path}: {e}");
+            }
+            bytes_total += len as u64;
+            expected.insert(path.to_lowercase(), hash);
+        }
+        println!(
+            "round {round}: {} files so far, {} failures injected (+{} latency), {:.0} s",
+            expected.len(),
+            failures(&emu),
+            emu.faults().injected() - failures(&emu),
+            started.elapsed().as_secs_f64()
+        );
+        round += 1;
+    }
+
+    // Verification, with the faults off.
+    emu.faults().clear();
+    let mut listed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut page =
+        files::list_folder(&client, &ListFolderArg::new("/soak").with_recursive(true)).await?;
+    loop {
+        for e in &page.entries {
+            if let Metadata::File(f) = e {
+                listed
+                    .entry(f.path_lower.clone().unwrap_or_default())
+                    .or_default()
+                    .push(f.content_hash.clone().unwrap_or_default());
+            }
+        }
+        if !page.has_more {
+            break;
+        }
+        page =
+            files::list_folder_continue(&client, &ListFolderContinueArg::new(page.cursor.clone()))
+                .await?;
+    }
+    let mut problems = Vec::new();
+    let mut verified = 0;
+    for (path, hash) in &expected {
+        match listed.get(path).map(Vec::as_slice) {
+            Some([h]) if h == hash => verified += 1,
+            Some([h]) => problems.push(format!("{path}: content hash {h}, expected {hash}")),
+            Some(more) => problems.push(format!("{path}: listed {} times", more.len())),
+            None => problems.push(format!("{path}: missing")),
+        }
+    }
+    for path in listed.keys().filter(|p| !expected.contains_key(*p)) {
+        problems.push(format!(
+            "{path}: unexpected file (a duplicate or a half-written upload)"
+        ));
+    }
+
+    let stats = emu.stats().snapshot();
+    let requests: u64 = stats.values().map(|r| r.calls).sum();
+    let mut failed: BTreeMap<u16, u64> = BTreeMap::new();
+    for r in stats.values() {
+        for (status, n) in &r.statuses {
+            if *status == 0 || *status >= 400 {
+                *failed.entry(*status).or_default() += n;
+            }
+        }
+    }
+    let failed_total: u64 = failed.values().sum();
+    println!(
+        "\nsoak: {round} rounds in {:.1} s (seed {})",
+        started.elapsed().as_secs_f64(),
+        emu.faults().seed()
+    );
+    let injected_failures = failures(&emu);
+    println!(
+        "  faults injected: {injected_failures} failures plus {} added latencies ({})",
+        emu.faults().injected() - injected_failures,
+        fmt_map(&emu.faults().injected_by_kind())
+    );
+    println!(
+        "  requests: {requests}; failed answers and dropped connections, each met by a retry or a recovery: {failed_total} ({})",
+        failed
+            .iter()
+            .map(|(s, n)| format!(
+                "{}: {n}",
+                if *s == 0 {
+                    "reset".to_owned()
+                } else {
+                    s.to_string()
+                }
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "  files verified: {verified} of {} ({:.1} MiB), each present once with the right content hash",
+        expected.len(),
+        bytes_total as f64 / (1 << 20) as f64
+    );
+    println!(
+        "  upload sessions left open on the server: {} (abandoned after a lost answer, e.g. of start_batch; they expire)",
+        emu.upload_sessions()
+    );
+    emu.shutdown().await;
+    if injected_failures < plan.min_faults {
+        problems.push(format!(
+            "only {injected_failures} failures were injected (at least {} wanted)",
+            plan.min_faults
+        ));
+    }
+    if !problems.is_empty() {
+        for p in problems.iter().take(20) {
+            eprintln!("  PROBLEM: {p}");
+        }
+        bail!("{} problems", problems.len());
+    }
+    Ok(())
+}
+
+fn fmt_map(m: &BTreeMap<String, u64>) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Issues a link and uploads through it as the second party would, retrying transient
+/// failures (which the faults on the link route inject before the link is used).
+async fn link_upload(
+    client: &dropbox_api::UserClient,
+    path: &str,
+    body: Vec<u8>,
+    retry: &RetryPolicy,
+) -> Result<u64> {
+    let len = body.len() as u64;
+    // The toolkit retries transient failures of issuing the link itself.
+    let link = client
+        .create_upload_link(CommitInfo::new(path), Duration::from_secs(3600))
+        .await?;
+    let party = TemporaryUploadLink::from_url(link.url().clone());
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match party.upload_bytes(body.clone()).await {
+            Ok(_) => return Ok(len),
+            Err(e) if e.is_transient() && attempt < retry.max_attempts => {
+                tokio::time::sleep(retry.backoff(attempt, None)).await;
+            }
+            Err(LinkError::Gone) if attempt > 1 => {
+                // Used by an earlier attempt whose answer was lost; the final listing
+                // checks the content.
+                return Ok(len);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
