@@ -696,6 +696,7 @@ async fn send_item(
         }
         tracker.acked(chunk.data.len() as u64);
         offset = chunk.end();
+        reader.recycle(chunk.data);
         if last {
             break;
         }

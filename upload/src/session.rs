@@ -392,6 +392,7 @@ impl Job<'_> {
             self.tracker
                 .acked(chunk.end().saturating_sub(offset.max(chunk.offset)));
             offset = chunk.end();
+            reader.recycle(chunk.data);
             if last {
                 break;
             }
@@ -452,6 +453,7 @@ impl Job<'_> {
                 }
                 self.save_ack(chunk.offset, chunk.end(), &session)?;
                 self.tracker.acked(chunk.data.len() as u64);
+                reader.recycle(chunk.data);
                 Ok::<(), UploadError>(())
             }
         };

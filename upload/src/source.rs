@@ -100,6 +100,7 @@ pub(crate) enum Reader {
         path: PathBuf,
         file: Arc<std::fs::File>,
         len: u64,
+        buffers: Buffers,
     },
     /// Random access to memory.
     Bytes(Bytes),
@@ -107,6 +108,7 @@ pub(crate) enum Reader {
     Seekable {
         reader: Mutex<Box<dyn SeekRead>>,
         len: u64,
+        buffers: Buffers,
     },
     /// Read once, in order.
     Stream {
@@ -132,12 +134,14 @@ impl Reader {
                     path,
                     file: Arc::new(file),
                     len,
+                    buffers: Buffers::default(),
                 }
             }
             UploadSource::Bytes(b) => Reader::Bytes(b),
             UploadSource::Seekable { reader, len } => Reader::Seekable {
                 reader: Mutex::new(reader),
                 len,
+                buffers: Buffers::default(),
             },
             UploadSource::Stream { reader, len } => Reader::Stream {
                 reader: Mutex::new((reader, 0)),
@@ -177,13 +181,14 @@ impl Reader {
                 path,
                 file,
                 len: total,
+                buffers,
             } => {
                 let want = len.min(total.saturating_sub(offset)) as usize;
                 let file = file.clone();
+                let mut buf = buffers.take(want);
                 tokio::task::spawn_blocking(move || -> io::Result<Bytes> {
-                    let mut buf = vec![0u8; want];
                     read_exact_at(&file, offset, &mut buf)?;
-                    Ok(Bytes::from(buf))
+                    Ok(buf.freeze())
                 })
                 .await
                 .map_err(|e| io_err(path, io::Error::other(e)))?
@@ -194,17 +199,21 @@ impl Reader {
                 let end = (start + len as usize).min(b.len());
                 b.slice(start..end)
             }
-            Reader::Seekable { reader, len: total } => {
+            Reader::Seekable {
+                reader,
+                len: total,
+                buffers,
+            } => {
                 let want = len.min(total.saturating_sub(offset)) as usize;
                 let mut r = reader.lock().await;
                 r.seek(io::SeekFrom::Start(offset))
                     .await
                     .map_err(|e| io_err(Path::new("<reader>"), e))?;
-                let mut buf = vec![0u8; want];
+                let mut buf = buffers.take(want);
                 r.read_exact(&mut buf)
                     .await
                     .map_err(|e| io_err(Path::new("<reader>"), e))?;
-                Bytes::from(buf)
+                buf.freeze()
             }
             Reader::Stream { .. } => {
                 return Err(UploadError::Protocol(
@@ -213,6 +222,14 @@ impl Reader {
             }
         };
         Ok(hash_chunk(offset, data).await)
+    }
+
+    /// Gives a chunk's buffer back once its request is done, for the next read.
+    pub(crate) fn recycle(&self, data: Bytes) {
+        match self {
+            Reader::File { buffers, .. } | Reader::Seekable { buffers, .. } => buffers.give(data),
+            Reader::Bytes(_) | Reader::Stream { .. } => {}
+        }
     }
 
     /// Reads the next chunk of up to `len` bytes of a stream (shorter only at the end).
@@ -242,7 +259,10 @@ impl Reader {
 
     /// The identity of a file source (size, modification time, first block hash).
     pub(crate) async fn identity(&self) -> Option<crate::state::SourceIdentity> {
-        let Reader::File { path, file, len } = self else {
+        let Reader::File {
+            path, file, len, ..
+        } = self
+        else {
             return None;
         };
         let file = file.clone();
@@ -251,6 +271,45 @@ impl Reader {
             .await
             .ok()
             .and_then(Result::ok)
+    }
+}
+
+/// Chunk buffers given back after their request and reused by the next read, so that a
+/// long upload keeps at most about `concurrency + 1` chunk buffers alive instead of
+/// leaving a trail of freed multi-MiB blocks that the allocator may keep resident.
+#[derive(Debug, Default)]
+pub(crate) struct Buffers(std::sync::Mutex<Vec<BytesMut>>);
+
+impl Buffers {
+    /// Buffers kept for reuse at most.
+    const KEEP: usize = 32;
+
+    /// A buffer of `len` bytes (zeroed or reused).
+    fn take(&self, len: usize) -> BytesMut {
+        let reused = {
+            let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            v.iter()
+                .position(|b| b.capacity() >= len)
+                .map(|i| v.swap_remove(i))
+        };
+        match reused {
+            Some(mut b) => {
+                b.clear();
+                b.resize(len, 0);
+                b
+            }
+            None => BytesMut::zeroed(len),
+        }
+    }
+
+    /// Keeps `data`'s buffer if nothing else refers to it.
+    fn give(&self, data: Bytes) {
+        if let Ok(b) = data.try_into_mut() {
+            let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            if v.len() < Self::KEEP {
+                v.push(b);
+            }
+        }
     }
 }
 
