@@ -341,11 +341,15 @@ impl Sessions {
             }
         }
         let limit = req_limit.min(room);
+        // On a block boundary the request's blocks are the running hash's next blocks, so
+        // one pass of SHA-256 serves both; otherwise the request gets a hasher of its own.
+        let aligned = st.len.is_multiple_of(BLOCK);
         let hashers = Hashers {
             running: Some(st.hasher.clone()),
             request: upload
                 .expected_hash
                 .as_ref()
+                .filter(|_| !aligned)
                 .map(|_| BlockHasher::default()),
         };
         let file = session.spool()?;
@@ -366,12 +370,15 @@ impl Sessions {
             }
         };
         if let Some(expected) = &upload.expected_hash {
-            let actual = got
-                .hashers
-                .request
-                .clone()
-                .map(crate::hash::finish_hex)
-                .unwrap_or_default();
+            let actual = match (&got.hashers.request, &got.hashers.running) {
+                (Some(request), _) => crate::hash::finish_hex(request.clone()),
+                (None, Some(running)) => {
+                    let first = (st.len / BLOCK) as usize;
+                    let blocks = running.clone().finish_blocks();
+                    hash::combine(blocks.get(first..).unwrap_or_default())
+                }
+                (None, None) => String::new(),
+            };
             if !actual.eq_ignore_ascii_case(expected) {
                 rollback(st)?;
                 return fail(SessionFailure::ContentHashMismatch);

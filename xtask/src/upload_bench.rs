@@ -189,7 +189,16 @@ fn run_child(
     remote: &str,
 ) -> Result<ChildReport> {
     let exe = std::env::current_exe()?;
-    let out = std::process::Command::new(exe)
+    // With DBX_BENCH_PIN=1 (and `taskset -c 0 cargo xtask bench`), the uploader gets the
+    // other core to itself, as if client and server were separate machines.
+    let mut cmd = if std::env::var_os("DBX_BENCH_PIN").is_some() {
+        let mut c = std::process::Command::new("taskset");
+        c.arg("-c").arg("1").arg(exe);
+        c
+    } else {
+        std::process::Command::new(exe)
+    };
+    let out = cmd
         .arg("bench-child")
         .arg("--mode")
         .arg(format!("{mode:?}").to_lowercase())
@@ -247,7 +256,7 @@ pub fn large_rows(rows: &mut Vec<Row>) -> Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1024);
-    let runs = 3;
+    let runs = 5;
     let dir = bench_dir()?;
     let file: PathBuf = dir.path().join("large.bin");
     write_random(&file, mib * MIB)?;
@@ -259,15 +268,22 @@ pub fn large_rows(rows: &mut Vec<Row>) -> Result<()> {
         durable: false,
         ..EmulatorConfig::default()
     }))?;
-    let mut results = Vec::new();
-    for mode in [ChildMode::Raw, ChildMode::Sequential, ChildMode::Concurrent] {
-        // One warm-up (page cache, emulator storage), then the median of `runs`.
+    // One warm-up each (page cache, emulator storage), then `runs` rounds with the modes
+    // interleaved, so that drift of the machine affects all three alike; medians.
+    let modes = [ChildMode::Raw, ChildMode::Sequential, ChildMode::Concurrent];
+    for mode in modes {
         run_child(mode, &emu, &file, "/bench/large.bin")?;
-        let reports = (0..runs)
-            .map(|_| run_child(mode, &emu, &file, "/bench/large.bin"))
-            .collect::<Result<Vec<_>>>()?;
-        results.push((mode, median_of(reports)));
     }
+    let mut reports: Vec<Vec<ChildReport>> = modes.iter().map(|_| Vec::new()).collect();
+    for _ in 0..runs {
+        for (i, mode) in modes.iter().enumerate() {
+            reports[i].push(run_child(*mode, &emu, &file, "/bench/large.bin")?);
+        }
+    }
+    let results: Vec<(ChildMode, ChildReport)> = modes
+        .into_iter()
+        .zip(reports.into_iter().map(median_of))
+        .collect();
     rt.block_on(emu.shutdown());
     let raw = results[0].1.seconds;
     let size = mib * MIB;
