@@ -148,7 +148,7 @@ async fn tour(conn: &Connection, args: &DemoArgs, out: &Output) -> CmdResult {
         items.push(BatchItem::file(path, CommitInfo::new(remote)));
     }
     out.note(format!(
-        "[2/4] {} small files ({}) through one batch: start_batch, parallel appends, finish_batch:2",
+        "[2/4] {} small files ({}) through one batch: start_batch, append_batch, finish_batch:2",
         args.files,
         bytes(small_total)
     ));
