@@ -150,10 +150,33 @@ pub fn link_kind(e: &LinkError) -> Kind {
     }
 }
 
+/// A hint for refusals whose cause the message names.
+fn refusal_hint(message: &str) -> Option<&'static str> {
+    if message.contains("not_found") {
+        Some("check the path with `dbx ls` (paths start with `/`; case does not matter)")
+    } else if message.contains("conflict") {
+        Some(
+            "something is already there: upload with --mode overwrite or --autorename, or pick another path",
+        )
+    } else if message.contains("insufficient_space") {
+        Some("the Dropbox account is full")
+    } else {
+        None
+    }
+}
+
+/// Adds the refusal hint when there is one.
+fn with_refusal_hint(f: Failure) -> Failure {
+    match (f.kind, refusal_hint(&f.message)) {
+        (Kind::Refused, Some(h)) => f.hint(h),
+        _ => f,
+    }
+}
+
 impl<E: fmt::Debug> From<dropbox_api::Error<E>> for Failure {
     fn from(e: dropbox_api::Error<E>) -> Self {
         let kind = api_kind(&e);
-        Failure::new(kind, e.to_string())
+        with_refusal_hint(Failure::new(kind, e.to_string()))
     }
 }
 
@@ -165,7 +188,7 @@ impl From<UploadError> for Failure {
             UploadError::SourceChanged(_) => f.hint(
                 "the file changed since the interrupted upload; upload it again without --resume",
             ),
-            _ => f,
+            _ => with_refusal_hint(f),
         }
     }
 }

@@ -110,6 +110,11 @@ async fn upload_a_directory_as_one_batch() {
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert_eq!(stderr(&o).matches("dbx: failed: ").count(), 40);
     assert!(stderr(&o).contains("path/conflict/file"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("hint: 40 already existed with other contents"),
+        "{}",
+        stderr(&o)
+    );
     // With --mode overwrite it succeeds.
     ok(&run(dbx_on(&emu, home.path())
         .args(["upload", "--mode", "overwrite"])
@@ -221,6 +226,11 @@ async fn mkdir_get_errors_and_json_error_documents() {
     let o = run(dbx_on(&emu, home.path()).args(["get", "/nope.txt"]));
     assert_eq!(o.status.code(), Some(4));
     assert!(stderr(&o).contains("not_found"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("hint: check the path with `dbx ls`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -268,6 +278,11 @@ async fn exit_codes_tell_failures_apart() {
         .arg(&f)
         .arg("/f.txt"));
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("hint: something is already there"),
+        "{}",
+        stderr(&o)
+    );
     // --autorename keeps both.
     let out = ok(&run(dbx_on(&emu, home.path())
         .args(["upload", "--autorename"])

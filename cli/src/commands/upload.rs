@@ -250,6 +250,7 @@ async fn upload_dir(client: &UserClient, args: &UploadArgs, out: &Output) -> Cmd
     let mut failed = Vec::new();
     let mut total = 0u64;
     let mut worst: Option<Kind> = None;
+    let mut conflicts = 0usize;
     for ((local, rel), result) in files.iter().zip(&report.results) {
         match result {
             Ok(meta) => {
@@ -264,6 +265,9 @@ async fn upload_dir(client: &UserClient, args: &UploadArgs, out: &Output) -> Cmd
             }
             Err(e) => {
                 let kind = crate::failure::upload_kind(e);
+                if e.to_string().contains("conflict") {
+                    conflicts += 1;
+                }
                 worst = Some(match worst {
                     Some(Kind::Transient) | None => kind,
                     Some(k) => k,
@@ -301,6 +305,11 @@ async fn upload_dir(client: &UserClient, args: &UploadArgs, out: &Output) -> Cmd
                 kind,
                 format!("{n_failed} of {} files were not uploaded", files.len()),
             );
+            if conflicts > 0 {
+                f = f.hint(format!(
+                    "{conflicts} already existed with other contents: use --mode overwrite or --autorename"
+                ));
+            }
             f.reported_in_json = true;
             Err(f)
         }
