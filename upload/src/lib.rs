@@ -22,6 +22,9 @@
 //!
 //! The legacy v1 chunked upload is in [`legacy`].
 //!
+//! A runnable tour of all three, against an emulator started in-process (or your Dropbox
+//! when `DROPBOX_TOKEN` is set): `cargo run -p dropbox-upload --example three_ways`.
+//!
 //! # Example: one file through a concurrent session
 //!
 //! ```no_run
