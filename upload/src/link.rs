@@ -56,10 +56,10 @@ pub enum LinkError {
 }
 
 impl LinkError {
-    /// Whether trying again may succeed (transport failures and 5xx).
+    /// Whether trying again may succeed (transport failures, 429 and 5xx).
     pub fn is_transient(&self) -> bool {
         matches!(self, LinkError::Transport(_))
-            || matches!(self, LinkError::Unexpected { status, .. } if *status >= 500)
+            || matches!(self, LinkError::Unexpected { status, .. } if *status >= 500 || *status == 429)
     }
 }
 

@@ -160,6 +160,9 @@ async fn statuses_map_to_typed_errors() {
         ("503 Service Unavailable", "later", |e| {
             matches!(e, LinkError::Unexpected { status: 503, .. }) && e.is_transient()
         }),
+        ("429 Too Many Requests", "slow down", |e| {
+            matches!(e, LinkError::Unexpected { status: 429, .. }) && e.is_transient()
+        }),
         ("200 OK", "{\"nope\":1}", |e| {
             matches!(e, LinkError::Malformed(_))
         }),
