@@ -463,7 +463,7 @@ impl Transport {
         &self,
         route: &'static RouteSpec,
         arg: &A,
-        body: reqwest::Body,
+        body: crate::Body,
     ) -> Result<R, Error<E, P>>
     where
         A: Serialize + Validate + ?Sized,
@@ -473,8 +473,9 @@ impl Transport {
     {
         arg.validate().map_err(Error::Validation)?;
         let header = arg_header(route, arg)?;
-        // Only an in-memory body can be sent a second time after a token refresh.
-        let again = body.as_bytes().map(bytes::Bytes::copy_from_slice);
+        // Only an in-memory body can be sent a second time after a token refresh; its
+        // bytes are shared, not copied.
+        let (again, body) = body.into_parts();
         let response = self
             .send(route, Payload::Bytes(body), Some(header), None, move || {
                 again.clone().map(reqwest::Body::from)

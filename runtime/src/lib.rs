@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod body;
 pub mod client;
 pub mod download;
 pub mod error;
@@ -42,10 +43,10 @@ pub mod validate;
 pub mod wire;
 
 pub use auth::{AppClient, NoAuthClient, TeamClient, UserClient};
+pub use body::Body;
 pub use client::{BuildError, ClientBuilder, Config, Transport};
 pub use download::{ByteRange, Download};
 pub use error::{ApiError, Error, ErrorTypes, NoError, RateLimitReason, Untyped, UserMessage};
-pub use reqwest::Body;
 pub use retry::{RetryPolicy, retry};
 pub use secret::Secret;
 pub use token::{RefreshingToken, StaticToken, TokenError, TokenProvider};

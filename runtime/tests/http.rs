@@ -336,6 +336,44 @@ async fn expired_token_is_refreshed_once_and_the_call_retried() {
 }
 
 #[tokio::test]
+async fn an_upload_body_in_memory_is_sent_again_after_a_refresh() {
+    let first = answer(
+        200,
+        "application/json",
+        r#"{"access_token":"stale","expires_in":14400,"token_type":"bearer"}"#,
+    );
+    let expired = answer(
+        401,
+        "application/json",
+        r#"{"error_summary":"expired_access_token/","error":{".tag":"expired_access_token"}}"#,
+    );
+    let token = answer(
+        200,
+        "application/json",
+        r#"{"access_token":"fresh","expires_in":14400,"token_type":"bearer"}"#,
+    );
+    let ok = answer(200, "application/json", r#"{"stored":1}"#);
+    let (base, script) = server(vec![first, expired, token, ok]).await;
+    let client = ClientBuilder::new()
+        .refresh_token("refresh-secret", "app-key", Some(Secret::new("app-secret")))
+        .base_url(&base)
+        .build_user()
+        .unwrap();
+    let t = dropbox_api_runtime::auth::AuthClient::transport(&client);
+    let data = bytes::Bytes::from(vec![7u8; 100_000]);
+    let body = dropbox_api_runtime::Body::from(data.clone());
+    assert_eq!(body.len(), Some(100_000));
+    let out: Res<Value> = t.upload(&UPLOAD, &json!({"path": "/b"}), body).await;
+    assert_eq!(out.unwrap(), json!({"stored": 1}));
+    let s = script.lock().unwrap();
+    assert_eq!(s.seen[1].path, "/2/files/upload");
+    assert_eq!(s.seen[3].path, "/2/files/upload");
+    assert_eq!(&s.seen[1].body[..], &data[..]);
+    assert_eq!(&s.seen[3].body[..], &data[..], "the same bytes, sent again");
+    assert_eq!(s.seen[3].headers["authorization"], "Bearer fresh");
+}
+
+#[tokio::test]
 async fn a_token_close_to_expiry_is_refreshed_before_the_call() {
     let short = answer(
         200,
