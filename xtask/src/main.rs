@@ -78,6 +78,8 @@ enum Command {
         file: PathBuf,
         #[arg(long)]
         remote: String,
+        #[command(flatten)]
+        shape: upload_bench::Shape,
     },
     /// Print one line per count of what a spec directory defines.
     Stats {
@@ -108,7 +110,8 @@ fn main() -> ExitCode {
             token,
             file,
             remote,
-        } => upload_bench::child(mode, &url, &token, &file, &remote),
+            shape,
+        } => upload_bench::child(mode, shape, &url, &token, &file, &remote),
         Command::Codegen {
             check,
             specs,

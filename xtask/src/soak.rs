@@ -5,6 +5,7 @@
 //! with the right content hash and that nothing else is there.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -59,20 +60,107 @@ fn faults(p: f64) -> Vec<FaultRule> {
         ));
     }
     for route in [
-        "files/upload_session/append_v2",
-        "files/upload_session/append_batch",
-        "files/upload",
+        "files/upload_session/finish",
+        "files/upload_session/finish_batch_v2",
     ] {
         rules.push(r(
             route,
-            FaultAction::ResetAfterBytes { bytes: 64 * 1024 },
-            0.04,
+            FaultAction::RateLimited {
+                retry_after: 1,
+                reason: RateLimitKind::TooManyWriteOperations,
+            },
+            0.01,
         ));
     }
-    // Link consumption: failures before the link is used, so retrying is safe.
-    rules.push(r("apitul/*", FaultAction::ServiceUnavailable, 0.1));
+    // Resets mid-body: the threshold is under the usual body of the route (chunks of 4 MiB,
+    // packed batches, single-request files of 1 to 47 KB).
+    for (route, bytes) in [
+        ("files/upload_session/append_v2", 64 * 1024),
+        ("files/upload_session/append_batch", 4 * 1024),
+        ("files/upload", 512),
+    ] {
+        rules.push(r(route, FaultAction::ResetAfterBytes { bytes }, 0.04));
+    }
+    // Link consumption: failures before the link is used (500, 503, a reset mid-body), and
+    // a reset after the file was committed, where the second party's retry meets 410.
+    // And 429 (`LinkError` carries no `Retry-After`, so the second party backs off on its own).
     rules.push(r("apitul/*", FaultAction::Latency { millis: 5 }, 0.3));
+    rules.push(r("apitul/*", FaultAction::InternalError, 0.04));
+    rules.push(r("apitul/*", FaultAction::ServiceUnavailable, 0.06));
+    rules.push(r(
+        "apitul/*",
+        FaultAction::ResetAfterBytes { bytes: 16 * 1024 },
+        0.05,
+    ));
+    rules.push(r("apitul/*", FaultAction::ResetBeforeResponse, 0.04));
+    rules.push(r(
+        "apitul/*",
+        FaultAction::RateLimited {
+            retry_after: 1,
+            reason: RateLimitKind::TooManyRequests,
+        },
+        0.03,
+    ));
     rules
+}
+
+/// Counts the retries and recoveries that the toolkit and the runtime report as `tracing`
+/// events (targets `dropbox_upload` and `dropbox_api_runtime::retry`, level DEBUG).
+#[derive(Clone, Default)]
+struct RetryCounter(Arc<Mutex<BTreeMap<&'static str, u64>>>);
+
+impl RetryCounter {
+    /// Installs the counter as the global subscriber (filtered to the two targets).
+    fn install() -> Result<Self> {
+        use tracing_subscriber::Layer as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let counter = Self::default();
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_target("dropbox_upload", tracing::Level::DEBUG)
+            .with_target("dropbox_api_runtime::retry", tracing::Level::DEBUG);
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(counter.clone().with_filter(filter)),
+        )?;
+        Ok(counter)
+    }
+
+    fn add(&self, kind: &'static str, n: u64) {
+        if let Ok(mut m) = self.0.lock() {
+            *m.entry(kind).or_default() += n;
+        }
+    }
+
+    fn snapshot(&self) -> BTreeMap<&'static str, u64> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+/// The `message` field of an event.
+struct Message(String);
+
+impl tracing::field::Visit for Message {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for RetryCounter {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let mut m = Message(String::new());
+        event.record(&mut m);
+        let kind = match (event.metadata().target(), m.0.as_str()) {
+            ("dropbox_api_runtime::retry", _) => "call retried by the runtime",
+            (_, "retrying") => "request retried",
+            (_, s) if s.starts_with("resynchronising") => "offset resynchronised",
+            (_, s) if s.starts_with("session lost") => "session restarted",
+            (_, s) if s.starts_with("committing entries again") => "commit round repeated",
+            (_, s) if s.starts_with("append_batch failed") => "append_batch split up",
+            _ => return,
+        };
+        self.add(kind, 1);
+    }
 }
 
 fn data(len: usize, seed: u64) -> Vec<u8> {
@@ -91,9 +179,9 @@ fn data(len: usize, seed: u64) -> Vec<u8> {
 pub fn run(short: bool, seed: u64) -> Result<()> {
     let plan = if short {
         Plan {
-            rounds: 10,
-            min_faults: 150,
-            max_rounds: 40,
+            rounds: 20,
+            min_faults: 300,
+            max_rounds: 80,
             large: 2,
             large_mib: 24,
             small: 600,
@@ -117,10 +205,11 @@ pub fn run(short: bool, seed: u64) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(soak(plan, seed))
+    let retries = RetryCounter::install()?;
+    rt.block_on(soak(plan, seed, retries))
 }
 
-async fn soak(plan: Plan, seed: u64) -> Result<()> {
+async fn soak(plan: Plan, seed: u64, retries: RetryCounter) -> Result<()> {
     let started = Instant::now();
     let dir = tempfile::tempdir()?;
     let emu = Emulator::start(EmulatorConfig {
@@ -144,22 +233,21 @@ async fn soak(plan: Plan, seed: u64) -> Result<()> {
     let mut expected: BTreeMap<String, String> = BTreeMap::new();
     let mut bytes_total = 0u64;
     let mut round = 0;
-    let failures = |emu: &dbx_emulator::EmulatorHandle| {
-        emu.faults()
-            .injected_by_kind()
-            .iter()
-            .filter(|(k, _)| k.as_str() != "latency")
-            .map(|(_, n)| n)
-            .sum::<u64>()
-    };
+    let failures =
+        |emu: &dbx_emulator::EmulatorHandle| effective_failures(emu).values().sum::<u64>();
     while round < plan.rounds || (failures(&emu) < plan.min_faults && round < plan.max_rounds) {
         let base = format!("/soak/round-{round:03}");
         let s = seed.wrapping_mul(1000).wrapping_add(round as u64 * 97);
 
-        // Large files, concurrent and sequential sessions, all at once.
+        // Large files, concurrent and sequential sessions, all at once; every other one
+        // read from a local file (the path that reuses chunk buffers), the rest from memory.
+        let files_dir = dir.path().join("local");
+        std::fs::create_dir_all(&files_dir)?;
         let large = (0..plan.large).map(|i| {
             let body = data(plan.large_mib * (1 << 20) + i * 12_345, s + i as u64);
             let path = format!("{base}/large-{i}.bin");
+            let from_file = (i + round) % 2 == 0;
+            let local = files_dir.join(format!("large-{round}-{i}.bin"));
             let options = UploadOptions::default()
                 .chunk_size(4 << 20)
                 .concurrency(4)
@@ -172,14 +260,25 @@ async fn soak(plan: Plan, seed: u64) -> Result<()> {
             let hash = dropbox_upload::content_hash(&body).to_hex();
             let client = &client;
             async move {
-                let out = client
-                    .upload_bytes(body, CommitInfo::new(path.clone()), &options)
-                    .await;
-                (
-                    path,
-                    hash,
-                    out.map(|o| o.bytes).map_err(anyhow::Error::from),
-                )
+                let commit = CommitInfo::new(path.clone());
+                let out = if from_file {
+                    match tokio::fs::write(&local, &body).await {
+                        Ok(()) => {
+                            drop(body);
+                            let out = client.upload_file(&local, commit, &options).await;
+                            let _ = tokio::fs::remove_file(&local).await;
+                            out.map(|o| o.bytes).map_err(anyhow::Error::from)
+                        }
+                        Err(e) => Err(e.into()),
+                    }
+                } else {
+                    client
+                        .upload_bytes(body, commit, &options)
+                        .await
+                        .map(|o| o.bytes)
+                        .map_err(anyhow::Error::from)
+                };
+                (path, hash, out)
             }
         });
         // A batch of small files (some large enough for appends of their own).
@@ -234,8 +333,9 @@ async fn soak(plan: Plan, seed: u64) -> Result<()> {
             let hash = dropbox_upload::content_hash(&body).to_hex();
             let client = &client;
             let retry = retry.clone();
+            let retries = &retries;
             async move {
-                let out = link_upload(client, &path, body, &retry).await;
+                let out = link_upload(client, &path, body, &retry, retries).await;
                 (path, hash, out)
             }
         });
@@ -264,17 +364,21 @@ async fn soak(plan: Plan, seed: u64) -> Result<()> {
             "round {round}: {} files so far, {} failures injected (+{} latency), {:.0} s",
             expected.len(),
             failures(&emu),
-            emu.faults().injected() - failures(&emu),
+            emu.faults()
+                .injected_by_kind()
+                .get("latency")
+                .copied()
+                .unwrap_or(0),
             started.elapsed().as_secs_f64()
         );
         round += 1;
     }
 
-    // Verification, with the faults off.
+    // Verification, with the faults off: the whole account, recursively.
     emu.faults().clear();
     let mut listed: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut page =
-        files::list_folder(&client, &ListFolderArg::new("/soak").with_recursive(true)).await?;
+        files::list_folder(&client, &ListFolderArg::new("").with_recursive(true)).await?;
     loop {
         for e in &page.entries {
             if let Metadata::File(f) = e {
@@ -310,10 +414,14 @@ async fn soak(plan: Plan, seed: u64) -> Result<()> {
     let stats = emu.stats().snapshot();
     let requests: u64 = stats.values().map(|r| r.calls).sum();
     let mut failed: BTreeMap<u16, u64> = BTreeMap::new();
-    for r in stats.values() {
+    let mut conflicts: BTreeMap<&str, u64> = BTreeMap::new();
+    for (route, r) in &stats {
         for (status, n) in &r.statuses {
             if *status == 0 || *status >= 400 {
                 *failed.entry(*status).or_default() += n;
+            }
+            if *status == 409 {
+                *conflicts.entry(route.as_str()).or_default() += n;
             }
         }
     }
@@ -324,10 +432,19 @@ async fn soak(plan: Plan, seed: u64) -> Result<()> {
         emu.faults().seed()
     );
     let injected_failures = failures(&emu);
+    let by_kind = emu.faults().injected_by_kind();
     println!(
-        "  faults injected: {injected_failures} failures plus {} added latencies ({})",
-        emu.faults().injected() - injected_failures,
-        fmt_map(&emu.faults().injected_by_kind())
+        "  faults injected: {injected_failures} failures ({}) plus {} added latencies",
+        fmt_map(&effective_failures(&emu)),
+        by_kind.get("latency").copied().unwrap_or(0),
+    );
+    println!(
+        "    resets mid-body: {} drawn, {} cut a body (one drawn for a body shorter than its threshold does nothing and is not counted)",
+        by_kind.get("reset_after_bytes").copied().unwrap_or(0),
+        effective_failures(&emu)
+            .get("reset_after_bytes")
+            .copied()
+            .unwrap_or(0),
     );
     println!(
         "  requests: {requests}; failed answers and dropped connections, each met by a retry or a recovery: {failed_total} ({})",
@@ -341,6 +458,26 @@ async fn soak(plan: Plan, seed: u64) -> Result<()> {
                     s.to_string()
                 }
             ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if !conflicts.is_empty() {
+        println!(
+            "    409 by route (offsets corrected after a lost append, lookups after a lost commit): {}",
+            conflicts
+                .iter()
+                .map(|(r, n)| format!("{r}: {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let retried = retries.snapshot();
+    println!(
+        "  retries and recoveries made by the client: {} ({})",
+        retried.values().sum::<u64>(),
+        retried
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -369,6 +506,26 @@ async fn soak(plan: Plan, seed: u64) -> Result<()> {
     Ok(())
 }
 
+/// Failures injected by kind, counting only resets mid-body that cut a body: a reset drawn
+/// for a body shorter than its threshold does nothing. The connections the emulator reset
+/// are its answers with status 0; those not reset before the answer were cut mid-body.
+fn effective_failures(emu: &dbx_emulator::EmulatorHandle) -> BTreeMap<String, u64> {
+    let mut kinds = emu.faults().injected_by_kind();
+    kinds.remove("latency");
+    let resets: u64 = emu
+        .stats()
+        .snapshot()
+        .values()
+        .filter_map(|r| r.statuses.get(&0))
+        .sum();
+    let before_response = kinds.get("reset_before_response").copied().unwrap_or(0);
+    kinds.insert(
+        "reset_after_bytes".into(),
+        resets.saturating_sub(before_response),
+    );
+    kinds
+}
+
 fn fmt_map(m: &BTreeMap<String, u64>) -> String {
     m.iter()
         .map(|(k, v)| format!("{k}: {v}"))
@@ -383,6 +540,7 @@ async fn link_upload(
     path: &str,
     body: Vec<u8>,
     retry: &RetryPolicy,
+    retries: &RetryCounter,
 ) -> Result<u64> {
     let len = body.len() as u64;
     // The toolkit retries transient failures of issuing the link itself.
@@ -396,11 +554,13 @@ async fn link_upload(
         match party.upload_bytes(body.clone()).await {
             Ok(_) => return Ok(len),
             Err(e) if e.is_transient() && attempt < retry.max_attempts => {
+                retries.add("link upload retried by the second party", 1);
                 tokio::time::sleep(retry.backoff(attempt, None)).await;
             }
             Err(LinkError::Gone) if attempt > 1 => {
                 // Used by an earlier attempt whose answer was lost; the final listing
                 // checks the content.
+                retries.add("link found used after a lost answer", 1);
                 return Ok(len);
             }
             Err(e) => return Err(e.into()),

@@ -20,10 +20,25 @@ use serde::{Deserialize, Serialize};
 use crate::bench::{Row, verdict};
 
 const MIB: u64 = 1 << 20;
-/// Chunk size of the large-file rows.
-const CHUNK: u64 = 16 * MIB;
-/// Requests in flight for the concurrent session.
-const CONCURRENCY: usize = 4;
+/// Chunk size and concurrency of the main large-file rows: `DBX_BENCH_CHUNK_MIB` (else
+/// 16, the toolkit's default) and `DBX_BENCH_CONCURRENCY` (else 4, the default).
+fn main_shape() -> Shape {
+    Shape {
+        chunk_mib: env_u64("DBX_BENCH_CHUNK_MIB").map_or(16, |n| n.max(1)),
+        concurrency: env_u64("DBX_BENCH_CONCURRENCY").map_or(4, |n| n.max(1) as usize),
+    }
+}
+
+/// The extra concurrent row: chunks of one 4 MiB block (they stay in the caches while
+/// they are hashed and sent).
+const SMALL_CHUNKS: Shape = Shape {
+    chunk_mib: 4,
+    concurrency: 4,
+};
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
 /// Body size of the raw requests (under the 150 MiB request limit).
 const RAW_REQUEST: u64 = 128 * MIB;
 
@@ -37,6 +52,17 @@ pub enum ChildMode {
     Sequential,
     /// The toolkit, concurrent session.
     Concurrent,
+}
+
+/// Chunk size and requests in flight of a toolkit upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+pub struct Shape {
+    /// Chunk size in MiB.
+    #[arg(long, default_value_t = 16)]
+    pub chunk_mib: u64,
+    /// Requests in flight (concurrent sessions).
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
 }
 
 /// What a child reports on stdout.
@@ -94,7 +120,14 @@ fn peak_rss_kib() -> u64 {
 }
 
 /// The child: uploads `file` once and prints a [`ChildReport`] as JSON.
-pub fn child(mode: ChildMode, url: &str, token: &str, file: &Path, remote: &str) -> Result<()> {
+pub fn child(
+    mode: ChildMode,
+    shape: Shape,
+    url: &str,
+    token: &str,
+    file: &Path,
+    remote: &str,
+) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -104,8 +137,8 @@ pub fn child(mode: ChildMode, url: &str, token: &str, file: &Path, remote: &str)
             ChildMode::Raw => raw_upload(url, token, file, remote).await?,
             ChildMode::Sequential | ChildMode::Concurrent => {
                 let options = UploadOptions::default()
-                    .chunk_size(CHUNK)
-                    .concurrency(CONCURRENCY)
+                    .chunk_size(shape.chunk_mib * MIB)
+                    .concurrency(shape.concurrency)
                     .session_type(if mode == ChildMode::Sequential {
                         SessionType::Sequential
                     } else {
@@ -183,7 +216,7 @@ async fn raw_upload(url: &str, token: &str, file: &Path, remote: &str) -> Result
 }
 
 fn run_child(
-    mode: ChildMode,
+    (mode, shape): (ChildMode, Shape),
     emu: &EmulatorHandle,
     file: &Path,
     remote: &str,
@@ -210,6 +243,10 @@ fn run_child(
         .arg(file)
         .arg("--remote")
         .arg(remote)
+        .arg("--chunk-mib")
+        .arg(shape.chunk_mib.to_string())
+        .arg("--concurrency")
+        .arg(shape.concurrency.to_string())
         .output()?;
     if !out.status.success() {
         bail!(
@@ -241,21 +278,22 @@ fn write_random(path: &Path, len: u64) -> Result<()> {
     Ok(())
 }
 
-fn median_of(mut v: Vec<ChildReport>) -> ChildReport {
+/// The median run (with the highest peak memory of all runs) and the fastest and slowest
+/// times.
+fn median_of(mut v: Vec<ChildReport>) -> (ChildReport, f64, f64) {
     v.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
     let peak = v.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0);
+    let fastest = v.first().map_or(0.0, |r| r.seconds);
+    let slowest = v.last().map_or(0.0, |r| r.seconds);
     let mid = v.len() / 2;
     let mut m = v.swap_remove(mid);
     m.peak_rss_kib = peak;
-    m
+    (m, fastest, slowest)
 }
 
 /// The large-file rows. Size: `DBX_BENCH_LARGE_MIB` (default 1024).
 pub fn large_rows(rows: &mut Vec<Row>) -> Result<()> {
-    let mib: u64 = std::env::var("DBX_BENCH_LARGE_MIB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1024);
+    let mib = env_u64("DBX_BENCH_LARGE_MIB").unwrap_or(1024);
     let runs = 5;
     let dir = bench_dir()?;
     let file: PathBuf = dir.path().join("large.bin");
@@ -268,55 +306,66 @@ pub fn large_rows(rows: &mut Vec<Row>) -> Result<()> {
         durable: false,
         ..EmulatorConfig::default()
     }))?;
-    // One warm-up each (page cache, emulator storage), then `runs` rounds with the modes
-    // interleaved, so that drift of the machine affects all three alike; medians.
-    let modes = [ChildMode::Raw, ChildMode::Sequential, ChildMode::Concurrent];
-    for mode in modes {
-        run_child(mode, &emu, &file, "/bench/large.bin")?;
+    let main = main_shape();
+    let mut configs = vec![
+        (ChildMode::Raw, main),
+        (ChildMode::Sequential, main),
+        (ChildMode::Concurrent, main),
+    ];
+    if main != SMALL_CHUNKS {
+        configs.push((ChildMode::Concurrent, SMALL_CHUNKS));
     }
-    let mut reports: Vec<Vec<ChildReport>> = modes.iter().map(|_| Vec::new()).collect();
+    // One warm-up each (page cache, emulator storage), then `runs` rounds with the
+    // configurations interleaved, so that drift of the machine affects all alike; medians.
+    for c in &configs {
+        run_child(*c, &emu, &file, "/bench/large.bin")?;
+    }
+    let mut reports: Vec<Vec<ChildReport>> = configs.iter().map(|_| Vec::new()).collect();
     for _ in 0..runs {
-        for (i, mode) in modes.iter().enumerate() {
-            reports[i].push(run_child(*mode, &emu, &file, "/bench/large.bin")?);
+        for (i, c) in configs.iter().enumerate() {
+            reports[i].push(run_child(*c, &emu, &file, "/bench/large.bin")?);
         }
     }
-    let results: Vec<(ChildMode, ChildReport)> = modes
+    rt.block_on(emu.shutdown());
+    let results: Vec<_> = configs
         .into_iter()
         .zip(reports.into_iter().map(median_of))
         .collect();
-    rt.block_on(emu.shutdown());
-    let raw = results[0].1.seconds;
+    let raw = results[0].1.0.seconds;
     let size = mib * MIB;
-    for (mode, r) in &results {
-        let speed = size as f64 / r.seconds / 1e6;
+    for ((mode, shape), (r, fastest, slowest)) in &results {
+        let mbs = |secs: f64| size as f64 / secs / 1e6;
+        let speed = mbs(r.seconds);
         let peak_mib = r.peak_rss_kib as f64 / 1024.0;
+        let ratio = raw / r.seconds;
         let (name, target) = match mode {
             ChildMode::Raw => (
-                format!("large: raw limit, {mib} MiB in 128 MiB appends, no toolkit"),
+                format!(
+                    "large: raw limit, {mib} MiB in {} MiB appends, no toolkit",
+                    RAW_REQUEST / MIB
+                ),
                 format!("the limit; peak RSS {peak_mib:.0} MiB"),
             ),
             ChildMode::Sequential => {
-                let bound = (CHUNK * 2) as f64 / MIB as f64 + 64.0;
+                let bound = (shape.chunk_mib * 2) as f64 + 64.0;
                 (
-                    format!("large: sequential session, {} MiB chunks", CHUNK / MIB),
+                    format!("large: sequential session, {} MiB chunks", shape.chunk_mib),
                     format!(
-                        "{:.2}x raw; peak RSS {peak_mib:.0} MiB <= {bound:.0} MiB: {}",
-                        raw / r.seconds,
+                        "{ratio:.2}x raw; peak RSS {peak_mib:.0} MiB <= {bound:.0} MiB: {}",
                         verdict(peak_mib <= bound)
                     ),
                 )
             }
             ChildMode::Concurrent => {
-                let bound = (CHUNK * (CONCURRENCY as u64 + 1)) as f64 / MIB as f64 + 64.0;
+                let bound = (shape.chunk_mib * (shape.concurrency as u64 + 1)) as f64 + 64.0;
                 (
                     format!(
-                        "large: concurrent session, {} MiB x {CONCURRENCY} in flight",
-                        CHUNK / MIB
+                        "large: concurrent session, {} MiB x {} in flight",
+                        shape.chunk_mib, shape.concurrency
                     ),
                     format!(
-                        "{:.2}x raw >= 0.8x: {}; peak RSS {peak_mib:.0} MiB <= {bound:.0} MiB: {}",
-                        raw / r.seconds,
-                        verdict(raw / r.seconds >= 0.8),
+                        "{ratio:.2}x raw >= 0.8x: {}; peak RSS {peak_mib:.0} MiB <= {bound:.0} MiB: {}",
+                        verdict(ratio >= 0.8),
                         verdict(peak_mib <= bound)
                     ),
                 )
@@ -325,7 +374,11 @@ pub fn large_rows(rows: &mut Vec<Row>) -> Result<()> {
         rows.push(Row {
             name,
             median: Duration::from_secs_f64(r.seconds),
-            figure: format!("{speed:.0} MB/s"),
+            figure: format!(
+                "{speed:.0} MB/s ({:.0}-{:.0})",
+                mbs(*slowest),
+                mbs(*fastest)
+            ),
             target,
         });
     }
