@@ -3,6 +3,7 @@
 //! - `codegen [--check] [--specs DIR --out DIR]`: regenerate `generated/` from `specs/`
 //! - `stats --specs DIR`: count what a spec directory defines
 //! - `fullspec`: generate, build and test the complete official spec
+//! - `build-time [--official] [--release]`: build time of the generated full-spec crate
 //! - `bench [--only GROUPS]`: the benchmark table
 //! - `soak [--short] [--seed N]`: uploads under injected faults, then verification
 
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod build_time;
 mod codegen;
 mod fullspec;
 mod openapi;
@@ -56,6 +58,19 @@ enum Command {
     /// Generate the complete official spec (../shared) into a standalone crate, build it
     /// and run its example round-trip test (skipped when ../shared is absent).
     Fullspec,
+    /// Time the build of the generated full-spec crate alone (dependencies built), and with
+    /// --official the official Rust SDK's crate built the same way in the same run.
+    BuildTime {
+        /// Timed builds per crate and profile.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Also build `dropbox-sdk` (fetched from the registry) for the ratio.
+        #[arg(long)]
+        official: bool,
+        /// Also measure release builds.
+        #[arg(long)]
+        release: bool,
+    },
     /// Upload a mix of files through an emulator injecting faults, then verify every file.
     Soak {
         /// The short form (about a minute; run by `.ci/run`).
@@ -102,6 +117,18 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Stats { specs } => stats(&specs),
         Command::Fullspec => fullspec::run(&project_root()),
+        Command::BuildTime {
+            rounds,
+            official,
+            release,
+        } => build_time::run(
+            &project_root(),
+            &build_time::Options {
+                rounds: rounds.max(1),
+                official,
+                release,
+            },
+        ),
         Command::Bench { only } => run_bench(&only),
         Command::Soak { short, seed } => soak::run(short, seed),
         Command::BenchChild {
