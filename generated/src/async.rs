@@ -149,28 +149,14 @@ impl PollArg {
     }
 }
 
-impl rt::wire::Struct for PollArg {
-    const NAME: &'static str = "PollArg";
-    const FIELDS: &'static [&'static str] = &["async_job_id"];
-    type Slots = (rt::wire::In<AsyncJobId>, ());
-    type View<'a> = (rt::wire::Req<'a, AsyncJobId>, ());
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_async_job_id, ()) = slots;
-        Ok(PollArg {
-            async_job_id: value_async_job_id.required("async_job_id")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.async_job_id), ())
-    }
-}
-
 impl ::serde::Serialize for PollArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("async_job_id", &self.async_job_id)
+            .end()
     }
 }
 
@@ -178,7 +164,15 @@ impl<'de> ::serde::Deserialize<'de> for PollArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_async_job_id, ()) = rt::wire::decode_struct(
+            deserializer,
+            "PollArg",
+            &["async_job_id"],
+            (rt::wire::Required::<AsyncJobId>::new(), ()),
+        )?;
+        Ok(PollArg {
+            async_job_id: value_async_job_id,
+        })
     }
 }
 

@@ -115,28 +115,14 @@ impl TokenScopeError {
     }
 }
 
-impl rt::wire::Struct for TokenScopeError {
-    const NAME: &'static str = "TokenScopeError";
-    const FIELDS: &'static [&'static str] = &["required_scope"];
-    type Slots = (rt::wire::In<String>, ());
-    type View<'a> = (rt::wire::Req<'a, String>, ());
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_required_scope, ()) = slots;
-        Ok(TokenScopeError {
-            required_scope: value_required_scope.required("required_scope")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.required_scope), ())
-    }
-}
-
 impl ::serde::Serialize for TokenScopeError {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("required_scope", &self.required_scope)
+            .end()
     }
 }
 
@@ -144,7 +130,15 @@ impl<'de> ::serde::Deserialize<'de> for TokenScopeError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_required_scope, ()) = rt::wire::decode_struct(
+            deserializer,
+            "TokenScopeError",
+            &["required_scope"],
+            (rt::wire::Required::<String>::new(), ()),
+        )?;
+        Ok(TokenScopeError {
+            required_scope: value_required_scope,
+        })
     }
 }
 
@@ -230,29 +224,15 @@ impl RateLimitError {
     }
 }
 
-impl rt::wire::Struct for RateLimitError {
-    const NAME: &'static str = "RateLimitError";
-    const FIELDS: &'static [&'static str] = &["reason", "retry_after"];
-    type Slots = (rt::wire::In<RateLimitReason>, (rt::wire::In<u64>, ()));
-    type View<'a> = (rt::wire::Req<'a, RateLimitReason>, (rt::wire::Req<'a, u64>, ()));
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_reason, (value_retry_after, ())) = slots;
-        Ok(RateLimitError {
-            reason: value_reason.required("reason")?,
-            retry_after: value_retry_after.or(1),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.reason), (rt::wire::Req::new(&self.retry_after), ()))
-    }
-}
-
 impl ::serde::Serialize for RateLimitError {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("reason", &self.reason)
+            .field("retry_after", &self.retry_after)
+            .end()
     }
 }
 
@@ -260,7 +240,19 @@ impl<'de> ::serde::Deserialize<'de> for RateLimitError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_reason, (value_retry_after, ())) = rt::wire::decode_struct(
+            deserializer,
+            "RateLimitError",
+            &["reason", "retry_after"],
+            (
+                rt::wire::Required::<RateLimitReason>::new(),
+                (rt::wire::Defaulted::<u64>::new(1), ()),
+            ),
+        )?;
+        Ok(RateLimitError {
+            reason: value_reason,
+            retry_after: value_retry_after,
+        })
     }
 }
 
@@ -530,29 +522,14 @@ impl UnauthorizedAccountIdUsageError {
     }
 }
 
-impl rt::wire::Struct for UnauthorizedAccountIdUsageError {
-    const NAME: &'static str = "UnauthorizedAccountIdUsageError";
-    const FIELDS: &'static [&'static str] = &["unauthorized_account_ids"];
-    type Slots = (rt::wire::In<Vec<String>>, ());
-    type View<'a> = (rt::wire::Req<'a, Vec<String>>, ());
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_unauthorized_account_ids, ()) = slots;
-        Ok(UnauthorizedAccountIdUsageError {
-            unauthorized_account_ids: value_unauthorized_account_ids
-                .required("unauthorized_account_ids")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.unauthorized_account_ids), ())
-    }
-}
-
 impl ::serde::Serialize for UnauthorizedAccountIdUsageError {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("unauthorized_account_ids", &self.unauthorized_account_ids)
+            .end()
     }
 }
 
@@ -560,6 +537,14 @@ impl<'de> ::serde::Deserialize<'de> for UnauthorizedAccountIdUsageError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_unauthorized_account_ids, ()) = rt::wire::decode_struct(
+            deserializer,
+            "UnauthorizedAccountIdUsageError",
+            &["unauthorized_account_ids"],
+            (rt::wire::Required::<Vec<String>>::new(), ()),
+        )?;
+        Ok(UnauthorizedAccountIdUsageError {
+            unauthorized_account_ids: value_unauthorized_account_ids,
+        })
     }
 }

@@ -197,49 +197,16 @@ impl From<TeamRootInfo> for RootInfo {
     }
 }
 
-impl rt::wire::Struct for TeamRootInfo {
-    const NAME: &'static str = "TeamRootInfo";
-    const FIELDS: &'static [&'static str] = &[
-        "root_namespace_id",
-        "home_namespace_id",
-        "home_path",
-    ];
-    type Slots = (
-        rt::wire::In<NamespaceId>,
-        (rt::wire::In<NamespaceId>, (rt::wire::In<String>, ())),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, NamespaceId>,
-        (rt::wire::Req<'a, NamespaceId>, (rt::wire::Req<'a, String>, ())),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (
-            value_root_namespace_id,
-            (value_home_namespace_id, (value_home_path, ())),
-        ) = slots;
-        Ok(TeamRootInfo {
-            root_namespace_id: value_root_namespace_id.required("root_namespace_id")?,
-            home_namespace_id: value_home_namespace_id.required("home_namespace_id")?,
-            home_path: value_home_path.required("home_path")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.root_namespace_id),
-            (
-                rt::wire::Req::new(&self.home_namespace_id),
-                (rt::wire::Req::new(&self.home_path), ()),
-            ),
-        )
-    }
-}
-
 impl ::serde::Serialize for TeamRootInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("root_namespace_id", &self.root_namespace_id)
+            .field("home_namespace_id", &self.home_namespace_id)
+            .field("home_path", &self.home_path)
+            .end()
     }
 }
 
@@ -247,7 +214,26 @@ impl<'de> ::serde::Deserialize<'de> for TeamRootInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (
+            value_root_namespace_id,
+            (value_home_namespace_id, (value_home_path, ())),
+        ) = rt::wire::decode_struct(
+            deserializer,
+            "TeamRootInfo",
+            &["root_namespace_id", "home_namespace_id", "home_path"],
+            (
+                rt::wire::Required::<NamespaceId>::new(),
+                (
+                    rt::wire::Required::<NamespaceId>::new(),
+                    (rt::wire::Required::<String>::new(), ()),
+                ),
+            ),
+        )?;
+        Ok(TeamRootInfo {
+            root_namespace_id: value_root_namespace_id,
+            home_namespace_id: value_home_namespace_id,
+            home_path: value_home_path,
+        })
     }
 }
 
@@ -291,49 +277,16 @@ impl From<UserRootInfo> for RootInfo {
     }
 }
 
-impl rt::wire::Struct for UserRootInfo {
-    const NAME: &'static str = "UserRootInfo";
-    const FIELDS: &'static [&'static str] = &[
-        "root_namespace_id",
-        "home_namespace_id",
-        "home_path",
-    ];
-    type Slots = (
-        rt::wire::In<NamespaceId>,
-        (rt::wire::In<NamespaceId>, (rt::wire::In<Option<String>>, ())),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, NamespaceId>,
-        (rt::wire::Req<'a, NamespaceId>, (rt::wire::Opt<'a, String>, ())),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (
-            value_root_namespace_id,
-            (value_home_namespace_id, (value_home_path, ())),
-        ) = slots;
-        Ok(UserRootInfo {
-            root_namespace_id: value_root_namespace_id.required("root_namespace_id")?,
-            home_namespace_id: value_home_namespace_id.required("home_namespace_id")?,
-            home_path: value_home_path.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.root_namespace_id),
-            (
-                rt::wire::Req::new(&self.home_namespace_id),
-                (rt::wire::Opt::new(&self.home_path), ()),
-            ),
-        )
-    }
-}
-
 impl ::serde::Serialize for UserRootInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("root_namespace_id", &self.root_namespace_id)
+            .field("home_namespace_id", &self.home_namespace_id)
+            .optional("home_path", &self.home_path)
+            .end()
     }
 }
 
@@ -341,7 +294,26 @@ impl<'de> ::serde::Deserialize<'de> for UserRootInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (
+            value_root_namespace_id,
+            (value_home_namespace_id, (value_home_path, ())),
+        ) = rt::wire::decode_struct(
+            deserializer,
+            "UserRootInfo",
+            &["root_namespace_id", "home_namespace_id", "home_path"],
+            (
+                rt::wire::Required::<NamespaceId>::new(),
+                (
+                    rt::wire::Required::<NamespaceId>::new(),
+                    (rt::wire::Optional::<String>::new(), ()),
+                ),
+            ),
+        )?;
+        Ok(UserRootInfo {
+            root_namespace_id: value_root_namespace_id,
+            home_namespace_id: value_home_namespace_id,
+            home_path: value_home_path,
+        })
     }
 }
 

@@ -40,29 +40,15 @@ impl PropertyField {
     }
 }
 
-impl rt::wire::Struct for PropertyField {
-    const NAME: &'static str = "PropertyField";
-    const FIELDS: &'static [&'static str] = &["name", "value"];
-    type Slots = (rt::wire::In<String>, (rt::wire::In<String>, ()));
-    type View<'a> = (rt::wire::Req<'a, String>, (rt::wire::Req<'a, String>, ()));
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_name, (value_value, ())) = slots;
-        Ok(PropertyField {
-            name: value_name.required("name")?,
-            value: value_value.required("value")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.name), (rt::wire::Req::new(&self.value), ()))
-    }
-}
-
 impl ::serde::Serialize for PropertyField {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("name", &self.name)
+            .field("value", &self.value)
+            .end()
     }
 }
 
@@ -70,7 +56,19 @@ impl<'de> ::serde::Deserialize<'de> for PropertyField {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_name, (value_value, ())) = rt::wire::decode_struct(
+            deserializer,
+            "PropertyField",
+            &["name", "value"],
+            (
+                rt::wire::Required::<String>::new(),
+                (rt::wire::Required::<String>::new(), ()),
+            ),
+        )?;
+        Ok(PropertyField {
+            name: value_name,
+            value: value_value,
+        })
     }
 }
 
@@ -102,32 +100,15 @@ impl PropertyGroup {
     }
 }
 
-impl rt::wire::Struct for PropertyGroup {
-    const NAME: &'static str = "PropertyGroup";
-    const FIELDS: &'static [&'static str] = &["template_id", "fields"];
-    type Slots = (rt::wire::In<TemplateId>, (rt::wire::In<Vec<PropertyField>>, ()));
-    type View<'a> = (
-        rt::wire::Req<'a, TemplateId>,
-        (rt::wire::Req<'a, Vec<PropertyField>>, ()),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_template_id, (value_fields, ())) = slots;
-        Ok(PropertyGroup {
-            template_id: value_template_id.required("template_id")?,
-            fields: value_fields.required("fields")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.template_id), (rt::wire::Req::new(&self.fields), ()))
-    }
-}
-
 impl ::serde::Serialize for PropertyGroup {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("template_id", &self.template_id)
+            .field("fields", &self.fields)
+            .end()
     }
 }
 
@@ -135,7 +116,19 @@ impl<'de> ::serde::Deserialize<'de> for PropertyGroup {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_template_id, (value_fields, ())) = rt::wire::decode_struct(
+            deserializer,
+            "PropertyGroup",
+            &["template_id", "fields"],
+            (
+                rt::wire::Required::<TemplateId>::new(),
+                (rt::wire::Required::<Vec<PropertyField>>::new(), ()),
+            ),
+        )?;
+        Ok(PropertyGroup {
+            template_id: value_template_id,
+            fields: value_fields,
+        })
     }
 }
 

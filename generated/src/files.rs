@@ -208,70 +208,30 @@ impl CommitInfo {
     }
 }
 
-impl rt::wire::Struct for CommitInfo {
-    const NAME: &'static str = "CommitInfo";
-    const FIELDS: &'static [&'static str] = &[
-        "path",
-        "mode",
-        "autorename",
-        "client_modified",
-        "mute",
-        "property_groups",
-        "strict_conflict",
-    ];
-    type Slots = (
-        rt::wire::In<WritePathOrId>,
-        (
-            rt::wire::In<WriteMode>,
-            (
-                rt::wire::In<bool>,
-                (
-                    rt::wire::In<
-                        Option<crate::common::DropboxTimestamp>,
-                        rt::wire::OptionOf<
-                            rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                        >,
-                    >,
-                    (
-                        rt::wire::In<bool>,
-                        (
-                            rt::wire::In<
-                                Option<Vec<crate::file_properties::PropertyGroup>>,
-                            >,
-                            (rt::wire::In<bool>, ()),
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, WritePathOrId>,
-        (
-            rt::wire::Req<'a, WriteMode>,
-            (
-                rt::wire::Req<'a, bool>,
-                (
-                    rt::wire::Opt<
-                        'a,
-                        crate::common::DropboxTimestamp,
-                        rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                    >,
-                    (
-                        rt::wire::Req<'a, bool>,
-                        (
-                            rt::wire::Opt<
-                                'a,
-                                Vec<crate::file_properties::PropertyGroup>,
-                            >,
-                            (rt::wire::Req<'a, bool>, ()),
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
+impl ::serde::Serialize for CommitInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::Encoder::new(serializer)
+            .field("path", &self.path)
+            .field("mode", &self.mode)
+            .field("autorename", &self.autorename)
+            .optional_adapted::<
+                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                _,
+            >("client_modified", &self.client_modified)
+            .field("mute", &self.mute)
+            .optional("property_groups", &self.property_groups)
+            .field("strict_conflict", &self.strict_conflict)
+            .end()
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for CommitInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         let (
             value_path,
             (
@@ -287,54 +247,52 @@ impl rt::wire::Struct for CommitInfo {
                     ),
                 ),
             ),
-        ) = slots;
-        Ok(CommitInfo {
-            path: value_path.required("path")?,
-            mode: value_mode.or(WriteMode::Add),
-            autorename: value_autorename.or(false),
-            client_modified: value_client_modified.optional(),
-            mute: value_mute.or(false),
-            property_groups: value_property_groups.optional(),
-            strict_conflict: value_strict_conflict.or(false),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.path),
+        ) = rt::wire::decode_struct(
+            deserializer,
+            "CommitInfo",
+            &[
+                "path",
+                "mode",
+                "autorename",
+                "client_modified",
+                "mute",
+                "property_groups",
+                "strict_conflict",
+            ],
             (
-                rt::wire::Req::new(&self.mode),
+                rt::wire::Required::<WritePathOrId>::new(),
                 (
-                    rt::wire::Req::new(&self.autorename),
+                    rt::wire::Defaulted::<WriteMode>::new(WriteMode::Add),
                     (
-                        rt::wire::Opt::new(&self.client_modified),
+                        rt::wire::Defaulted::<bool>::new(false),
                         (
-                            rt::wire::Req::new(&self.mute),
+                            rt::wire::Optional::<
+                                crate::common::DropboxTimestamp,
+                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                            >::new(),
                             (
-                                rt::wire::Opt::new(&self.property_groups),
-                                (rt::wire::Req::new(&self.strict_conflict), ()),
+                                rt::wire::Defaulted::<bool>::new(false),
+                                (
+                                    rt::wire::Optional::<
+                                        Vec<crate::file_properties::PropertyGroup>,
+                                    >::new(),
+                                    (rt::wire::Defaulted::<bool>::new(false), ()),
+                                ),
                             ),
                         ),
                     ),
                 ),
             ),
-        )
-    }
-}
-
-impl ::serde::Serialize for CommitInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for CommitInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        )?;
+        Ok(CommitInfo {
+            path: value_path,
+            mode: value_mode,
+            autorename: value_autorename,
+            client_modified: value_client_modified,
+            mute: value_mute,
+            property_groups: value_property_groups,
+            strict_conflict: value_strict_conflict,
+        })
     }
 }
 
@@ -440,77 +398,31 @@ impl UploadArg {
     }
 }
 
-impl rt::wire::Struct for UploadArg {
-    const NAME: &'static str = "UploadArg";
-    const FIELDS: &'static [&'static str] = &[
-        "path",
-        "mode",
-        "autorename",
-        "client_modified",
-        "mute",
-        "property_groups",
-        "strict_conflict",
-        "content_hash",
-    ];
-    type Slots = (
-        rt::wire::In<WritePathOrId>,
-        (
-            rt::wire::In<WriteMode>,
-            (
-                rt::wire::In<bool>,
-                (
-                    rt::wire::In<
-                        Option<crate::common::DropboxTimestamp>,
-                        rt::wire::OptionOf<
-                            rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                        >,
-                    >,
-                    (
-                        rt::wire::In<bool>,
-                        (
-                            rt::wire::In<
-                                Option<Vec<crate::file_properties::PropertyGroup>>,
-                            >,
-                            (
-                                rt::wire::In<bool>,
-                                (rt::wire::In<Option<Sha256HexHash>>, ()),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, WritePathOrId>,
-        (
-            rt::wire::Req<'a, WriteMode>,
-            (
-                rt::wire::Req<'a, bool>,
-                (
-                    rt::wire::Opt<
-                        'a,
-                        crate::common::DropboxTimestamp,
-                        rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                    >,
-                    (
-                        rt::wire::Req<'a, bool>,
-                        (
-                            rt::wire::Opt<
-                                'a,
-                                Vec<crate::file_properties::PropertyGroup>,
-                            >,
-                            (
-                                rt::wire::Req<'a, bool>,
-                                (rt::wire::Opt<'a, Sha256HexHash>, ()),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
+impl ::serde::Serialize for UploadArg {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::Encoder::new(serializer)
+            .field("path", &self.path)
+            .field("mode", &self.mode)
+            .field("autorename", &self.autorename)
+            .optional_adapted::<
+                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                _,
+            >("client_modified", &self.client_modified)
+            .field("mute", &self.mute)
+            .optional("property_groups", &self.property_groups)
+            .field("strict_conflict", &self.strict_conflict)
+            .optional("content_hash", &self.content_hash)
+            .end()
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for UploadArg {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         let (
             value_path,
             (
@@ -529,58 +441,57 @@ impl rt::wire::Struct for UploadArg {
                     ),
                 ),
             ),
-        ) = slots;
-        Ok(UploadArg {
-            path: value_path.required("path")?,
-            mode: value_mode.or(WriteMode::Add),
-            autorename: value_autorename.or(false),
-            client_modified: value_client_modified.optional(),
-            mute: value_mute.or(false),
-            property_groups: value_property_groups.optional(),
-            strict_conflict: value_strict_conflict.or(false),
-            content_hash: value_content_hash.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.path),
+        ) = rt::wire::decode_struct(
+            deserializer,
+            "UploadArg",
+            &[
+                "path",
+                "mode",
+                "autorename",
+                "client_modified",
+                "mute",
+                "property_groups",
+                "strict_conflict",
+                "content_hash",
+            ],
             (
-                rt::wire::Req::new(&self.mode),
+                rt::wire::Required::<WritePathOrId>::new(),
                 (
-                    rt::wire::Req::new(&self.autorename),
+                    rt::wire::Defaulted::<WriteMode>::new(WriteMode::Add),
                     (
-                        rt::wire::Opt::new(&self.client_modified),
+                        rt::wire::Defaulted::<bool>::new(false),
                         (
-                            rt::wire::Req::new(&self.mute),
+                            rt::wire::Optional::<
+                                crate::common::DropboxTimestamp,
+                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                            >::new(),
                             (
-                                rt::wire::Opt::new(&self.property_groups),
+                                rt::wire::Defaulted::<bool>::new(false),
                                 (
-                                    rt::wire::Req::new(&self.strict_conflict),
-                                    (rt::wire::Opt::new(&self.content_hash), ()),
+                                    rt::wire::Optional::<
+                                        Vec<crate::file_properties::PropertyGroup>,
+                                    >::new(),
+                                    (
+                                        rt::wire::Defaulted::<bool>::new(false),
+                                        (rt::wire::Optional::<Sha256HexHash>::new(), ()),
+                                    ),
                                 ),
                             ),
                         ),
                     ),
                 ),
             ),
-        )
-    }
-}
-
-impl ::serde::Serialize for UploadArg {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UploadArg {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        )?;
+        Ok(UploadArg {
+            path: value_path,
+            mode: value_mode,
+            autorename: value_autorename,
+            client_modified: value_client_modified,
+            mute: value_mute,
+            property_groups: value_property_groups,
+            strict_conflict: value_strict_conflict,
+            content_hash: value_content_hash,
+        })
     }
 }
 
@@ -632,32 +543,15 @@ impl UploadWriteFailed {
     }
 }
 
-impl rt::wire::Struct for UploadWriteFailed {
-    const NAME: &'static str = "UploadWriteFailed";
-    const FIELDS: &'static [&'static str] = &["reason", "upload_session_id"];
-    type Slots = (rt::wire::In<WriteError>, (rt::wire::In<String>, ()));
-    type View<'a> = (rt::wire::Req<'a, WriteError>, (rt::wire::Req<'a, String>, ()));
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_reason, (value_upload_session_id, ())) = slots;
-        Ok(UploadWriteFailed {
-            reason: value_reason.required("reason")?,
-            upload_session_id: value_upload_session_id.required("upload_session_id")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.reason),
-            (rt::wire::Req::new(&self.upload_session_id), ()),
-        )
-    }
-}
-
 impl ::serde::Serialize for UploadWriteFailed {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("reason", &self.reason)
+            .field("upload_session_id", &self.upload_session_id)
+            .end()
     }
 }
 
@@ -665,7 +559,19 @@ impl<'de> ::serde::Deserialize<'de> for UploadWriteFailed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_reason, (value_upload_session_id, ())) = rt::wire::decode_struct(
+            deserializer,
+            "UploadWriteFailed",
+            &["reason", "upload_session_id"],
+            (
+                rt::wire::Required::<WriteError>::new(),
+                (rt::wire::Required::<String>::new(), ()),
+            ),
+        )?;
+        Ok(UploadWriteFailed {
+            reason: value_reason,
+            upload_session_id: value_upload_session_id,
+        })
     }
 }
 
@@ -860,45 +766,16 @@ impl Default for UploadSessionStartArg {
     }
 }
 
-impl rt::wire::Struct for UploadSessionStartArg {
-    const NAME: &'static str = "UploadSessionStartArg";
-    const FIELDS: &'static [&'static str] = &["close", "session_type", "content_hash"];
-    type Slots = (
-        rt::wire::In<bool>,
-        (
-            rt::wire::In<Option<UploadSessionType>>,
-            (rt::wire::In<Option<Sha256HexHash>>, ()),
-        ),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, bool>,
-        (rt::wire::Opt<'a, UploadSessionType>, (rt::wire::Opt<'a, Sha256HexHash>, ())),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_close, (value_session_type, (value_content_hash, ()))) = slots;
-        Ok(UploadSessionStartArg {
-            close: value_close.or(false),
-            session_type: value_session_type.optional(),
-            content_hash: value_content_hash.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.close),
-            (
-                rt::wire::Opt::new(&self.session_type),
-                (rt::wire::Opt::new(&self.content_hash), ()),
-            ),
-        )
-    }
-}
-
 impl ::serde::Serialize for UploadSessionStartArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("close", &self.close)
+            .optional("session_type", &self.session_type)
+            .optional("content_hash", &self.content_hash)
+            .end()
     }
 }
 
@@ -906,7 +783,23 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_close, (value_session_type, (value_content_hash, ()))) = rt::wire::decode_struct(
+            deserializer,
+            "UploadSessionStartArg",
+            &["close", "session_type", "content_hash"],
+            (
+                rt::wire::Defaulted::<bool>::new(false),
+                (
+                    rt::wire::Optional::<UploadSessionType>::new(),
+                    (rt::wire::Optional::<Sha256HexHash>::new(), ()),
+                ),
+            ),
+        )?;
+        Ok(UploadSessionStartArg {
+            close: value_close,
+            session_type: value_session_type,
+            content_hash: value_content_hash,
+        })
     }
 }
 
@@ -947,28 +840,12 @@ impl UploadSessionStartResult {
     }
 }
 
-impl rt::wire::Struct for UploadSessionStartResult {
-    const NAME: &'static str = "UploadSessionStartResult";
-    const FIELDS: &'static [&'static str] = &["session_id"];
-    type Slots = (rt::wire::In<String>, ());
-    type View<'a> = (rt::wire::Req<'a, String>, ());
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_session_id, ()) = slots;
-        Ok(UploadSessionStartResult {
-            session_id: value_session_id.required("session_id")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.session_id), ())
-    }
-}
-
 impl ::serde::Serialize for UploadSessionStartResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer).field("session_id", &self.session_id).end()
     }
 }
 
@@ -976,7 +853,15 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_session_id, ()) = rt::wire::decode_struct(
+            deserializer,
+            "UploadSessionStartResult",
+            &["session_id"],
+            (rt::wire::Required::<String>::new(), ()),
+        )?;
+        Ok(UploadSessionStartResult {
+            session_id: value_session_id,
+        })
     }
 }
 
@@ -1094,32 +979,15 @@ impl UploadSessionStartBatchArg {
     }
 }
 
-impl rt::wire::Struct for UploadSessionStartBatchArg {
-    const NAME: &'static str = "UploadSessionStartBatchArg";
-    const FIELDS: &'static [&'static str] = &["session_type", "num_sessions"];
-    type Slots = (rt::wire::In<Option<UploadSessionType>>, (rt::wire::In<u64>, ()));
-    type View<'a> = (rt::wire::Opt<'a, UploadSessionType>, (rt::wire::Req<'a, u64>, ()));
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_session_type, (value_num_sessions, ())) = slots;
-        Ok(UploadSessionStartBatchArg {
-            session_type: value_session_type.optional(),
-            num_sessions: value_num_sessions.required("num_sessions")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Opt::new(&self.session_type),
-            (rt::wire::Req::new(&self.num_sessions), ()),
-        )
-    }
-}
-
 impl ::serde::Serialize for UploadSessionStartBatchArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .optional("session_type", &self.session_type)
+            .field("num_sessions", &self.num_sessions)
+            .end()
     }
 }
 
@@ -1127,7 +995,19 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartBatchArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_session_type, (value_num_sessions, ())) = rt::wire::decode_struct(
+            deserializer,
+            "UploadSessionStartBatchArg",
+            &["session_type", "num_sessions"],
+            (
+                rt::wire::Optional::<UploadSessionType>::new(),
+                (rt::wire::Required::<u64>::new(), ()),
+            ),
+        )?;
+        Ok(UploadSessionStartBatchArg {
+            session_type: value_session_type,
+            num_sessions: value_num_sessions,
+        })
     }
 }
 
@@ -1166,28 +1046,12 @@ impl UploadSessionStartBatchResult {
     }
 }
 
-impl rt::wire::Struct for UploadSessionStartBatchResult {
-    const NAME: &'static str = "UploadSessionStartBatchResult";
-    const FIELDS: &'static [&'static str] = &["session_ids"];
-    type Slots = (rt::wire::In<Vec<String>>, ());
-    type View<'a> = (rt::wire::Req<'a, Vec<String>>, ());
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_session_ids, ()) = slots;
-        Ok(UploadSessionStartBatchResult {
-            session_ids: value_session_ids.required("session_ids")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.session_ids), ())
-    }
-}
-
 impl ::serde::Serialize for UploadSessionStartBatchResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer).field("session_ids", &self.session_ids).end()
     }
 }
 
@@ -1195,7 +1059,15 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartBatchResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_session_ids, ()) = rt::wire::decode_struct(
+            deserializer,
+            "UploadSessionStartBatchResult",
+            &["session_ids"],
+            (rt::wire::Required::<Vec<String>>::new(), ()),
+        )?;
+        Ok(UploadSessionStartBatchResult {
+            session_ids: value_session_ids,
+        })
     }
 }
 
@@ -1221,29 +1093,15 @@ impl UploadSessionCursor {
     }
 }
 
-impl rt::wire::Struct for UploadSessionCursor {
-    const NAME: &'static str = "UploadSessionCursor";
-    const FIELDS: &'static [&'static str] = &["session_id", "offset"];
-    type Slots = (rt::wire::In<String>, (rt::wire::In<u64>, ()));
-    type View<'a> = (rt::wire::Req<'a, String>, (rt::wire::Req<'a, u64>, ()));
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_session_id, (value_offset, ())) = slots;
-        Ok(UploadSessionCursor {
-            session_id: value_session_id.required("session_id")?,
-            offset: value_offset.required("offset")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.session_id), (rt::wire::Req::new(&self.offset), ()))
-    }
-}
-
 impl ::serde::Serialize for UploadSessionCursor {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("session_id", &self.session_id)
+            .field("offset", &self.offset)
+            .end()
     }
 }
 
@@ -1251,7 +1109,16 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionCursor {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_session_id, (value_offset, ())) = rt::wire::decode_struct(
+            deserializer,
+            "UploadSessionCursor",
+            &["session_id", "offset"],
+            (rt::wire::Required::<String>::new(), (rt::wire::Required::<u64>::new(), ())),
+        )?;
+        Ok(UploadSessionCursor {
+            session_id: value_session_id,
+            offset: value_offset,
+        })
     }
 }
 
@@ -1297,42 +1164,16 @@ impl UploadSessionAppendArg {
     }
 }
 
-impl rt::wire::Struct for UploadSessionAppendArg {
-    const NAME: &'static str = "UploadSessionAppendArg";
-    const FIELDS: &'static [&'static str] = &["cursor", "close", "content_hash"];
-    type Slots = (
-        rt::wire::In<UploadSessionCursor>,
-        (rt::wire::In<bool>, (rt::wire::In<Option<Sha256HexHash>>, ())),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, UploadSessionCursor>,
-        (rt::wire::Req<'a, bool>, (rt::wire::Opt<'a, Sha256HexHash>, ())),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_cursor, (value_close, (value_content_hash, ()))) = slots;
-        Ok(UploadSessionAppendArg {
-            cursor: value_cursor.required("cursor")?,
-            close: value_close.or(false),
-            content_hash: value_content_hash.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.cursor),
-            (
-                rt::wire::Req::new(&self.close),
-                (rt::wire::Opt::new(&self.content_hash), ()),
-            ),
-        )
-    }
-}
-
 impl ::serde::Serialize for UploadSessionAppendArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("cursor", &self.cursor)
+            .field("close", &self.close)
+            .optional("content_hash", &self.content_hash)
+            .end()
     }
 }
 
@@ -1340,7 +1181,23 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_cursor, (value_close, (value_content_hash, ()))) = rt::wire::decode_struct(
+            deserializer,
+            "UploadSessionAppendArg",
+            &["cursor", "close", "content_hash"],
+            (
+                rt::wire::Required::<UploadSessionCursor>::new(),
+                (
+                    rt::wire::Defaulted::<bool>::new(false),
+                    (rt::wire::Optional::<Sha256HexHash>::new(), ()),
+                ),
+            ),
+        )?;
+        Ok(UploadSessionAppendArg {
+            cursor: value_cursor,
+            close: value_close,
+            content_hash: value_content_hash,
+        })
     }
 }
 
@@ -1375,28 +1232,14 @@ impl UploadSessionOffsetError {
     }
 }
 
-impl rt::wire::Struct for UploadSessionOffsetError {
-    const NAME: &'static str = "UploadSessionOffsetError";
-    const FIELDS: &'static [&'static str] = &["correct_offset"];
-    type Slots = (rt::wire::In<u64>, ());
-    type View<'a> = (rt::wire::Req<'a, u64>, ());
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_correct_offset, ()) = slots;
-        Ok(UploadSessionOffsetError {
-            correct_offset: value_correct_offset.required("correct_offset")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.correct_offset), ())
-    }
-}
-
 impl ::serde::Serialize for UploadSessionOffsetError {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("correct_offset", &self.correct_offset)
+            .end()
     }
 }
 
@@ -1404,7 +1247,15 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionOffsetError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_correct_offset, ()) = rt::wire::decode_struct(
+            deserializer,
+            "UploadSessionOffsetError",
+            &["correct_offset"],
+            (rt::wire::Required::<u64>::new(), ()),
+        )?;
+        Ok(UploadSessionOffsetError {
+            correct_offset: value_correct_offset,
+        })
     }
 }
 
@@ -1548,39 +1399,16 @@ impl UploadSessionAppendBatchArgEntry {
     }
 }
 
-impl rt::wire::Struct for UploadSessionAppendBatchArgEntry {
-    const NAME: &'static str = "UploadSessionAppendBatchArgEntry";
-    const FIELDS: &'static [&'static str] = &["cursor", "length", "close"];
-    type Slots = (
-        rt::wire::In<UploadSessionCursor>,
-        (rt::wire::In<u64>, (rt::wire::In<bool>, ())),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, UploadSessionCursor>,
-        (rt::wire::Req<'a, u64>, (rt::wire::Req<'a, bool>, ())),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_cursor, (value_length, (value_close, ()))) = slots;
-        Ok(UploadSessionAppendBatchArgEntry {
-            cursor: value_cursor.required("cursor")?,
-            length: value_length.required("length")?,
-            close: value_close.or(false),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.cursor),
-            (rt::wire::Req::new(&self.length), (rt::wire::Req::new(&self.close), ())),
-        )
-    }
-}
-
 impl ::serde::Serialize for UploadSessionAppendBatchArgEntry {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("cursor", &self.cursor)
+            .field("length", &self.length)
+            .field("close", &self.close)
+            .end()
     }
 }
 
@@ -1588,7 +1416,23 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchArgEntry {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_cursor, (value_length, (value_close, ()))) = rt::wire::decode_struct(
+            deserializer,
+            "UploadSessionAppendBatchArgEntry",
+            &["cursor", "length", "close"],
+            (
+                rt::wire::Required::<UploadSessionCursor>::new(),
+                (
+                    rt::wire::Required::<u64>::new(),
+                    (rt::wire::Defaulted::<bool>::new(false), ()),
+                ),
+            ),
+        )?;
+        Ok(UploadSessionAppendBatchArgEntry {
+            cursor: value_cursor,
+            length: value_length,
+            close: value_close,
+        })
     }
 }
 
@@ -1626,35 +1470,15 @@ impl UploadSessionAppendBatchArg {
     }
 }
 
-impl rt::wire::Struct for UploadSessionAppendBatchArg {
-    const NAME: &'static str = "UploadSessionAppendBatchArg";
-    const FIELDS: &'static [&'static str] = &["entries", "content_hash"];
-    type Slots = (
-        rt::wire::In<Vec<UploadSessionAppendBatchArgEntry>>,
-        (rt::wire::In<Option<Sha256HexHash>>, ()),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, Vec<UploadSessionAppendBatchArgEntry>>,
-        (rt::wire::Opt<'a, Sha256HexHash>, ()),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_entries, (value_content_hash, ())) = slots;
-        Ok(UploadSessionAppendBatchArg {
-            entries: value_entries.required("entries")?,
-            content_hash: value_content_hash.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.entries), (rt::wire::Opt::new(&self.content_hash), ()))
-    }
-}
-
 impl ::serde::Serialize for UploadSessionAppendBatchArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("entries", &self.entries)
+            .optional("content_hash", &self.content_hash)
+            .end()
     }
 }
 
@@ -1662,7 +1486,19 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_entries, (value_content_hash, ())) = rt::wire::decode_struct(
+            deserializer,
+            "UploadSessionAppendBatchArg",
+            &["entries", "content_hash"],
+            (
+                rt::wire::Required::<Vec<UploadSessionAppendBatchArgEntry>>::new(),
+                (rt::wire::Optional::<Sha256HexHash>::new(), ()),
+            ),
+        )?;
+        Ok(UploadSessionAppendBatchArg {
+            entries: value_entries,
+            content_hash: value_content_hash,
+        })
     }
 }
 
@@ -1858,28 +1694,12 @@ impl UploadSessionAppendBatchResult {
     }
 }
 
-impl rt::wire::Struct for UploadSessionAppendBatchResult {
-    const NAME: &'static str = "UploadSessionAppendBatchResult";
-    const FIELDS: &'static [&'static str] = &["entries"];
-    type Slots = (rt::wire::In<Vec<UploadSessionAppendBatchResultEntry>>, ());
-    type View<'a> = (rt::wire::Req<'a, Vec<UploadSessionAppendBatchResultEntry>>, ());
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_entries, ()) = slots;
-        Ok(UploadSessionAppendBatchResult {
-            entries: value_entries.required("entries")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.entries), ())
-    }
-}
-
 impl ::serde::Serialize for UploadSessionAppendBatchResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer).field("entries", &self.entries).end()
     }
 }
 
@@ -1887,7 +1707,15 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_entries, ()) = rt::wire::decode_struct(
+            deserializer,
+            "UploadSessionAppendBatchResult",
+            &["entries"],
+            (rt::wire::Required::<Vec<UploadSessionAppendBatchResultEntry>>::new(), ()),
+        )?;
+        Ok(UploadSessionAppendBatchResult {
+            entries: value_entries,
+        })
     }
 }
 
@@ -1989,42 +1817,16 @@ impl UploadSessionFinishArg {
     }
 }
 
-impl rt::wire::Struct for UploadSessionFinishArg {
-    const NAME: &'static str = "UploadSessionFinishArg";
-    const FIELDS: &'static [&'static str] = &["cursor", "commit", "content_hash"];
-    type Slots = (
-        rt::wire::In<UploadSessionCursor>,
-        (rt::wire::In<CommitInfo>, (rt::wire::In<Option<Sha256HexHash>>, ())),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, UploadSessionCursor>,
-        (rt::wire::Req<'a, CommitInfo>, (rt::wire::Opt<'a, Sha256HexHash>, ())),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_cursor, (value_commit, (value_content_hash, ()))) = slots;
-        Ok(UploadSessionFinishArg {
-            cursor: value_cursor.required("cursor")?,
-            commit: value_commit.required("commit")?,
-            content_hash: value_content_hash.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.cursor),
-            (
-                rt::wire::Req::new(&self.commit),
-                (rt::wire::Opt::new(&self.content_hash), ()),
-            ),
-        )
-    }
-}
-
 impl ::serde::Serialize for UploadSessionFinishArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("cursor", &self.cursor)
+            .field("commit", &self.commit)
+            .optional("content_hash", &self.content_hash)
+            .end()
     }
 }
 
@@ -2032,7 +1834,23 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_cursor, (value_commit, (value_content_hash, ()))) = rt::wire::decode_struct(
+            deserializer,
+            "UploadSessionFinishArg",
+            &["cursor", "commit", "content_hash"],
+            (
+                rt::wire::Required::<UploadSessionCursor>::new(),
+                (
+                    rt::wire::Required::<CommitInfo>::new(),
+                    (rt::wire::Optional::<Sha256HexHash>::new(), ()),
+                ),
+            ),
+        )?;
+        Ok(UploadSessionFinishArg {
+            cursor: value_cursor,
+            commit: value_commit,
+            content_hash: value_content_hash,
+        })
     }
 }
 
@@ -2335,28 +2153,12 @@ impl UploadSessionFinishBatchArg {
     }
 }
 
-impl rt::wire::Struct for UploadSessionFinishBatchArg {
-    const NAME: &'static str = "UploadSessionFinishBatchArg";
-    const FIELDS: &'static [&'static str] = &["entries"];
-    type Slots = (rt::wire::In<Vec<UploadSessionFinishArg>>, ());
-    type View<'a> = (rt::wire::Req<'a, Vec<UploadSessionFinishArg>>, ());
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_entries, ()) = slots;
-        Ok(UploadSessionFinishBatchArg {
-            entries: value_entries.required("entries")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.entries), ())
-    }
-}
-
 impl ::serde::Serialize for UploadSessionFinishBatchArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer).field("entries", &self.entries).end()
     }
 }
 
@@ -2364,7 +2166,15 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishBatchArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_entries, ()) = rt::wire::decode_struct(
+            deserializer,
+            "UploadSessionFinishBatchArg",
+            &["entries"],
+            (rt::wire::Required::<Vec<UploadSessionFinishArg>>::new(), ()),
+        )?;
+        Ok(UploadSessionFinishBatchArg {
+            entries: value_entries,
+        })
     }
 }
 
@@ -2465,28 +2275,12 @@ impl UploadSessionFinishBatchResult {
     }
 }
 
-impl rt::wire::Struct for UploadSessionFinishBatchResult {
-    const NAME: &'static str = "UploadSessionFinishBatchResult";
-    const FIELDS: &'static [&'static str] = &["entries"];
-    type Slots = (rt::wire::In<Vec<UploadSessionFinishBatchResultEntry>>, ());
-    type View<'a> = (rt::wire::Req<'a, Vec<UploadSessionFinishBatchResultEntry>>, ());
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_entries, ()) = slots;
-        Ok(UploadSessionFinishBatchResult {
-            entries: value_entries.required("entries")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.entries), ())
-    }
-}
-
 impl ::serde::Serialize for UploadSessionFinishBatchResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer).field("entries", &self.entries).end()
     }
 }
 
@@ -2494,7 +2288,15 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishBatchResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_entries, ()) = rt::wire::decode_struct(
+            deserializer,
+            "UploadSessionFinishBatchResult",
+            &["entries"],
+            (rt::wire::Required::<Vec<UploadSessionFinishBatchResultEntry>>::new(), ()),
+        )?;
+        Ok(UploadSessionFinishBatchResult {
+            entries: value_entries,
+        })
     }
 }
 
@@ -2662,29 +2464,15 @@ impl GetTemporaryUploadLinkArg {
     }
 }
 
-impl rt::wire::Struct for GetTemporaryUploadLinkArg {
-    const NAME: &'static str = "GetTemporaryUploadLinkArg";
-    const FIELDS: &'static [&'static str] = &["commit_info", "duration"];
-    type Slots = (rt::wire::In<CommitInfo>, (rt::wire::In<f64>, ()));
-    type View<'a> = (rt::wire::Req<'a, CommitInfo>, (rt::wire::Req<'a, f64>, ()));
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_commit_info, (value_duration, ())) = slots;
-        Ok(GetTemporaryUploadLinkArg {
-            commit_info: value_commit_info.required("commit_info")?,
-            duration: value_duration.or(14400.0),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.commit_info), (rt::wire::Req::new(&self.duration), ()))
-    }
-}
-
 impl ::serde::Serialize for GetTemporaryUploadLinkArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("commit_info", &self.commit_info)
+            .field("duration", &self.duration)
+            .end()
     }
 }
 
@@ -2692,7 +2480,19 @@ impl<'de> ::serde::Deserialize<'de> for GetTemporaryUploadLinkArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_commit_info, (value_duration, ())) = rt::wire::decode_struct(
+            deserializer,
+            "GetTemporaryUploadLinkArg",
+            &["commit_info", "duration"],
+            (
+                rt::wire::Required::<CommitInfo>::new(),
+                (rt::wire::Defaulted::<f64>::new(14400.0), ()),
+            ),
+        )?;
+        Ok(GetTemporaryUploadLinkArg {
+            commit_info: value_commit_info,
+            duration: value_duration,
+        })
     }
 }
 
@@ -2733,28 +2533,12 @@ impl GetTemporaryUploadLinkResult {
     }
 }
 
-impl rt::wire::Struct for GetTemporaryUploadLinkResult {
-    const NAME: &'static str = "GetTemporaryUploadLinkResult";
-    const FIELDS: &'static [&'static str] = &["link"];
-    type Slots = (rt::wire::In<String>, ());
-    type View<'a> = (rt::wire::Req<'a, String>, ());
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_link, ()) = slots;
-        Ok(GetTemporaryUploadLinkResult {
-            link: value_link.required("link")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.link), ())
-    }
-}
-
 impl ::serde::Serialize for GetTemporaryUploadLinkResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer).field("link", &self.link).end()
     }
 }
 
@@ -2762,7 +2546,15 @@ impl<'de> ::serde::Deserialize<'de> for GetTemporaryUploadLinkResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_link, ()) = rt::wire::decode_struct(
+            deserializer,
+            "GetTemporaryUploadLinkResult",
+            &["link"],
+            (rt::wire::Required::<String>::new(), ()),
+        )?;
+        Ok(GetTemporaryUploadLinkResult {
+            link: value_link,
+        })
     }
 }
 
@@ -3030,166 +2822,46 @@ impl From<FileMetadata> for Metadata {
     }
 }
 
-impl rt::wire::Struct for FileMetadata {
-    const NAME: &'static str = "FileMetadata";
-    const FIELDS: &'static [&'static str] = &[
-        "name",
-        "path_lower",
-        "path_display",
-        "parent_shared_folder_id",
-        "preview_url",
-        "id",
-        "client_modified",
-        "server_modified",
-        "rev",
-        "size",
-        "media_info",
-        "symlink_info",
-        "sharing_info",
-        "is_downloadable",
-        "export_info",
-        "property_groups",
-        "has_explicit_shared_members",
-        "content_hash",
-        "file_lock_info",
-        "is_restorable",
-    ];
-    type Slots = (
-        rt::wire::In<String>,
-        (
-            rt::wire::In<Option<String>>,
-            (
-                rt::wire::In<Option<String>>,
-                (
-                    rt::wire::In<Option<crate::common::SharedFolderId>>,
-                    (
-                        rt::wire::In<Option<String>>,
-                        (
-                            rt::wire::In<Id>,
-                            (
-                                rt::wire::In<
-                                    crate::common::DropboxTimestamp,
-                                    rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                                >,
-                                (
-                                    rt::wire::In<
-                                        crate::common::DropboxTimestamp,
-                                        rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                                    >,
-                                    (
-                                        rt::wire::In<Rev>,
-                                        (
-                                            rt::wire::In<u64>,
-                                            (
-                                                rt::wire::In<Option<MediaInfo>>,
-                                                (
-                                                    rt::wire::In<Option<SymlinkInfo>>,
-                                                    (
-                                                        rt::wire::In<Option<FileSharingInfo>>,
-                                                        (
-                                                            rt::wire::In<bool>,
-                                                            (
-                                                                rt::wire::In<Option<ExportInfo>>,
-                                                                (
-                                                                    rt::wire::In<
-                                                                        Option<Vec<crate::file_properties::PropertyGroup>>,
-                                                                    >,
-                                                                    (
-                                                                        rt::wire::In<Option<bool>>,
-                                                                        (
-                                                                            rt::wire::In<Option<Sha256HexHash>>,
-                                                                            (
-                                                                                rt::wire::In<Option<FileLockMetadata>>,
-                                                                                (rt::wire::In<Option<bool>>, ()),
-                                                                            ),
-                                                                        ),
-                                                                    ),
-                                                                ),
-                                                            ),
-                                                        ),
-                                                    ),
-                                                ),
-                                            ),
-                                        ),
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, String>,
-        (
-            rt::wire::Opt<'a, String>,
-            (
-                rt::wire::Opt<'a, String>,
-                (
-                    rt::wire::Opt<'a, crate::common::SharedFolderId>,
-                    (
-                        rt::wire::Opt<'a, String>,
-                        (
-                            rt::wire::Req<'a, Id>,
-                            (
-                                rt::wire::Req<
-                                    'a,
-                                    crate::common::DropboxTimestamp,
-                                    rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                                >,
-                                (
-                                    rt::wire::Req<
-                                        'a,
-                                        crate::common::DropboxTimestamp,
-                                        rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                                    >,
-                                    (
-                                        rt::wire::Req<'a, Rev>,
-                                        (
-                                            rt::wire::Req<'a, u64>,
-                                            (
-                                                rt::wire::Opt<'a, MediaInfo>,
-                                                (
-                                                    rt::wire::Opt<'a, SymlinkInfo>,
-                                                    (
-                                                        rt::wire::Opt<'a, FileSharingInfo>,
-                                                        (
-                                                            rt::wire::Req<'a, bool>,
-                                                            (
-                                                                rt::wire::Opt<'a, ExportInfo>,
-                                                                (
-                                                                    rt::wire::Opt<
-                                                                        'a,
-                                                                        Vec<crate::file_properties::PropertyGroup>,
-                                                                    >,
-                                                                    (
-                                                                        rt::wire::Opt<'a, bool>,
-                                                                        (
-                                                                            rt::wire::Opt<'a, Sha256HexHash>,
-                                                                            (
-                                                                                rt::wire::Opt<'a, FileLockMetadata>,
-                                                                                (rt::wire::Opt<'a, bool>, ()),
-                                                                            ),
-                                                                        ),
-                                                                    ),
-                                                                ),
-                                                            ),
-                                                        ),
-                                                    ),
-                                                ),
-                                            ),
-                                        ),
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
+impl ::serde::Serialize for FileMetadata {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::Encoder::new(serializer)
+            .field("name", &self.name)
+            .optional("path_lower", &self.path_lower)
+            .optional("path_display", &self.path_display)
+            .optional("parent_shared_folder_id", &self.parent_shared_folder_id)
+            .optional("preview_url", &self.preview_url)
+            .field("id", &self.id)
+            .adapted::<
+                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                _,
+            >("client_modified", &self.client_modified)
+            .adapted::<
+                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                _,
+            >("server_modified", &self.server_modified)
+            .field("rev", &self.rev)
+            .field("size", &self.size)
+            .optional("media_info", &self.media_info)
+            .optional("symlink_info", &self.symlink_info)
+            .optional("sharing_info", &self.sharing_info)
+            .field("is_downloadable", &self.is_downloadable)
+            .optional("export_info", &self.export_info)
+            .optional("property_groups", &self.property_groups)
+            .optional("has_explicit_shared_members", &self.has_explicit_shared_members)
+            .optional("content_hash", &self.content_hash)
+            .optional("file_lock_info", &self.file_lock_info)
+            .optional("is_restorable", &self.is_restorable)
+            .end()
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for FileMetadata {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         let (
             value_name,
             (
@@ -3244,70 +2916,79 @@ impl rt::wire::Struct for FileMetadata {
                     ),
                 ),
             ),
-        ) = slots;
-        Ok(FileMetadata {
-            name: value_name.required("name")?,
-            path_lower: value_path_lower.optional(),
-            path_display: value_path_display.optional(),
-            parent_shared_folder_id: value_parent_shared_folder_id.optional(),
-            preview_url: value_preview_url.optional(),
-            id: value_id.required("id")?,
-            client_modified: value_client_modified.required("client_modified")?,
-            server_modified: value_server_modified.required("server_modified")?,
-            rev: value_rev.required("rev")?,
-            size: value_size.required("size")?,
-            media_info: value_media_info.optional(),
-            symlink_info: value_symlink_info.optional(),
-            sharing_info: value_sharing_info.optional(),
-            is_downloadable: value_is_downloadable.or(true),
-            export_info: value_export_info.optional(),
-            property_groups: value_property_groups.optional(),
-            has_explicit_shared_members: value_has_explicit_shared_members.optional(),
-            content_hash: value_content_hash.optional(),
-            file_lock_info: value_file_lock_info.optional(),
-            is_restorable: value_is_restorable.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.name),
+        ) = rt::wire::decode_struct(
+            deserializer,
+            "FileMetadata",
+            &[
+                "name",
+                "path_lower",
+                "path_display",
+                "parent_shared_folder_id",
+                "preview_url",
+                "id",
+                "client_modified",
+                "server_modified",
+                "rev",
+                "size",
+                "media_info",
+                "symlink_info",
+                "sharing_info",
+                "is_downloadable",
+                "export_info",
+                "property_groups",
+                "has_explicit_shared_members",
+                "content_hash",
+                "file_lock_info",
+                "is_restorable",
+            ],
             (
-                rt::wire::Opt::new(&self.path_lower),
+                rt::wire::Required::<String>::new(),
                 (
-                    rt::wire::Opt::new(&self.path_display),
+                    rt::wire::Optional::<String>::new(),
                     (
-                        rt::wire::Opt::new(&self.parent_shared_folder_id),
+                        rt::wire::Optional::<String>::new(),
                         (
-                            rt::wire::Opt::new(&self.preview_url),
+                            rt::wire::Optional::<crate::common::SharedFolderId>::new(),
                             (
-                                rt::wire::Req::new(&self.id),
+                                rt::wire::Optional::<String>::new(),
                                 (
-                                    rt::wire::Req::new(&self.client_modified),
+                                    rt::wire::Required::<Id>::new(),
                                     (
-                                        rt::wire::Req::new(&self.server_modified),
+                                        rt::wire::Required::<
+                                            crate::common::DropboxTimestamp,
+                                            rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                                        >::new(),
                                         (
-                                            rt::wire::Req::new(&self.rev),
+                                            rt::wire::Required::<
+                                                crate::common::DropboxTimestamp,
+                                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                                            >::new(),
                                             (
-                                                rt::wire::Req::new(&self.size),
+                                                rt::wire::Required::<Rev>::new(),
                                                 (
-                                                    rt::wire::Opt::new(&self.media_info),
+                                                    rt::wire::Required::<u64>::new(),
                                                     (
-                                                        rt::wire::Opt::new(&self.symlink_info),
+                                                        rt::wire::Optional::<MediaInfo>::new(),
                                                         (
-                                                            rt::wire::Opt::new(&self.sharing_info),
+                                                            rt::wire::Optional::<SymlinkInfo>::new(),
                                                             (
-                                                                rt::wire::Req::new(&self.is_downloadable),
+                                                                rt::wire::Optional::<FileSharingInfo>::new(),
                                                                 (
-                                                                    rt::wire::Opt::new(&self.export_info),
+                                                                    rt::wire::Defaulted::<bool>::new(true),
                                                                     (
-                                                                        rt::wire::Opt::new(&self.property_groups),
+                                                                        rt::wire::Optional::<ExportInfo>::new(),
                                                                         (
-                                                                            rt::wire::Opt::new(&self.has_explicit_shared_members),
+                                                                            rt::wire::Optional::<
+                                                                                Vec<crate::file_properties::PropertyGroup>,
+                                                                            >::new(),
                                                                             (
-                                                                                rt::wire::Opt::new(&self.content_hash),
+                                                                                rt::wire::Optional::<bool>::new(),
                                                                                 (
-                                                                                    rt::wire::Opt::new(&self.file_lock_info),
-                                                                                    (rt::wire::Opt::new(&self.is_restorable), ()),
+                                                                                    rt::wire::Optional::<Sha256HexHash>::new(),
+                                                                                    (
+                                                                                        rt::wire::Optional::<FileLockMetadata>::new(),
+                                                                                        (rt::wire::Optional::<bool>::new(), ()),
+                                                                                    ),
                                                                                 ),
                                                                             ),
                                                                         ),
@@ -3326,24 +3007,29 @@ impl rt::wire::Struct for FileMetadata {
                     ),
                 ),
             ),
-        )
-    }
-}
-
-impl ::serde::Serialize for FileMetadata {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for FileMetadata {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        )?;
+        Ok(FileMetadata {
+            name: value_name,
+            path_lower: value_path_lower,
+            path_display: value_path_display,
+            parent_shared_folder_id: value_parent_shared_folder_id,
+            preview_url: value_preview_url,
+            id: value_id,
+            client_modified: value_client_modified,
+            server_modified: value_server_modified,
+            rev: value_rev,
+            size: value_size,
+            media_info: value_media_info,
+            symlink_info: value_symlink_info,
+            sharing_info: value_sharing_info,
+            is_downloadable: value_is_downloadable,
+            export_info: value_export_info,
+            property_groups: value_property_groups,
+            has_explicit_shared_members: value_has_explicit_shared_members,
+            content_hash: value_content_hash,
+            file_lock_info: value_file_lock_info,
+            is_restorable: value_is_restorable,
+        })
     }
 }
 
@@ -3441,81 +3127,29 @@ impl From<FolderMetadata> for Metadata {
     }
 }
 
-impl rt::wire::Struct for FolderMetadata {
-    const NAME: &'static str = "FolderMetadata";
-    const FIELDS: &'static [&'static str] = &[
-        "name",
-        "path_lower",
-        "path_display",
-        "parent_shared_folder_id",
-        "preview_url",
-        "id",
-        "shared_folder_id",
-        "sharing_info",
-        "property_groups",
-    ];
-    type Slots = (
-        rt::wire::In<String>,
-        (
-            rt::wire::In<Option<String>>,
-            (
-                rt::wire::In<Option<String>>,
-                (
-                    rt::wire::In<Option<crate::common::SharedFolderId>>,
-                    (
-                        rt::wire::In<Option<String>>,
-                        (
-                            rt::wire::In<Id>,
-                            (
-                                rt::wire::In<Option<crate::common::SharedFolderId>>,
-                                (
-                                    rt::wire::In<Option<FolderSharingInfo>>,
-                                    (
-                                        rt::wire::In<
-                                            Option<Vec<crate::file_properties::PropertyGroup>>,
-                                        >,
-                                        (),
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, String>,
-        (
-            rt::wire::Opt<'a, String>,
-            (
-                rt::wire::Opt<'a, String>,
-                (
-                    rt::wire::Opt<'a, crate::common::SharedFolderId>,
-                    (
-                        rt::wire::Opt<'a, String>,
-                        (
-                            rt::wire::Req<'a, Id>,
-                            (
-                                rt::wire::Opt<'a, crate::common::SharedFolderId>,
-                                (
-                                    rt::wire::Opt<'a, FolderSharingInfo>,
-                                    (
-                                        rt::wire::Opt<
-                                            'a,
-                                            Vec<crate::file_properties::PropertyGroup>,
-                                        >,
-                                        (),
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
+impl ::serde::Serialize for FolderMetadata {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::Encoder::new(serializer)
+            .field("name", &self.name)
+            .optional("path_lower", &self.path_lower)
+            .optional("path_display", &self.path_display)
+            .optional("parent_shared_folder_id", &self.parent_shared_folder_id)
+            .optional("preview_url", &self.preview_url)
+            .field("id", &self.id)
+            .optional("shared_folder_id", &self.shared_folder_id)
+            .optional("sharing_info", &self.sharing_info)
+            .optional("property_groups", &self.property_groups)
+            .end()
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for FolderMetadata {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         let (
             value_name,
             (
@@ -3537,37 +3171,43 @@ impl rt::wire::Struct for FolderMetadata {
                     ),
                 ),
             ),
-        ) = slots;
-        Ok(FolderMetadata {
-            name: value_name.required("name")?,
-            path_lower: value_path_lower.optional(),
-            path_display: value_path_display.optional(),
-            parent_shared_folder_id: value_parent_shared_folder_id.optional(),
-            preview_url: value_preview_url.optional(),
-            id: value_id.required("id")?,
-            shared_folder_id: value_shared_folder_id.optional(),
-            sharing_info: value_sharing_info.optional(),
-            property_groups: value_property_groups.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.name),
+        ) = rt::wire::decode_struct(
+            deserializer,
+            "FolderMetadata",
+            &[
+                "name",
+                "path_lower",
+                "path_display",
+                "parent_shared_folder_id",
+                "preview_url",
+                "id",
+                "shared_folder_id",
+                "sharing_info",
+                "property_groups",
+            ],
             (
-                rt::wire::Opt::new(&self.path_lower),
+                rt::wire::Required::<String>::new(),
                 (
-                    rt::wire::Opt::new(&self.path_display),
+                    rt::wire::Optional::<String>::new(),
                     (
-                        rt::wire::Opt::new(&self.parent_shared_folder_id),
+                        rt::wire::Optional::<String>::new(),
                         (
-                            rt::wire::Opt::new(&self.preview_url),
+                            rt::wire::Optional::<crate::common::SharedFolderId>::new(),
                             (
-                                rt::wire::Req::new(&self.id),
+                                rt::wire::Optional::<String>::new(),
                                 (
-                                    rt::wire::Opt::new(&self.shared_folder_id),
+                                    rt::wire::Required::<Id>::new(),
                                     (
-                                        rt::wire::Opt::new(&self.sharing_info),
-                                        (rt::wire::Opt::new(&self.property_groups), ()),
+                                        rt::wire::Optional::<crate::common::SharedFolderId>::new(),
+                                        (
+                                            rt::wire::Optional::<FolderSharingInfo>::new(),
+                                            (
+                                                rt::wire::Optional::<
+                                                    Vec<crate::file_properties::PropertyGroup>,
+                                                >::new(),
+                                                (),
+                                            ),
+                                        ),
                                     ),
                                 ),
                             ),
@@ -3575,24 +3215,18 @@ impl rt::wire::Struct for FolderMetadata {
                     ),
                 ),
             ),
-        )
-    }
-}
-
-impl ::serde::Serialize for FolderMetadata {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for FolderMetadata {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        )?;
+        Ok(FolderMetadata {
+            name: value_name,
+            path_lower: value_path_lower,
+            path_display: value_path_display,
+            parent_shared_folder_id: value_parent_shared_folder_id,
+            preview_url: value_preview_url,
+            id: value_id,
+            shared_folder_id: value_shared_folder_id,
+            sharing_info: value_sharing_info,
+            property_groups: value_property_groups,
+        })
     }
 }
 
@@ -3666,43 +3300,26 @@ impl From<DeletedMetadata> for Metadata {
     }
 }
 
-impl rt::wire::Struct for DeletedMetadata {
-    const NAME: &'static str = "DeletedMetadata";
-    const FIELDS: &'static [&'static str] = &[
-        "name",
-        "path_lower",
-        "path_display",
-        "parent_shared_folder_id",
-        "preview_url",
-        "is_restorable",
-    ];
-    type Slots = (
-        rt::wire::In<String>,
-        (
-            rt::wire::In<Option<String>>,
-            (
-                rt::wire::In<Option<String>>,
-                (
-                    rt::wire::In<Option<crate::common::SharedFolderId>>,
-                    (rt::wire::In<Option<String>>, (rt::wire::In<Option<bool>>, ())),
-                ),
-            ),
-        ),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, String>,
-        (
-            rt::wire::Opt<'a, String>,
-            (
-                rt::wire::Opt<'a, String>,
-                (
-                    rt::wire::Opt<'a, crate::common::SharedFolderId>,
-                    (rt::wire::Opt<'a, String>, (rt::wire::Opt<'a, bool>, ())),
-                ),
-            ),
-        ),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
+impl ::serde::Serialize for DeletedMetadata {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::Encoder::new(serializer)
+            .field("name", &self.name)
+            .optional("path_lower", &self.path_lower)
+            .optional("path_display", &self.path_display)
+            .optional("parent_shared_folder_id", &self.parent_shared_folder_id)
+            .optional("preview_url", &self.preview_url)
+            .optional("is_restorable", &self.is_restorable)
+            .end()
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeletedMetadata {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         let (
             value_name,
             (
@@ -3715,50 +3332,42 @@ impl rt::wire::Struct for DeletedMetadata {
                     ),
                 ),
             ),
-        ) = slots;
-        Ok(DeletedMetadata {
-            name: value_name.required("name")?,
-            path_lower: value_path_lower.optional(),
-            path_display: value_path_display.optional(),
-            parent_shared_folder_id: value_parent_shared_folder_id.optional(),
-            preview_url: value_preview_url.optional(),
-            is_restorable: value_is_restorable.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.name),
+        ) = rt::wire::decode_struct(
+            deserializer,
+            "DeletedMetadata",
+            &[
+                "name",
+                "path_lower",
+                "path_display",
+                "parent_shared_folder_id",
+                "preview_url",
+                "is_restorable",
+            ],
             (
-                rt::wire::Opt::new(&self.path_lower),
+                rt::wire::Required::<String>::new(),
                 (
-                    rt::wire::Opt::new(&self.path_display),
+                    rt::wire::Optional::<String>::new(),
                     (
-                        rt::wire::Opt::new(&self.parent_shared_folder_id),
+                        rt::wire::Optional::<String>::new(),
                         (
-                            rt::wire::Opt::new(&self.preview_url),
-                            (rt::wire::Opt::new(&self.is_restorable), ()),
+                            rt::wire::Optional::<crate::common::SharedFolderId>::new(),
+                            (
+                                rt::wire::Optional::<String>::new(),
+                                (rt::wire::Optional::<bool>::new(), ()),
+                            ),
                         ),
                     ),
                 ),
             ),
-        )
-    }
-}
-
-impl ::serde::Serialize for DeletedMetadata {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for DeletedMetadata {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        )?;
+        Ok(DeletedMetadata {
+            name: value_name,
+            path_lower: value_path_lower,
+            path_display: value_path_display,
+            parent_shared_folder_id: value_parent_shared_folder_id,
+            preview_url: value_preview_url,
+            is_restorable: value_is_restorable,
+        })
     }
 }
 
@@ -3779,28 +3388,12 @@ impl SharingInfo {
     }
 }
 
-impl rt::wire::Struct for SharingInfo {
-    const NAME: &'static str = "SharingInfo";
-    const FIELDS: &'static [&'static str] = &["read_only"];
-    type Slots = (rt::wire::In<bool>, ());
-    type View<'a> = (rt::wire::Req<'a, bool>, ());
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_read_only, ()) = slots;
-        Ok(SharingInfo {
-            read_only: value_read_only.required("read_only")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.read_only), ())
-    }
-}
-
 impl ::serde::Serialize for SharingInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer).field("read_only", &self.read_only).end()
     }
 }
 
@@ -3808,7 +3401,15 @@ impl<'de> ::serde::Deserialize<'de> for SharingInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_read_only, ()) = rt::wire::decode_struct(
+            deserializer,
+            "SharingInfo",
+            &["read_only"],
+            (rt::wire::Required::<bool>::new(), ()),
+        )?;
+        Ok(SharingInfo {
+            read_only: value_read_only,
+        })
     }
 }
 
@@ -3843,56 +3444,16 @@ impl FileSharingInfo {
     }
 }
 
-impl rt::wire::Struct for FileSharingInfo {
-    const NAME: &'static str = "FileSharingInfo";
-    const FIELDS: &'static [&'static str] = &[
-        "read_only",
-        "parent_shared_folder_id",
-        "modified_by",
-    ];
-    type Slots = (
-        rt::wire::In<bool>,
-        (
-            rt::wire::In<crate::common::SharedFolderId>,
-            (rt::wire::In<Option<crate::users_common::AccountId>>, ()),
-        ),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, bool>,
-        (
-            rt::wire::Req<'a, crate::common::SharedFolderId>,
-            (rt::wire::Opt<'a, crate::users_common::AccountId>, ()),
-        ),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (
-            value_read_only,
-            (value_parent_shared_folder_id, (value_modified_by, ())),
-        ) = slots;
-        Ok(FileSharingInfo {
-            read_only: value_read_only.required("read_only")?,
-            parent_shared_folder_id: value_parent_shared_folder_id
-                .required("parent_shared_folder_id")?,
-            modified_by: value_modified_by.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.read_only),
-            (
-                rt::wire::Req::new(&self.parent_shared_folder_id),
-                (rt::wire::Opt::new(&self.modified_by), ()),
-            ),
-        )
-    }
-}
-
 impl ::serde::Serialize for FileSharingInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("read_only", &self.read_only)
+            .field("parent_shared_folder_id", &self.parent_shared_folder_id)
+            .optional("modified_by", &self.modified_by)
+            .end()
     }
 }
 
@@ -3900,7 +3461,26 @@ impl<'de> ::serde::Deserialize<'de> for FileSharingInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (
+            value_read_only,
+            (value_parent_shared_folder_id, (value_modified_by, ())),
+        ) = rt::wire::decode_struct(
+            deserializer,
+            "FileSharingInfo",
+            &["read_only", "parent_shared_folder_id", "modified_by"],
+            (
+                rt::wire::Required::<bool>::new(),
+                (
+                    rt::wire::Required::<crate::common::SharedFolderId>::new(),
+                    (rt::wire::Optional::<crate::users_common::AccountId>::new(), ()),
+                ),
+            ),
+        )?;
+        Ok(FileSharingInfo {
+            read_only: value_read_only,
+            parent_shared_folder_id: value_parent_shared_folder_id,
+            modified_by: value_modified_by,
+        })
     }
 }
 
@@ -3957,74 +3537,18 @@ impl FolderSharingInfo {
     }
 }
 
-impl rt::wire::Struct for FolderSharingInfo {
-    const NAME: &'static str = "FolderSharingInfo";
-    const FIELDS: &'static [&'static str] = &[
-        "read_only",
-        "parent_shared_folder_id",
-        "shared_folder_id",
-        "traverse_only",
-        "no_access",
-    ];
-    type Slots = (
-        rt::wire::In<bool>,
-        (
-            rt::wire::In<Option<crate::common::SharedFolderId>>,
-            (
-                rt::wire::In<Option<crate::common::SharedFolderId>>,
-                (rt::wire::In<bool>, (rt::wire::In<bool>, ())),
-            ),
-        ),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, bool>,
-        (
-            rt::wire::Opt<'a, crate::common::SharedFolderId>,
-            (
-                rt::wire::Opt<'a, crate::common::SharedFolderId>,
-                (rt::wire::Req<'a, bool>, (rt::wire::Req<'a, bool>, ())),
-            ),
-        ),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (
-            value_read_only,
-            (
-                value_parent_shared_folder_id,
-                (value_shared_folder_id, (value_traverse_only, (value_no_access, ()))),
-            ),
-        ) = slots;
-        Ok(FolderSharingInfo {
-            read_only: value_read_only.required("read_only")?,
-            parent_shared_folder_id: value_parent_shared_folder_id.optional(),
-            shared_folder_id: value_shared_folder_id.optional(),
-            traverse_only: value_traverse_only.or(false),
-            no_access: value_no_access.or(false),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.read_only),
-            (
-                rt::wire::Opt::new(&self.parent_shared_folder_id),
-                (
-                    rt::wire::Opt::new(&self.shared_folder_id),
-                    (
-                        rt::wire::Req::new(&self.traverse_only),
-                        (rt::wire::Req::new(&self.no_access), ()),
-                    ),
-                ),
-            ),
-        )
-    }
-}
-
 impl ::serde::Serialize for FolderSharingInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("read_only", &self.read_only)
+            .optional("parent_shared_folder_id", &self.parent_shared_folder_id)
+            .optional("shared_folder_id", &self.shared_folder_id)
+            .field("traverse_only", &self.traverse_only)
+            .field("no_access", &self.no_access)
+            .end()
     }
 }
 
@@ -4032,7 +3556,43 @@ impl<'de> ::serde::Deserialize<'de> for FolderSharingInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (
+            value_read_only,
+            (
+                value_parent_shared_folder_id,
+                (value_shared_folder_id, (value_traverse_only, (value_no_access, ()))),
+            ),
+        ) = rt::wire::decode_struct(
+            deserializer,
+            "FolderSharingInfo",
+            &[
+                "read_only",
+                "parent_shared_folder_id",
+                "shared_folder_id",
+                "traverse_only",
+                "no_access",
+            ],
+            (
+                rt::wire::Required::<bool>::new(),
+                (
+                    rt::wire::Optional::<crate::common::SharedFolderId>::new(),
+                    (
+                        rt::wire::Optional::<crate::common::SharedFolderId>::new(),
+                        (
+                            rt::wire::Defaulted::<bool>::new(false),
+                            (rt::wire::Defaulted::<bool>::new(false), ()),
+                        ),
+                    ),
+                ),
+            ),
+        )?;
+        Ok(FolderSharingInfo {
+            read_only: value_read_only,
+            parent_shared_folder_id: value_parent_shared_folder_id,
+            shared_folder_id: value_shared_folder_id,
+            traverse_only: value_traverse_only,
+            no_access: value_no_access,
+        })
     }
 }
 
@@ -4055,28 +3615,12 @@ impl SymlinkInfo {
     }
 }
 
-impl rt::wire::Struct for SymlinkInfo {
-    const NAME: &'static str = "SymlinkInfo";
-    const FIELDS: &'static [&'static str] = &["target"];
-    type Slots = (rt::wire::In<String>, ());
-    type View<'a> = (rt::wire::Req<'a, String>, ());
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_target, ()) = slots;
-        Ok(SymlinkInfo {
-            target: value_target.required("target")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.target), ())
-    }
-}
-
 impl ::serde::Serialize for SymlinkInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer).field("target", &self.target).end()
     }
 }
 
@@ -4084,7 +3628,15 @@ impl<'de> ::serde::Deserialize<'de> for SymlinkInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_target, ()) = rt::wire::decode_struct(
+            deserializer,
+            "SymlinkInfo",
+            &["target"],
+            (rt::wire::Required::<String>::new(), ()),
+        )?;
+        Ok(SymlinkInfo {
+            target: value_target,
+        })
     }
 }
 
@@ -4127,32 +3679,15 @@ impl Default for ExportInfo {
     }
 }
 
-impl rt::wire::Struct for ExportInfo {
-    const NAME: &'static str = "ExportInfo";
-    const FIELDS: &'static [&'static str] = &["export_as", "export_options"];
-    type Slots = (rt::wire::In<Option<String>>, (rt::wire::In<Option<Vec<String>>>, ()));
-    type View<'a> = (rt::wire::Opt<'a, String>, (rt::wire::Opt<'a, Vec<String>>, ()));
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_export_as, (value_export_options, ())) = slots;
-        Ok(ExportInfo {
-            export_as: value_export_as.optional(),
-            export_options: value_export_options.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Opt::new(&self.export_as),
-            (rt::wire::Opt::new(&self.export_options), ()),
-        )
-    }
-}
-
 impl ::serde::Serialize for ExportInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .optional("export_as", &self.export_as)
+            .optional("export_options", &self.export_options)
+            .end()
     }
 }
 
@@ -4160,7 +3695,19 @@ impl<'de> ::serde::Deserialize<'de> for ExportInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_export_as, (value_export_options, ())) = rt::wire::decode_struct(
+            deserializer,
+            "ExportInfo",
+            &["export_as", "export_options"],
+            (
+                rt::wire::Optional::<String>::new(),
+                (rt::wire::Optional::<Vec<String>>::new(), ()),
+            ),
+        )?;
+        Ok(ExportInfo {
+            export_as: value_export_as,
+            export_options: value_export_options,
+        })
     }
 }
 
@@ -4220,81 +3767,20 @@ impl Default for FileLockMetadata {
     }
 }
 
-impl rt::wire::Struct for FileLockMetadata {
-    const NAME: &'static str = "FileLockMetadata";
-    const FIELDS: &'static [&'static str] = &[
-        "is_lockholder",
-        "lockholder_name",
-        "lockholder_account_id",
-        "created",
-    ];
-    type Slots = (
-        rt::wire::In<Option<bool>>,
-        (
-            rt::wire::In<Option<String>>,
-            (
-                rt::wire::In<Option<crate::users_common::AccountId>>,
-                (
-                    rt::wire::In<
-                        Option<crate::common::DropboxTimestamp>,
-                        rt::wire::OptionOf<
-                            rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                        >,
-                    >,
-                    (),
-                ),
-            ),
-        ),
-    );
-    type View<'a> = (
-        rt::wire::Opt<'a, bool>,
-        (
-            rt::wire::Opt<'a, String>,
-            (
-                rt::wire::Opt<'a, crate::users_common::AccountId>,
-                (
-                    rt::wire::Opt<
-                        'a,
-                        crate::common::DropboxTimestamp,
-                        rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                    >,
-                    (),
-                ),
-            ),
-        ),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (
-            value_is_lockholder,
-            (value_lockholder_name, (value_lockholder_account_id, (value_created, ()))),
-        ) = slots;
-        Ok(FileLockMetadata {
-            is_lockholder: value_is_lockholder.optional(),
-            lockholder_name: value_lockholder_name.optional(),
-            lockholder_account_id: value_lockholder_account_id.optional(),
-            created: value_created.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Opt::new(&self.is_lockholder),
-            (
-                rt::wire::Opt::new(&self.lockholder_name),
-                (
-                    rt::wire::Opt::new(&self.lockholder_account_id),
-                    (rt::wire::Opt::new(&self.created), ()),
-                ),
-            ),
-        )
-    }
-}
-
 impl ::serde::Serialize for FileLockMetadata {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .optional("is_lockholder", &self.is_lockholder)
+            .optional("lockholder_name", &self.lockholder_name)
+            .optional("lockholder_account_id", &self.lockholder_account_id)
+            .optional_adapted::<
+                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                _,
+            >("created", &self.created)
+            .end()
     }
 }
 
@@ -4302,7 +3788,36 @@ impl<'de> ::serde::Deserialize<'de> for FileLockMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (
+            value_is_lockholder,
+            (value_lockholder_name, (value_lockholder_account_id, (value_created, ()))),
+        ) = rt::wire::decode_struct(
+            deserializer,
+            "FileLockMetadata",
+            &["is_lockholder", "lockholder_name", "lockholder_account_id", "created"],
+            (
+                rt::wire::Optional::<bool>::new(),
+                (
+                    rt::wire::Optional::<String>::new(),
+                    (
+                        rt::wire::Optional::<crate::users_common::AccountId>::new(),
+                        (
+                            rt::wire::Optional::<
+                                crate::common::DropboxTimestamp,
+                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                            >::new(),
+                            (),
+                        ),
+                    ),
+                ),
+            ),
+        )?;
+        Ok(FileLockMetadata {
+            is_lockholder: value_is_lockholder,
+            lockholder_name: value_lockholder_name,
+            lockholder_account_id: value_lockholder_account_id,
+            created: value_created,
+        })
     }
 }
 
@@ -4485,61 +4000,19 @@ impl From<PhotoMetadata> for MediaMetadata {
     }
 }
 
-impl rt::wire::Struct for PhotoMetadata {
-    const NAME: &'static str = "PhotoMetadata";
-    const FIELDS: &'static [&'static str] = &["dimensions", "location", "time_taken"];
-    type Slots = (
-        rt::wire::In<Option<Dimensions>>,
-        (
-            rt::wire::In<Option<GpsCoordinates>>,
-            (
-                rt::wire::In<
-                    Option<crate::common::DropboxTimestamp>,
-                    rt::wire::OptionOf<rt::wire::Ts<rt::wire::DropboxTimestampFormat>>,
-                >,
-                (),
-            ),
-        ),
-    );
-    type View<'a> = (
-        rt::wire::Opt<'a, Dimensions>,
-        (
-            rt::wire::Opt<'a, GpsCoordinates>,
-            (
-                rt::wire::Opt<
-                    'a,
-                    crate::common::DropboxTimestamp,
-                    rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                >,
-                (),
-            ),
-        ),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_dimensions, (value_location, (value_time_taken, ()))) = slots;
-        Ok(PhotoMetadata {
-            dimensions: value_dimensions.optional(),
-            location: value_location.optional(),
-            time_taken: value_time_taken.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Opt::new(&self.dimensions),
-            (
-                rt::wire::Opt::new(&self.location),
-                (rt::wire::Opt::new(&self.time_taken), ()),
-            ),
-        )
-    }
-}
-
 impl ::serde::Serialize for PhotoMetadata {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .optional("dimensions", &self.dimensions)
+            .optional("location", &self.location)
+            .optional_adapted::<
+                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                _,
+            >("time_taken", &self.time_taken)
+            .end()
     }
 }
 
@@ -4547,7 +4020,29 @@ impl<'de> ::serde::Deserialize<'de> for PhotoMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_dimensions, (value_location, (value_time_taken, ()))) = rt::wire::decode_struct(
+            deserializer,
+            "PhotoMetadata",
+            &["dimensions", "location", "time_taken"],
+            (
+                rt::wire::Optional::<Dimensions>::new(),
+                (
+                    rt::wire::Optional::<GpsCoordinates>::new(),
+                    (
+                        rt::wire::Optional::<
+                            crate::common::DropboxTimestamp,
+                            rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                        >::new(),
+                        (),
+                    ),
+                ),
+            ),
+        )?;
+        Ok(PhotoMetadata {
+            dimensions: value_dimensions,
+            location: value_location,
+            time_taken: value_time_taken,
+        })
     }
 }
 
@@ -4611,73 +4106,20 @@ impl From<VideoMetadata> for MediaMetadata {
     }
 }
 
-impl rt::wire::Struct for VideoMetadata {
-    const NAME: &'static str = "VideoMetadata";
-    const FIELDS: &'static [&'static str] = &[
-        "dimensions",
-        "location",
-        "time_taken",
-        "duration",
-    ];
-    type Slots = (
-        rt::wire::In<Option<Dimensions>>,
-        (
-            rt::wire::In<Option<GpsCoordinates>>,
-            (
-                rt::wire::In<
-                    Option<crate::common::DropboxTimestamp>,
-                    rt::wire::OptionOf<rt::wire::Ts<rt::wire::DropboxTimestampFormat>>,
-                >,
-                (rt::wire::In<Option<u64>>, ()),
-            ),
-        ),
-    );
-    type View<'a> = (
-        rt::wire::Opt<'a, Dimensions>,
-        (
-            rt::wire::Opt<'a, GpsCoordinates>,
-            (
-                rt::wire::Opt<
-                    'a,
-                    crate::common::DropboxTimestamp,
-                    rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                >,
-                (rt::wire::Opt<'a, u64>, ()),
-            ),
-        ),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (
-            value_dimensions,
-            (value_location, (value_time_taken, (value_duration, ()))),
-        ) = slots;
-        Ok(VideoMetadata {
-            dimensions: value_dimensions.optional(),
-            location: value_location.optional(),
-            time_taken: value_time_taken.optional(),
-            duration: value_duration.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Opt::new(&self.dimensions),
-            (
-                rt::wire::Opt::new(&self.location),
-                (
-                    rt::wire::Opt::new(&self.time_taken),
-                    (rt::wire::Opt::new(&self.duration), ()),
-                ),
-            ),
-        )
-    }
-}
-
 impl ::serde::Serialize for VideoMetadata {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .optional("dimensions", &self.dimensions)
+            .optional("location", &self.location)
+            .optional_adapted::<
+                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                _,
+            >("time_taken", &self.time_taken)
+            .optional("duration", &self.duration)
+            .end()
     }
 }
 
@@ -4685,7 +4127,33 @@ impl<'de> ::serde::Deserialize<'de> for VideoMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (
+            value_dimensions,
+            (value_location, (value_time_taken, (value_duration, ()))),
+        ) = rt::wire::decode_struct(
+            deserializer,
+            "VideoMetadata",
+            &["dimensions", "location", "time_taken", "duration"],
+            (
+                rt::wire::Optional::<Dimensions>::new(),
+                (
+                    rt::wire::Optional::<GpsCoordinates>::new(),
+                    (
+                        rt::wire::Optional::<
+                            crate::common::DropboxTimestamp,
+                            rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                        >::new(),
+                        (rt::wire::Optional::<u64>::new(), ()),
+                    ),
+                ),
+            ),
+        )?;
+        Ok(VideoMetadata {
+            dimensions: value_dimensions,
+            location: value_location,
+            time_taken: value_time_taken,
+            duration: value_duration,
+        })
     }
 }
 
@@ -4708,29 +4176,15 @@ impl Dimensions {
     }
 }
 
-impl rt::wire::Struct for Dimensions {
-    const NAME: &'static str = "Dimensions";
-    const FIELDS: &'static [&'static str] = &["height", "width"];
-    type Slots = (rt::wire::In<u64>, (rt::wire::In<u64>, ()));
-    type View<'a> = (rt::wire::Req<'a, u64>, (rt::wire::Req<'a, u64>, ()));
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_height, (value_width, ())) = slots;
-        Ok(Dimensions {
-            height: value_height.required("height")?,
-            width: value_width.required("width")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.height), (rt::wire::Req::new(&self.width), ()))
-    }
-}
-
 impl ::serde::Serialize for Dimensions {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("height", &self.height)
+            .field("width", &self.width)
+            .end()
     }
 }
 
@@ -4738,7 +4192,16 @@ impl<'de> ::serde::Deserialize<'de> for Dimensions {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_height, (value_width, ())) = rt::wire::decode_struct(
+            deserializer,
+            "Dimensions",
+            &["height", "width"],
+            (rt::wire::Required::<u64>::new(), (rt::wire::Required::<u64>::new(), ())),
+        )?;
+        Ok(Dimensions {
+            height: value_height,
+            width: value_width,
+        })
     }
 }
 
@@ -4764,29 +4227,15 @@ impl GpsCoordinates {
     }
 }
 
-impl rt::wire::Struct for GpsCoordinates {
-    const NAME: &'static str = "GpsCoordinates";
-    const FIELDS: &'static [&'static str] = &["latitude", "longitude"];
-    type Slots = (rt::wire::In<f64>, (rt::wire::In<f64>, ()));
-    type View<'a> = (rt::wire::Req<'a, f64>, (rt::wire::Req<'a, f64>, ()));
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_latitude, (value_longitude, ())) = slots;
-        Ok(GpsCoordinates {
-            latitude: value_latitude.required("latitude")?,
-            longitude: value_longitude.required("longitude")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.latitude), (rt::wire::Req::new(&self.longitude), ()))
-    }
-}
-
 impl ::serde::Serialize for GpsCoordinates {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("latitude", &self.latitude)
+            .field("longitude", &self.longitude)
+            .end()
     }
 }
 
@@ -4794,7 +4243,16 @@ impl<'de> ::serde::Deserialize<'de> for GpsCoordinates {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_latitude, (value_longitude, ())) = rt::wire::decode_struct(
+            deserializer,
+            "GpsCoordinates",
+            &["latitude", "longitude"],
+            (rt::wire::Required::<f64>::new(), (rt::wire::Required::<f64>::new(), ())),
+        )?;
+        Ok(GpsCoordinates {
+            latitude: value_latitude,
+            longitude: value_longitude,
+        })
     }
 }
 
@@ -4852,45 +4310,28 @@ impl GetMetadataArg {
     }
 }
 
-impl rt::wire::Struct for GetMetadataArg {
-    const NAME: &'static str = "GetMetadataArg";
-    const FIELDS: &'static [&'static str] = &[
-        "path",
-        "include_media_info",
-        "include_deleted",
-        "include_has_explicit_shared_members",
-        "include_property_groups",
-    ];
-    type Slots = (
-        rt::wire::In<ReadPath>,
-        (
-            rt::wire::In<bool>,
-            (
-                rt::wire::In<bool>,
-                (
-                    rt::wire::In<bool>,
-                    (
-                        rt::wire::In<Option<crate::file_properties::TemplateFilterBase>>,
-                        (),
-                    ),
-                ),
-            ),
-        ),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, ReadPath>,
-        (
-            rt::wire::Req<'a, bool>,
-            (
-                rt::wire::Req<'a, bool>,
-                (
-                    rt::wire::Req<'a, bool>,
-                    (rt::wire::Opt<'a, crate::file_properties::TemplateFilterBase>, ()),
-                ),
-            ),
-        ),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
+impl ::serde::Serialize for GetMetadataArg {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::Encoder::new(serializer)
+            .field("path", &self.path)
+            .field("include_media_info", &self.include_media_info)
+            .field("include_deleted", &self.include_deleted)
+            .field(
+                "include_has_explicit_shared_members",
+                &self.include_has_explicit_shared_members,
+            )
+            .optional("include_property_groups", &self.include_property_groups)
+            .end()
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetMetadataArg {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         let (
             value_path,
             (
@@ -4903,47 +4344,42 @@ impl rt::wire::Struct for GetMetadataArg {
                     ),
                 ),
             ),
-        ) = slots;
-        Ok(GetMetadataArg {
-            path: value_path.required("path")?,
-            include_media_info: value_include_media_info.or(false),
-            include_deleted: value_include_deleted.or(false),
-            include_has_explicit_shared_members: value_include_has_explicit_shared_members
-                .or(false),
-            include_property_groups: value_include_property_groups.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.path),
+        ) = rt::wire::decode_struct(
+            deserializer,
+            "GetMetadataArg",
+            &[
+                "path",
+                "include_media_info",
+                "include_deleted",
+                "include_has_explicit_shared_members",
+                "include_property_groups",
+            ],
             (
-                rt::wire::Req::new(&self.include_media_info),
+                rt::wire::Required::<ReadPath>::new(),
                 (
-                    rt::wire::Req::new(&self.include_deleted),
+                    rt::wire::Defaulted::<bool>::new(false),
                     (
-                        rt::wire::Req::new(&self.include_has_explicit_shared_members),
-                        (rt::wire::Opt::new(&self.include_property_groups), ()),
+                        rt::wire::Defaulted::<bool>::new(false),
+                        (
+                            rt::wire::Defaulted::<bool>::new(false),
+                            (
+                                rt::wire::Optional::<
+                                    crate::file_properties::TemplateFilterBase,
+                                >::new(),
+                                (),
+                            ),
+                        ),
                     ),
                 ),
             ),
-        )
-    }
-}
-
-impl ::serde::Serialize for GetMetadataArg {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetMetadataArg {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        )?;
+        Ok(GetMetadataArg {
+            path: value_path,
+            include_media_info: value_include_media_info,
+            include_deleted: value_include_deleted,
+            include_has_explicit_shared_members: value_include_has_explicit_shared_members,
+            include_property_groups: value_include_property_groups,
+        })
     }
 }
 
@@ -5039,29 +4475,15 @@ impl DownloadArg {
     }
 }
 
-impl rt::wire::Struct for DownloadArg {
-    const NAME: &'static str = "DownloadArg";
-    const FIELDS: &'static [&'static str] = &["path", "rev"];
-    type Slots = (rt::wire::In<ReadPath>, (rt::wire::In<Option<Rev>>, ()));
-    type View<'a> = (rt::wire::Req<'a, ReadPath>, (rt::wire::Opt<'a, Rev>, ()));
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_path, (value_rev, ())) = slots;
-        Ok(DownloadArg {
-            path: value_path.required("path")?,
-            rev: value_rev.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.path), (rt::wire::Opt::new(&self.rev), ()))
-    }
-}
-
 impl ::serde::Serialize for DownloadArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("path", &self.path)
+            .optional("rev", &self.rev)
+            .end()
     }
 }
 
@@ -5069,7 +4491,19 @@ impl<'de> ::serde::Deserialize<'de> for DownloadArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_path, (value_rev, ())) = rt::wire::decode_struct(
+            deserializer,
+            "DownloadArg",
+            &["path", "rev"],
+            (
+                rt::wire::Required::<ReadPath>::new(),
+                (rt::wire::Optional::<Rev>::new(), ()),
+            ),
+        )?;
+        Ok(DownloadArg {
+            path: value_path,
+            rev: value_rev,
+        })
     }
 }
 
@@ -5166,23 +4600,12 @@ impl Default for FileOpsResult {
     }
 }
 
-impl rt::wire::Struct for FileOpsResult {
-    const NAME: &'static str = "FileOpsResult";
-    const FIELDS: &'static [&'static str] = &[];
-    type Slots = ();
-    type View<'a> = ();
-    fn build<E: ::serde::de::Error>(_slots: Self::Slots) -> Result<Self, E> {
-        Ok(FileOpsResult {})
-    }
-    fn view(&self) -> Self::View<'_> {}
-}
-
 impl ::serde::Serialize for FileOpsResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer).end()
     }
 }
 
@@ -5190,7 +4613,8 @@ impl<'de> ::serde::Deserialize<'de> for FileOpsResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let () = rt::wire::decode_struct(deserializer, "FileOpsResult", &[], ())?;
+        Ok(FileOpsResult {})
     }
 }
 
@@ -5222,29 +4646,15 @@ impl DeleteArg {
     }
 }
 
-impl rt::wire::Struct for DeleteArg {
-    const NAME: &'static str = "DeleteArg";
-    const FIELDS: &'static [&'static str] = &["path", "parent_rev"];
-    type Slots = (rt::wire::In<WritePathOrId>, (rt::wire::In<Option<Rev>>, ()));
-    type View<'a> = (rt::wire::Req<'a, WritePathOrId>, (rt::wire::Opt<'a, Rev>, ()));
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_path, (value_parent_rev, ())) = slots;
-        Ok(DeleteArg {
-            path: value_path.required("path")?,
-            parent_rev: value_parent_rev.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.path), (rt::wire::Opt::new(&self.parent_rev), ()))
-    }
-}
-
 impl ::serde::Serialize for DeleteArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("path", &self.path)
+            .optional("parent_rev", &self.parent_rev)
+            .end()
     }
 }
 
@@ -5252,7 +4662,19 @@ impl<'de> ::serde::Deserialize<'de> for DeleteArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_path, (value_parent_rev, ())) = rt::wire::decode_struct(
+            deserializer,
+            "DeleteArg",
+            &["path", "parent_rev"],
+            (
+                rt::wire::Required::<WritePathOrId>::new(),
+                (rt::wire::Optional::<Rev>::new(), ()),
+            ),
+        )?;
+        Ok(DeleteArg {
+            path: value_path,
+            parent_rev: value_parent_rev,
+        })
     }
 }
 
@@ -5287,28 +4709,12 @@ impl DeleteResult {
     }
 }
 
-impl rt::wire::Struct for DeleteResult {
-    const NAME: &'static str = "DeleteResult";
-    const FIELDS: &'static [&'static str] = &["metadata"];
-    type Slots = (rt::wire::In<Metadata>, ());
-    type View<'a> = (rt::wire::Req<'a, Metadata>, ());
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_metadata, ()) = slots;
-        Ok(DeleteResult {
-            metadata: value_metadata.required("metadata")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.metadata), ())
-    }
-}
-
 impl ::serde::Serialize for DeleteResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer).field("metadata", &self.metadata).end()
     }
 }
 
@@ -5316,7 +4722,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_metadata, ()) = rt::wire::decode_struct(
+            deserializer,
+            "DeleteResult",
+            &["metadata"],
+            (rt::wire::Required::<Metadata>::new(), ()),
+        )?;
+        Ok(DeleteResult {
+            metadata: value_metadata,
+        })
     }
 }
 
@@ -5428,29 +4842,15 @@ impl CreateFolderArg {
     }
 }
 
-impl rt::wire::Struct for CreateFolderArg {
-    const NAME: &'static str = "CreateFolderArg";
-    const FIELDS: &'static [&'static str] = &["path", "autorename"];
-    type Slots = (rt::wire::In<WritePath>, (rt::wire::In<bool>, ()));
-    type View<'a> = (rt::wire::Req<'a, WritePath>, (rt::wire::Req<'a, bool>, ()));
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_path, (value_autorename, ())) = slots;
-        Ok(CreateFolderArg {
-            path: value_path.required("path")?,
-            autorename: value_autorename.or(false),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.path), (rt::wire::Req::new(&self.autorename), ()))
-    }
-}
-
 impl ::serde::Serialize for CreateFolderArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("path", &self.path)
+            .field("autorename", &self.autorename)
+            .end()
     }
 }
 
@@ -5458,7 +4858,19 @@ impl<'de> ::serde::Deserialize<'de> for CreateFolderArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_path, (value_autorename, ())) = rt::wire::decode_struct(
+            deserializer,
+            "CreateFolderArg",
+            &["path", "autorename"],
+            (
+                rt::wire::Required::<WritePath>::new(),
+                (rt::wire::Defaulted::<bool>::new(false), ()),
+            ),
+        )?;
+        Ok(CreateFolderArg {
+            path: value_path,
+            autorename: value_autorename,
+        })
     }
 }
 
@@ -5486,28 +4898,12 @@ impl CreateFolderResult {
     }
 }
 
-impl rt::wire::Struct for CreateFolderResult {
-    const NAME: &'static str = "CreateFolderResult";
-    const FIELDS: &'static [&'static str] = &["metadata"];
-    type Slots = (rt::wire::In<FolderMetadata>, ());
-    type View<'a> = (rt::wire::Req<'a, FolderMetadata>, ());
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_metadata, ()) = slots;
-        Ok(CreateFolderResult {
-            metadata: value_metadata.required("metadata")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.metadata), ())
-    }
-}
-
 impl ::serde::Serialize for CreateFolderResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer).field("metadata", &self.metadata).end()
     }
 }
 
@@ -5515,7 +4911,15 @@ impl<'de> ::serde::Deserialize<'de> for CreateFolderResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_metadata, ()) = rt::wire::decode_struct(
+            deserializer,
+            "CreateFolderResult",
+            &["metadata"],
+            (rt::wire::Required::<FolderMetadata>::new(), ()),
+        )?;
+        Ok(CreateFolderResult {
+            metadata: value_metadata,
+        })
     }
 }
 
@@ -5597,29 +5001,15 @@ impl SharedLink {
     }
 }
 
-impl rt::wire::Struct for SharedLink {
-    const NAME: &'static str = "SharedLink";
-    const FIELDS: &'static [&'static str] = &["url", "password"];
-    type Slots = (rt::wire::In<SharedLinkUrl>, (rt::wire::In<Option<String>>, ()));
-    type View<'a> = (rt::wire::Req<'a, SharedLinkUrl>, (rt::wire::Opt<'a, String>, ()));
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_url, (value_password, ())) = slots;
-        Ok(SharedLink {
-            url: value_url.required("url")?,
-            password: value_password.optional(),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.url), (rt::wire::Opt::new(&self.password), ()))
-    }
-}
-
 impl ::serde::Serialize for SharedLink {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("url", &self.url)
+            .optional("password", &self.password)
+            .end()
     }
 }
 
@@ -5627,7 +5017,19 @@ impl<'de> ::serde::Deserialize<'de> for SharedLink {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_url, (value_password, ())) = rt::wire::decode_struct(
+            deserializer,
+            "SharedLink",
+            &["url", "password"],
+            (
+                rt::wire::Required::<SharedLinkUrl>::new(),
+                (rt::wire::Optional::<String>::new(), ()),
+            ),
+        )?;
+        Ok(SharedLink {
+            url: value_url,
+            password: value_password,
+        })
     }
 }
 
@@ -5740,83 +5142,37 @@ impl ListFolderArg {
     }
 }
 
-impl rt::wire::Struct for ListFolderArg {
-    const NAME: &'static str = "ListFolderArg";
-    const FIELDS: &'static [&'static str] = &[
-        "path",
-        "recursive",
-        "include_media_info",
-        "include_deleted",
-        "include_has_explicit_shared_members",
-        "include_mounted_folders",
-        "limit",
-        "shared_link",
-        "include_property_groups",
-        "include_non_downloadable_files",
-        "include_restorable_info",
-    ];
-    type Slots = (
-        rt::wire::In<PathROrId>,
-        (
-            rt::wire::In<bool>,
-            (
-                rt::wire::In<bool>,
-                (
-                    rt::wire::In<bool>,
-                    (
-                        rt::wire::In<bool>,
-                        (
-                            rt::wire::In<bool>,
-                            (
-                                rt::wire::In<Option<u32>>,
-                                (
-                                    rt::wire::In<Option<SharedLink>>,
-                                    (
-                                        rt::wire::In<
-                                            Option<crate::file_properties::TemplateFilterBase>,
-                                        >,
-                                        (rt::wire::In<bool>, (rt::wire::In<bool>, ())),
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, PathROrId>,
-        (
-            rt::wire::Req<'a, bool>,
-            (
-                rt::wire::Req<'a, bool>,
-                (
-                    rt::wire::Req<'a, bool>,
-                    (
-                        rt::wire::Req<'a, bool>,
-                        (
-                            rt::wire::Req<'a, bool>,
-                            (
-                                rt::wire::Opt<'a, u32>,
-                                (
-                                    rt::wire::Opt<'a, SharedLink>,
-                                    (
-                                        rt::wire::Opt<
-                                            'a,
-                                            crate::file_properties::TemplateFilterBase,
-                                        >,
-                                        (rt::wire::Req<'a, bool>, (rt::wire::Req<'a, bool>, ())),
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
+impl ::serde::Serialize for ListFolderArg {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::Encoder::new(serializer)
+            .field("path", &self.path)
+            .field("recursive", &self.recursive)
+            .field("include_media_info", &self.include_media_info)
+            .field("include_deleted", &self.include_deleted)
+            .field(
+                "include_has_explicit_shared_members",
+                &self.include_has_explicit_shared_members,
+            )
+            .field("include_mounted_folders", &self.include_mounted_folders)
+            .optional("limit", &self.limit)
+            .optional("shared_link", &self.shared_link)
+            .optional("include_property_groups", &self.include_property_groups)
+            .field(
+                "include_non_downloadable_files",
+                &self.include_non_downloadable_files,
+            )
+            .field("include_restorable_info", &self.include_restorable_info)
+            .end()
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListFolderArg {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         let (
             value_path,
             (
@@ -5847,47 +5203,46 @@ impl rt::wire::Struct for ListFolderArg {
                     ),
                 ),
             ),
-        ) = slots;
-        Ok(ListFolderArg {
-            path: value_path.required("path")?,
-            recursive: value_recursive.or(false),
-            include_media_info: value_include_media_info.or(false),
-            include_deleted: value_include_deleted.or(false),
-            include_has_explicit_shared_members: value_include_has_explicit_shared_members
-                .or(false),
-            include_mounted_folders: value_include_mounted_folders.or(true),
-            limit: value_limit.optional(),
-            shared_link: value_shared_link.optional(),
-            include_property_groups: value_include_property_groups.optional(),
-            include_non_downloadable_files: value_include_non_downloadable_files
-                .or(true),
-            include_restorable_info: value_include_restorable_info.or(false),
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.path),
+        ) = rt::wire::decode_struct(
+            deserializer,
+            "ListFolderArg",
+            &[
+                "path",
+                "recursive",
+                "include_media_info",
+                "include_deleted",
+                "include_has_explicit_shared_members",
+                "include_mounted_folders",
+                "limit",
+                "shared_link",
+                "include_property_groups",
+                "include_non_downloadable_files",
+                "include_restorable_info",
+            ],
             (
-                rt::wire::Req::new(&self.recursive),
+                rt::wire::Required::<PathROrId>::new(),
                 (
-                    rt::wire::Req::new(&self.include_media_info),
+                    rt::wire::Defaulted::<bool>::new(false),
                     (
-                        rt::wire::Req::new(&self.include_deleted),
+                        rt::wire::Defaulted::<bool>::new(false),
                         (
-                            rt::wire::Req::new(
-                                &self.include_has_explicit_shared_members,
-                            ),
+                            rt::wire::Defaulted::<bool>::new(false),
                             (
-                                rt::wire::Req::new(&self.include_mounted_folders),
+                                rt::wire::Defaulted::<bool>::new(false),
                                 (
-                                    rt::wire::Opt::new(&self.limit),
+                                    rt::wire::Defaulted::<bool>::new(true),
                                     (
-                                        rt::wire::Opt::new(&self.shared_link),
+                                        rt::wire::Optional::<u32>::new(),
                                         (
-                                            rt::wire::Opt::new(&self.include_property_groups),
+                                            rt::wire::Optional::<SharedLink>::new(),
                                             (
-                                                rt::wire::Req::new(&self.include_non_downloadable_files),
-                                                (rt::wire::Req::new(&self.include_restorable_info), ()),
+                                                rt::wire::Optional::<
+                                                    crate::file_properties::TemplateFilterBase,
+                                                >::new(),
+                                                (
+                                                    rt::wire::Defaulted::<bool>::new(true),
+                                                    (rt::wire::Defaulted::<bool>::new(false), ()),
+                                                ),
                                             ),
                                         ),
                                     ),
@@ -5897,24 +5252,20 @@ impl rt::wire::Struct for ListFolderArg {
                     ),
                 ),
             ),
-        )
-    }
-}
-
-impl ::serde::Serialize for ListFolderArg {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListFolderArg {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        )?;
+        Ok(ListFolderArg {
+            path: value_path,
+            recursive: value_recursive,
+            include_media_info: value_include_media_info,
+            include_deleted: value_include_deleted,
+            include_has_explicit_shared_members: value_include_has_explicit_shared_members,
+            include_mounted_folders: value_include_mounted_folders,
+            limit: value_limit,
+            shared_link: value_shared_link,
+            include_property_groups: value_include_property_groups,
+            include_non_downloadable_files: value_include_non_downloadable_files,
+            include_restorable_info: value_include_restorable_info,
+        })
     }
 }
 
@@ -5956,28 +5307,12 @@ impl ListFolderContinueArg {
     }
 }
 
-impl rt::wire::Struct for ListFolderContinueArg {
-    const NAME: &'static str = "ListFolderContinueArg";
-    const FIELDS: &'static [&'static str] = &["cursor"];
-    type Slots = (rt::wire::In<ListFolderCursor>, ());
-    type View<'a> = (rt::wire::Req<'a, ListFolderCursor>, ());
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_cursor, ()) = slots;
-        Ok(ListFolderContinueArg {
-            cursor: value_cursor.required("cursor")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (rt::wire::Req::new(&self.cursor), ())
-    }
-}
-
 impl ::serde::Serialize for ListFolderContinueArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer).field("cursor", &self.cursor).end()
     }
 }
 
@@ -5985,7 +5320,15 @@ impl<'de> ::serde::Deserialize<'de> for ListFolderContinueArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_cursor, ()) = rt::wire::decode_struct(
+            deserializer,
+            "ListFolderContinueArg",
+            &["cursor"],
+            (rt::wire::Required::<ListFolderCursor>::new(), ()),
+        )?;
+        Ok(ListFolderContinueArg {
+            cursor: value_cursor,
+        })
     }
 }
 
@@ -6028,39 +5371,16 @@ impl ListFolderResult {
     }
 }
 
-impl rt::wire::Struct for ListFolderResult {
-    const NAME: &'static str = "ListFolderResult";
-    const FIELDS: &'static [&'static str] = &["entries", "cursor", "has_more"];
-    type Slots = (
-        rt::wire::In<Vec<Metadata>>,
-        (rt::wire::In<ListFolderCursor>, (rt::wire::In<bool>, ())),
-    );
-    type View<'a> = (
-        rt::wire::Req<'a, Vec<Metadata>>,
-        (rt::wire::Req<'a, ListFolderCursor>, (rt::wire::Req<'a, bool>, ())),
-    );
-    fn build<E: ::serde::de::Error>(slots: Self::Slots) -> Result<Self, E> {
-        let (value_entries, (value_cursor, (value_has_more, ()))) = slots;
-        Ok(ListFolderResult {
-            entries: value_entries.required("entries")?,
-            cursor: value_cursor.required("cursor")?,
-            has_more: value_has_more.required("has_more")?,
-        })
-    }
-    fn view(&self) -> Self::View<'_> {
-        (
-            rt::wire::Req::new(&self.entries),
-            (rt::wire::Req::new(&self.cursor), (rt::wire::Req::new(&self.has_more), ())),
-        )
-    }
-}
-
 impl ::serde::Serialize for ListFolderResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::serialize_struct(self, serializer)
+        rt::wire::Encoder::new(serializer)
+            .field("entries", &self.entries)
+            .field("cursor", &self.cursor)
+            .field("has_more", &self.has_more)
+            .end()
     }
 }
 
@@ -6068,7 +5388,23 @@ impl<'de> ::serde::Deserialize<'de> for ListFolderResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_struct(deserializer)
+        let (value_entries, (value_cursor, (value_has_more, ()))) = rt::wire::decode_struct(
+            deserializer,
+            "ListFolderResult",
+            &["entries", "cursor", "has_more"],
+            (
+                rt::wire::Required::<Vec<Metadata>>::new(),
+                (
+                    rt::wire::Required::<ListFolderCursor>::new(),
+                    (rt::wire::Required::<bool>::new(), ()),
+                ),
+            ),
+        )?;
+        Ok(ListFolderResult {
+            entries: value_entries,
+            cursor: value_cursor,
+            has_more: value_has_more,
+        })
     }
 }
 

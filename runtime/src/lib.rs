@@ -38,6 +38,7 @@ pub mod header;
 pub mod retry;
 pub mod route;
 pub mod secret;
+pub mod shape;
 pub mod token;
 pub mod validate;
 pub mod wire;

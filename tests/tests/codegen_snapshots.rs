@@ -70,3 +70,8 @@ fn output_is_deterministic() {
         assert_eq!(emit(file, ns), emit(file, ns));
     }
 }
+
+#[test]
+fn struct_families_become_one_generic_struct() {
+    insta::assert_snapshot!(emit("families.stone", "events"));
+}

@@ -12,12 +12,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[cfg(feature = "workloads")]
 mod bench;
 mod build_time;
 mod codegen;
 mod fullspec;
 mod openapi;
+#[cfg(feature = "workloads")]
 mod soak;
+#[cfg(feature = "workloads")]
 mod upload_bench;
 
 #[derive(Parser)]
@@ -81,6 +84,7 @@ enum Command {
         seed: u64,
     },
     /// Internal: one upload of the large-file benchmark, in its own process.
+    #[cfg(feature = "workloads")]
     #[command(hide = true)]
     BenchChild {
         #[arg(long, value_enum)]
@@ -130,7 +134,8 @@ fn main() -> ExitCode {
             },
         ),
         Command::Bench { only } => run_bench(&only),
-        Command::Soak { short, seed } => soak::run(short, seed),
+        Command::Soak { short, seed } => run_soak(short, seed),
+        #[cfg(feature = "workloads")]
         Command::BenchChild {
             mode,
             url,
@@ -185,7 +190,31 @@ fn stats(specs: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The error of a command that needs the `workloads` feature.
+#[cfg(not(feature = "workloads"))]
+fn without_workloads(command: &str) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "`{command}` needs xtask's `workloads` feature: run it as `cargo xtask {command}`"
+    )
+}
+
+#[cfg(not(feature = "workloads"))]
+fn run_soak(_short: bool, _seed: u64) -> anyhow::Result<()> {
+    without_workloads("soak")
+}
+
+#[cfg(feature = "workloads")]
+fn run_soak(short: bool, seed: u64) -> anyhow::Result<()> {
+    soak::run(short, seed)
+}
+
+#[cfg(not(feature = "workloads"))]
+fn run_bench(_only: &[String]) -> anyhow::Result<()> {
+    without_workloads("bench")
+}
+
 /// Runs the benchmarks; a debug build re-runs itself with `--release` first.
+#[cfg(feature = "workloads")]
 fn run_bench(only: &[String]) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

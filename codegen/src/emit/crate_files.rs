@@ -53,12 +53,14 @@ pub struct ExtraModule {
 /// How struct serialization is emitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SerdeStyle {
-    /// Table-driven: each struct lists its fields and the generic wire code lives in the
-    /// runtime (the default; see the measurements in the project notes).
+    /// Emitted impls: a struct's `Serialize` is one chain of `rt::wire::Encoder` calls and
+    /// its `Deserialize` one `rt::wire::decode_struct` call over a tuple of field slots, so
+    /// the loops and key lookups live in the runtime; struct families become one generic
+    /// struct (the default; the figures are in `BENCHMARKS.md`).
     #[default]
     Table,
-    /// `#[derive(Serialize, Deserialize)]` with serde attributes, kept to reproduce the
-    /// comparison that chose `Table`.
+    /// `#[derive(Serialize, Deserialize)]` with serde attributes and no struct families,
+    /// kept to reproduce the comparison that chose `Table`.
     Derive,
 }
 

@@ -8,6 +8,7 @@ mod crate_files;
 mod docs;
 mod names;
 mod routes;
+mod shapes;
 mod structs;
 mod types;
 mod unions;
@@ -66,6 +67,8 @@ pub(crate) struct ModuleCx<'a> {
     pub(crate) sendable: &'a BTreeSet<TypeKey>,
     /// Structs use `#[derive(Serialize, Deserialize)]` instead of the table-driven impls.
     pub(crate) serde_derive: bool,
+    /// Struct families emitted as one generic struct (none with `serde_derive`).
+    pub(crate) shapes: shapes::Shapes,
 }
 
 /// Emits the Rust module of one namespace (formatted, with the header).
@@ -100,6 +103,11 @@ fn emit_namespace_with(
         patterns: validate::Patterns::default(),
         sendable,
         serde_derive,
+        shapes: if serde_derive {
+            shapes::Shapes::default()
+        } else {
+            shapes::Shapes::find(api, names, ns, boxed, sendable)
+        },
     };
     let Some(namespace) = api.namespaces.get(ns) else {
         return Err(EmitError::Unsupported(format!("no namespace `{ns}`")));
@@ -116,6 +124,7 @@ fn emit_namespace_with(
         items.extend(cx.emit_route(r)?);
     }
     let route_specs = cx.route_specs()?;
+    let kinds = cx.emit_kinds();
     let statics = cx.patterns.statics();
     let format_markers = format_markers(&formats);
     let module_doc = match &namespace.doc {
@@ -145,6 +154,7 @@ fn emit_namespace_with(
         #format_markers
         #items
         #route_specs
+        #kinds
     };
     format_file(&format!("module `{ns}`"), tokens)
 }

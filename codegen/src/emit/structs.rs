@@ -10,14 +10,167 @@ use super::names::{field_name, ident, variant_name};
 use super::validate::{checks, float_literal, int_literal};
 use crate::ir::{DataType, Struct, Value};
 
+/// The pieces of an ordinary struct's code, built from its fields; shared by a single
+/// struct and by a family emitted as one generic struct (see [`super::shapes`]).
+pub(super) struct StructParts {
+    /// Field declarations (with docs and attributes).
+    pub decls: TokenStream,
+    /// Constructor parameters (the required fields).
+    pub params: Vec<TokenStream>,
+    /// Constructor field initialisers.
+    pub inits: Vec<TokenStream>,
+    /// `with_*` setters.
+    pub setters: TokenStream,
+    /// Wire names in field order.
+    pub wire_names: Vec<String>,
+    /// One `Encoder` call per field.
+    pub encodes: Vec<TokenStream>,
+    /// The nested tuple of decoding slots.
+    pub slots: TokenStream,
+    /// The nested tuple pattern binding the decoded values.
+    pub pattern: TokenStream,
+    /// `field: value` for the struct literal after decoding.
+    pub builds: Vec<TokenStream>,
+    /// Validation statements (empty when nothing is checked).
+    pub validations: TokenStream,
+    /// Rust field names, for hand-written `Debug`, `Clone` and `PartialEq`.
+    pub field_idents: Vec<proc_macro2::Ident>,
+}
+
+impl StructParts {
+    /// The doc of `new`.
+    pub fn new_doc(&self, type_name: &str) -> String {
+        if self.params.is_empty() {
+            format!(" Creates a `{type_name}` with every field at its default.")
+        } else {
+            format!(
+                " A new `{type_name}` from its required fields; optional fields start unset and defaulted ones at their defaults."
+            )
+        }
+    }
+
+    /// The body of `Validate::validate`.
+    pub fn validate_body(&self) -> TokenStream {
+        let validations = &self.validations;
+        if validations.is_empty() {
+            quote!(Ok(()))
+        } else {
+            quote! {
+                #validations
+                Ok(())
+            }
+        }
+    }
+}
+
 impl ModuleCx<'_> {
     /// Emits an ordinary struct.
     pub(super) fn emit_struct(&self, s: &Struct) -> TokenStream {
         if s.subtypes.is_some() {
             return self.polymorphic(s);
         }
+        if let Some(family) = self.shapes.family_of(&s.key) {
+            return self.emit_family_member(s, family);
+        }
         let name = ident(&self.names.ty(&s.key));
-        let fields = self.api.all_fields(s);
+        let type_name = self.names.ty(&s.key);
+        let docs = self.struct_docs(s);
+        let parts = self.struct_parts(s);
+        let StructParts {
+            decls,
+            params,
+            inits,
+            setters,
+            wire_names,
+            encodes,
+            slots,
+            pattern,
+            builds,
+            ..
+        } = &parts;
+        let new_doc = parts.new_doc(&type_name);
+        let default_impl = if params.is_empty() {
+            quote! {
+                impl Default for #name {
+                    fn default() -> Self {
+                        Self::new()
+                    }
+                }
+            }
+        } else {
+            TokenStream::new()
+        };
+        let parent_from = self.struct_upcast(s);
+        let validate_impl = if self.sendable.contains(&s.key) {
+            let body = parts.validate_body();
+            quote! {
+                impl rt::validate::Validate for #name {
+                    fn validate(&self) -> Result<(), rt::validate::ValidationError> {
+                        #body
+                    }
+                }
+            }
+        } else {
+            TokenStream::new()
+        };
+        let (derives, serde_impls) = if self.serde_derive {
+            (
+                quote!(#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]),
+                self.derive_defaults(s),
+            )
+        } else {
+            (
+                quote!(#[derive(Debug, Clone, PartialEq)]),
+                quote! {
+                    impl ::serde::Serialize for #name {
+                        fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                            rt::wire::Encoder::new(serializer)
+                                #(#encodes)*
+                                .end()
+                        }
+                    }
+
+                    impl<'de> ::serde::Deserialize<'de> for #name {
+                        fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                            let #pattern = rt::wire::decode_struct(
+                                deserializer,
+                                #type_name,
+                                &[#(#wire_names),*],
+                                #slots,
+                            )?;
+                            Ok(#name { #(#builds),* })
+                        }
+                    }
+                },
+            )
+        };
+        quote! {
+            #docs
+            #derives
+            #[non_exhaustive]
+            pub struct #name {
+                #decls
+            }
+
+            impl #name {
+                #[doc = #new_doc]
+                pub fn new(#(#params),*) -> Self {
+                    #name { #(#inits),* }
+                }
+                #setters
+            }
+
+            #default_impl
+            #parent_from
+
+            #serde_impls
+
+            #validate_impl
+        }
+    }
+
+    /// A struct's docs: the spec's docstring, then the Stone name.
+    pub(super) fn struct_docs(&self, s: &Struct) -> TokenStream {
         let docs = doc_attrs(
             self.api,
             self.names,
@@ -28,21 +181,35 @@ impl ModuleCx<'_> {
             },
         );
         let stone_doc = format!(" Stone struct `{}.{}`.", s.key.namespace, s.key.name);
+        if docs.is_empty() {
+            quote!(#[doc = #stone_doc])
+        } else {
+            quote! {
+                #docs
+                #[doc = ""]
+                #[doc = #stone_doc]
+            }
+        }
+    }
 
+    /// Builds the per-field pieces of an ordinary struct.
+    pub(super) fn struct_parts(&self, s: &Struct) -> StructParts {
+        let fields = self.api.all_fields(s);
         let mut decls = TokenStream::new();
         let mut params = Vec::new();
         let mut inits = Vec::new();
         let mut setters = TokenStream::new();
-        let mut wire_names: Vec<&str> = Vec::new();
-        let mut slot_types = Vec::new();
-        let mut view_types = Vec::new();
-        let mut view_exprs = Vec::new();
+        let mut wire_names = Vec::new();
+        let mut encodes = Vec::new();
+        let mut slots = Vec::new();
         let mut locals = Vec::new();
         let mut builds = Vec::new();
         let mut validations = TokenStream::new();
+        let mut field_idents = Vec::new();
 
         for f in fields.iter() {
             let fname = ident(&field_name(&f.name));
+            field_idents.push(fname.clone());
             let wire = f.name.as_str();
             let boxed = self.boxed.contains(&(s.key.clone(), f.name.clone()));
             let ty = self.types.rust_boxed(&f.ty, boxed);
@@ -135,8 +302,8 @@ impl ModuleCx<'_> {
                 }
             }
 
-            // Wire format: one decoding slot and one borrowed view per field.
-            wire_names.push(wire);
+            // Wire format: one encoder call and one decoding slot per field.
+            wire_names.push(wire.to_string());
             let local = quote::format_ident!("value_{}", field_name(&f.name));
             if nullable {
                 let inner_dt = match self.api.unalias(&f.ty) {
@@ -151,39 +318,36 @@ impl ModuleCx<'_> {
                 };
                 match self.types.adapter_opt(&inner_dt) {
                     Some(a) => {
-                        slot_types
-                            .push(quote!(rt::wire::In<Option<#inner>, rt::wire::OptionOf<#a>>));
-                        view_types.push(quote!(rt::wire::Opt<'a, #inner, #a>));
+                        encodes.push(quote!(.optional_adapted::<#a, _>(#wire, &self.#fname)));
+                        slots.push(quote!(rt::wire::Optional::<#inner, #a>::new()));
                     }
                     None => {
-                        slot_types.push(quote!(rt::wire::In<Option<#inner>>));
-                        view_types.push(quote!(rt::wire::Opt<'a, #inner>));
+                        encodes.push(quote!(.optional(#wire, &self.#fname)));
+                        slots.push(quote!(rt::wire::Optional::<#inner>::new()));
                     }
                 }
-                view_exprs.push(quote!(rt::wire::Opt::new(&self.#fname)));
-                builds.push(quote!(#fname: #local.optional()));
             } else {
-                match self.types.adapter_opt(&f.ty) {
+                let slot_ty = match self.types.adapter_opt(&f.ty) {
                     Some(a) => {
-                        slot_types.push(quote!(rt::wire::In<#ty, #a>));
-                        view_types.push(quote!(rt::wire::Req<'a, #ty, #a>));
+                        encodes.push(quote!(.adapted::<#a, _>(#wire, &self.#fname)));
+                        quote!(<#ty, #a>)
                     }
                     None => {
-                        slot_types.push(quote!(rt::wire::In<#ty>));
-                        view_types.push(quote!(rt::wire::Req<'a, #ty>));
+                        encodes.push(quote!(.field(#wire, &self.#fname)));
+                        quote!(<#ty>)
                     }
-                }
-                view_exprs.push(quote!(rt::wire::Req::new(&self.#fname)));
+                };
                 match &f.default {
                     Some(default) => {
                         let expr = self.default_expr(&f.ty, default);
                         let expr = if boxed { quote!(Box::new(#expr)) } else { expr };
-                        builds.push(quote!(#fname: #local.or(#expr)));
+                        slots.push(quote!(rt::wire::Defaulted::#slot_ty::new(#expr)));
                     }
-                    None => builds.push(quote!(#fname: #local.required(#wire)?)),
+                    None => slots.push(quote!(rt::wire::Required::#slot_ty::new())),
                 }
             }
-            locals.push(local);
+            builds.push(quote!(#fname: #local));
+            locals.push(quote!(#local));
 
             // Validation.
             if self.sendable.contains(&s.key) {
@@ -198,131 +362,18 @@ impl ModuleCx<'_> {
             }
         }
 
-        let new_doc = if params.is_empty() {
-            format!(
-                " Creates a `{}` with every field at its default.",
-                self.names.ty(&s.key)
-            )
-        } else {
-            format!(
-                " A new `{}` from its required fields; optional fields start unset and defaulted ones at their defaults.",
-                self.names.ty(&s.key)
-            )
-        };
-        let default_impl = if params.is_empty() {
-            quote! {
-                impl Default for #name {
-                    fn default() -> Self {
-                        Self::new()
-                    }
-                }
-            }
-        } else {
-            TokenStream::new()
-        };
-        let type_name = self.names.ty(&s.key);
-        let validate_body = if validations.is_empty() {
-            quote!(Ok(()))
-        } else {
-            quote! {
-                #validations
-                Ok(())
-            }
-        };
-        let slots = nest(&slot_types);
-        let view_ty = nest(&view_types);
-        let view_value = nest(&view_exprs);
-        let pattern = nest(&locals.iter().map(|l| quote!(#l)).collect::<Vec<_>>());
-        let view_body = if fields.is_empty() {
-            TokenStream::new()
-        } else {
-            view_value
-        };
-        let (slots_param, build_body) = if fields.is_empty() {
-            (quote!(_slots), quote!(Ok(#name {})))
-        } else {
-            (
-                quote!(slots),
-                quote! {
-                    let #pattern = slots;
-                    Ok(#name { #(#builds),* })
-                },
-            )
-        };
-        let parent_from = self.struct_upcast(s);
-        let validate_impl = if self.sendable.contains(&s.key) {
-            quote! {
-                impl rt::validate::Validate for #name {
-                    fn validate(&self) -> Result<(), rt::validate::ValidationError> {
-                    #validate_body
-                    }
-                }
-            }
-        } else {
-            TokenStream::new()
-        };
-        let (derives, serde_impls) = if self.serde_derive {
-            (
-                quote!(#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]),
-                self.derive_defaults(s),
-            )
-        } else {
-            (
-                quote!(#[derive(Debug, Clone, PartialEq)]),
-                quote! {
-                    impl ::serde::Serialize for #name {
-                        fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                            rt::wire::serialize_struct(self, serializer)
-                        }
-                    }
-
-                    impl<'de> ::serde::Deserialize<'de> for #name {
-                        fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                            rt::wire::deserialize_struct(deserializer)
-                        }
-                    }
-                },
-            )
-        };
-        quote! {
-            #docs
-            #[doc = ""]
-            #[doc = #stone_doc]
-            #derives
-            #[non_exhaustive]
-            pub struct #name {
-                #decls
-            }
-
-            impl #name {
-                #[doc = #new_doc]
-                pub fn new(#(#params),*) -> Self {
-                    #name { #(#inits),* }
-                }
-                #setters
-            }
-
-            #default_impl
-            #parent_from
-
-            impl rt::wire::Struct for #name {
-                const NAME: &'static str = #type_name;
-                const FIELDS: &'static [&'static str] = &[#(#wire_names),*];
-                type Slots = #slots;
-                type View<'a> = #view_ty;
-
-                fn build<E: ::serde::de::Error>(#slots_param: Self::Slots) -> Result<Self, E> {
-                    #build_body
-                }
-
-                fn view(&self) -> Self::View<'_> {
-                    #view_body
-                }
-            }
-
-            #serde_impls
-
-            #validate_impl
+        StructParts {
+            decls,
+            params,
+            inits,
+            setters,
+            wire_names,
+            encodes,
+            slots: nest(&slots),
+            pattern: nest(&locals),
+            builds,
+            validations,
+            field_idents,
         }
     }
 

@@ -1,0 +1,189 @@
+//! Stone's `Timestamp`: a UTC instant written with the spec's strftime format.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::ser::Serializer;
+
+use super::adapters::Adapter;
+
+/// The Rust type of Stone's `Timestamp`: a UTC instant, formatted on the wire with the
+/// spec's strftime format.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// A strftime format for [`Ts`].
+pub trait TimestampFormat {
+    /// The format, such as `%Y-%m-%dT%H:%M:%SZ`.
+    const FORMAT: &'static str;
+}
+
+/// `common.DropboxTimestamp`: `%Y-%m-%dT%H:%M:%SZ`.
+pub struct DropboxTimestampFormat;
+
+impl TimestampFormat for DropboxTimestampFormat {
+    const FORMAT: &'static str = "%Y-%m-%dT%H:%M:%SZ";
+}
+
+/// `common.Date`: `%Y-%m-%d`.
+pub struct DateFormat;
+
+impl TimestampFormat for DateFormat {
+    const FORMAT: &'static str = "%Y-%m-%d";
+}
+
+/// A [`Timestamp`] written with format `F`.
+pub struct Ts<F>(PhantomData<F>);
+
+/// Formats a timestamp with a strftime format.
+pub fn format_timestamp(value: &Timestamp, format: &str) -> String {
+    use chrono::{Datelike as _, Timelike as _};
+    use fmt::Write as _;
+    // Fast path for Dropbox's own format, used by nearly every timestamp.
+    if format == DropboxTimestampFormat::FORMAT && (0..=9999).contains(&value.year()) {
+        let mut out = String::with_capacity(20);
+        let _ = write!(
+            out,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            value.year(),
+            value.month(),
+            value.day(),
+            value.hour(),
+            value.minute(),
+            value.second()
+        );
+        return out;
+    }
+    let mut out = String::new();
+    // A format the generator accepted is valid; if it somehow is not, fall back to RFC 3339
+    // instead of panicking inside chrono's Display.
+    let items: Vec<chrono::format::Item<'_>> = chrono::format::StrftimeItems::new(format).collect();
+    if items
+        .iter()
+        .any(|i| matches!(i, chrono::format::Item::Error))
+    {
+        return value.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    }
+    if write!(out, "{}", value.format_with_items(items.into_iter())).is_err() {
+        return value.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    }
+    out
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SSZ` without interpreting a format string.
+fn parse_dropbox_timestamp(s: &str) -> Option<Timestamp> {
+    let b = s.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let time = chrono::NaiveTime::from_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)?;
+    Some(chrono::NaiveDateTime::new(date, time).and_utc())
+}
+
+/// Parses a timestamp with a strftime format (date-only formats give midnight UTC).
+pub fn parse_timestamp(s: &str, format: &str) -> Option<Timestamp> {
+    if format == DropboxTimestampFormat::FORMAT {
+        return parse_dropbox_timestamp(s);
+    }
+    if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(s, format) {
+        return Some(naive.and_utc());
+    }
+    if let Ok(dt) = chrono::DateTime::parse_from_str(s, format) {
+        return Some(dt.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, format)
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|n| n.and_utc())
+}
+
+impl<F: TimestampFormat> Adapter<Timestamp> for Ts<F> {
+    fn serialize<S: Serializer>(value: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_timestamp(value, F::FORMAT))
+    }
+
+    fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        struct V<F>(PhantomData<F>);
+        impl<F: TimestampFormat> Visitor<'_> for V<F> {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "a timestamp formatted as {}", F::FORMAT)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Timestamp, E> {
+                parse_timestamp(v, F::FORMAT).ok_or_else(|| {
+                    E::custom(format_args!("timestamp {v:?} does not match {}", F::FORMAT))
+                })
+            }
+        }
+        d.deserialize_str(V::<F>(PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip_in_both_formats() {
+        let t = parse_timestamp("2026-03-14T09:26:53Z", DropboxTimestampFormat::FORMAT).unwrap();
+        assert_eq!(
+            format_timestamp(&t, DropboxTimestampFormat::FORMAT),
+            "2026-03-14T09:26:53Z"
+        );
+        let d = parse_timestamp("2024-01-31", DateFormat::FORMAT).unwrap();
+        assert_eq!(format_timestamp(&d, DateFormat::FORMAT), "2024-01-31");
+        assert!(parse_timestamp("2026-03-14 09:26:53", DropboxTimestampFormat::FORMAT).is_none());
+    }
+
+    #[test]
+    fn fast_path_agrees_with_chrono() {
+        for s in [
+            "2026-03-14T09:26:53Z",
+            "1970-01-01T00:00:00Z",
+            "2024-02-29T23:59:59Z",
+        ] {
+            let fast = parse_timestamp(s, DropboxTimestampFormat::FORMAT).unwrap();
+            let slow = chrono::NaiveDateTime::parse_from_str(s, DropboxTimestampFormat::FORMAT)
+                .unwrap()
+                .and_utc();
+            assert_eq!(fast, slow);
+            assert_eq!(format_timestamp(&fast, DropboxTimestampFormat::FORMAT), s);
+            assert_eq!(
+                format_timestamp(&fast, "%Y-%m-%dT%H:%M:%SZ "),
+                format!("{s} ")
+            );
+        }
+        for bad in [
+            "2023-02-29T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-03-14T24:00:00Z",
+            "2026-03-14T09:26:53",
+            "2026-03-14t09:26:53Z",
+            "+026-03-14T09:26:53Z",
+        ] {
+            assert!(
+                parse_timestamp(bad, DropboxTimestampFormat::FORMAT).is_none(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_format_does_not_panic() {
+        let t = parse_timestamp("2026-03-14T09:26:53Z", DropboxTimestampFormat::FORMAT).unwrap();
+        assert_eq!(format_timestamp(&t, "%Q"), "2026-03-14T09:26:53Z");
+    }
+}
