@@ -36,6 +36,9 @@ pub struct Options {
     pub official: bool,
     /// Also measure release builds.
     pub release: bool,
+    /// Also build the full-spec crate emitted with serde's derive for structs (the
+    /// alternative the default emission was chosen against).
+    pub derive: bool,
 }
 
 /// Runs the measurement and prints one table.
@@ -68,12 +71,35 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
         dir: ours,
         target: base.join("target-ours"),
     }];
+    let official_index = opts.official.then_some(subjects.len());
     if opts.official {
         subjects.push(Subject {
             label: "official Rust SDK (dropbox-sdk 0.19.1, default features)",
             package: "dropbox-sdk",
             dir: official_sdk(&base)?,
             target: base.join("target-official"),
+        });
+    }
+
+    if opts.derive {
+        let dir = base.join("dropbox-api-derive");
+        codegen::run(
+            &Codegen {
+                specs: root.join(OFFICIAL_SPEC),
+                out: dir.clone(),
+                check: false,
+                workspace: false,
+                serde: dbx_codegen::emit::SerdeStyle::Derive,
+            },
+            root,
+        )?;
+        std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))
+            .context("copying Cargo.lock")?;
+        subjects.push(Subject {
+            label: "generated full-spec crate, serde derive for structs",
+            package: "dropbox-api",
+            dir,
+            target: base.join("target-derive"),
         });
     }
 
@@ -115,8 +141,8 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
         let medians: Vec<f64> = times.iter().map(|t| median(t)).collect();
         for (i, s) in subjects.iter().enumerate() {
             let (lo, hi) = spread(&times[i]);
-            let ratio = match medians.get(1) {
-                Some(official) if i == 0 => format!("{:.2}x", medians[0] / official),
+            let ratio = match official_index {
+                Some(o) if o != i => format!("{:.2}x", medians[i] / medians[o]),
                 _ => String::new(),
             };
             println!(

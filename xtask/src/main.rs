@@ -3,7 +3,7 @@
 //! - `codegen [--check] [--specs DIR --out DIR]`: regenerate `generated/` from `specs/`
 //! - `stats --specs DIR`: count what a spec directory defines
 //! - `fullspec`: generate, build and test the complete official spec
-//! - `build-time [--official] [--release]`: build time of the generated full-spec crate
+//! - `build-time [--official] [--release] [--derive]`: build time of the generated full-spec crate
 //! - `bench [--only GROUPS]`: the benchmark table
 //! - `soak [--short] [--seed N]`: uploads under injected faults, then verification
 
@@ -73,6 +73,9 @@ enum Command {
         /// Also measure release builds.
         #[arg(long)]
         release: bool,
+        /// Also build the full-spec crate emitted with serde's derive for structs.
+        #[arg(long)]
+        derive: bool,
     },
     /// Upload a mix of files through an emulator injecting faults, then verify every file.
     Soak {
@@ -125,12 +128,14 @@ fn main() -> ExitCode {
             rounds,
             official,
             release,
+            derive,
         } => build_time::run(
             &project_root(),
             &build_time::Options {
                 rounds: rounds.max(1),
                 official,
                 release,
+                derive,
             },
         ),
         Command::Bench { only } => run_bench(&only),
