@@ -52,6 +52,53 @@ pub struct Global {
     /// Access token (prefer the DROPBOX_TOKEN variable: command lines are visible to others).
     #[arg(long, global = true, env = "DROPBOX_TOKEN", hide_env_values = true, value_parser = parse_secret)]
     pub token: Option<Secret>,
+    /// Idle timeout of every request: give up on a connection that moves no data for this
+    /// long (`3s`, `500ms`, `2m`, `1h`). A timeout is transient (exit code 5).
+    #[arg(long, global = true, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Retries of transient failures after the first attempt (0: exactly one attempt).
+    #[arg(long, global = true, value_name = "N")]
+    pub retries: Option<u32>,
+}
+
+impl Global {
+    /// The retry policy the flags ask for (the library's default without `--retries`).
+    pub fn retry_policy(&self) -> dropbox_api_runtime::RetryPolicy {
+        let p = dropbox_api_runtime::RetryPolicy::default();
+        match self.retries {
+            Some(n) => p.retries(n),
+            None => p,
+        }
+    }
+}
+
+/// Parses `500ms`, `3s`, `90s`, `2m`, `4h` or a plain number of seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (try 30s, 500ms, 2m)"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{s}` (use ms, s, m or h)"
+            ));
+        }
+    };
+    if !seconds.is_finite() || seconds <= 0.0 || seconds > 86_400.0 * 7.0 {
+        return Err(format!(
+            "`{s}` is out of range (more than 0, at most a week)"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// The commands.
@@ -226,23 +273,6 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{s}` is too large"))
 }
 
-/// Parses `3600`, `90s`, `30m` or `4h`.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration (try 30m)"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        other => return Err(format!("unknown duration unit `{other}` (use s, m or h)")),
-    };
-    Ok(std::time::Duration::from_secs(secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +304,13 @@ mod tests {
         );
         assert_eq!(parse_duration("60"), Ok(std::time::Duration::from_secs(60)));
         assert!(parse_duration("1d").is_err());
+        assert_eq!(
+            parse_duration("500ms"),
+            Ok(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(parse_duration("3s"), Ok(std::time::Duration::from_secs(3)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("s").is_err());
     }
 
     #[test]

@@ -50,7 +50,7 @@ fn env_secret(name: &str) -> Option<Secret> {
 /// Connects as the environment and flags say.
 pub async fn connect(global: &Global, out: &Output) -> CmdResult<Connection> {
     let refresh = env_secret("DROPBOX_REFRESH_TOKEN");
-    let mut builder = ClientBuilder::new();
+    let mut builder = configured(ClientBuilder::new(), global);
     if let Some(url) = &global.base_url {
         builder = builder.base_url(url.trim_end_matches('/'));
     }
@@ -71,7 +71,7 @@ pub async fn connect(global: &Global, out: &Output) -> CmdResult<Connection> {
                 .hint("set DROPBOX_TOKEN (`dbx serve` prints a token for its emulator)"),
         );
     } else {
-        return embedded(out).await;
+        return embedded(global, out).await;
     }
     let client = builder
         .build_user()
@@ -83,7 +83,7 @@ pub async fn connect(global: &Global, out: &Output) -> CmdResult<Connection> {
 }
 
 /// Starts the embedded emulator and says so.
-async fn embedded(out: &Output) -> CmdResult<Connection> {
+async fn embedded(global: &Global, out: &Output) -> CmdResult<Connection> {
     let data_dir = embedded_data_dir();
     if let Some(d) = &data_dir {
         std::fs::create_dir_all(d)
@@ -96,22 +96,33 @@ async fn embedded(out: &Output) -> CmdResult<Connection> {
     out.note(format!(
         "dbx: no DROPBOX_TOKEN set: using the embedded emulator (files in {where_})"
     ));
-    start_emulator(EmulatorConfig {
-        data_dir,
-        ..EmulatorConfig::default()
-    })
+    start_emulator(
+        EmulatorConfig {
+            data_dir,
+            ..EmulatorConfig::default()
+        },
+        global,
+    )
     .await
 }
 
+/// The timeouts and retries of the global flags, on a builder.
+fn configured(builder: ClientBuilder, global: &Global) -> ClientBuilder {
+    builder
+        .idle_timeout(global.timeout)
+        .connect_timeout(global.timeout.min(std::time::Duration::from_secs(10)))
+        .retry_policy(global.retry_policy())
+}
+
 /// Starts an emulator in this process and connects to it.
-pub async fn start_emulator(config: EmulatorConfig) -> CmdResult<Connection> {
+pub async fn start_emulator(config: EmulatorConfig, global: &Global) -> CmdResult<Connection> {
     let emu = Emulator::start(config).await.map_err(|e| {
         Failure::new(
             Kind::Failure,
             format!("starting the embedded emulator: {e}"),
         )
     })?;
-    let client = ClientBuilder::new()
+    let client = configured(ClientBuilder::new(), global)
         .access_token(emu.access_token().to_owned())
         .base_url(emu.base_url())
         .build_user()

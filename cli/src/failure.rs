@@ -73,6 +73,8 @@ pub struct Failure {
     pub hint: Option<String>,
     /// The JSON result already describes the failure (no separate error document).
     pub reported_in_json: bool,
+    /// Dropbox's request id of the failed call, when a response arrived.
+    pub request_id: Option<String>,
 }
 
 impl Failure {
@@ -83,7 +85,14 @@ impl Failure {
             message: message.into(),
             hint: kind.hint().map(str::to_owned),
             reported_in_json: false,
+            request_id: None,
         }
+    }
+
+    /// Records the request id.
+    pub fn request_id(mut self, id: Option<&str>) -> Self {
+        self.request_id = id.map(str::to_owned);
+        self
     }
 
     /// Replaces the hint.
@@ -100,12 +109,12 @@ impl fmt::Display for Failure {
 }
 
 /// The kind of an API error.
-pub fn api_kind<E>(e: &dropbox_api::Error<E>) -> Kind {
+pub fn api_kind<E: dropbox_api_runtime::RouteError>(e: &dropbox_api::Error<E>) -> Kind {
     use dropbox_api_runtime::Error as E;
     match e {
         E::Auth(_) | E::Token(_) => Kind::Auth,
-        E::Route(_) | E::Access(_) | E::PathRoot(_) => Kind::Refused,
-        E::BadRequest(_) | E::Validation(_) => Kind::Failure,
+        E::Route(_) | E::Access(_) | E::PathRoot(_) if !e.is_transient() => Kind::Refused,
+        E::BadRequest { .. } | E::Validation(_) => Kind::Failure,
         _ if e.is_transient() => Kind::Transient,
         _ => Kind::Failure,
     }
@@ -116,23 +125,12 @@ pub fn upload_kind(e: &UploadError) -> Kind {
     match e {
         UploadError::InvalidOptions(_) => Kind::Usage,
         UploadError::Io { .. } | UploadError::State(_) => Kind::Failure,
-        UploadError::Upload { error, .. } => api_kind(error),
-        UploadError::Start(error) => api_kind(error),
-        UploadError::StartBatch(error) | UploadError::Batch(error) => api_kind(error),
-        UploadError::Append { error, .. } => api_kind(error),
-        UploadError::Finish { error, .. } => api_kind(error),
-        UploadError::BatchCheck(error) => api_kind(error),
-        UploadError::CreateLink(error) => api_kind(error),
-        UploadError::AppendBatch(error) => api_kind(error),
+        UploadError::Api { error, .. } => api_kind(error.as_ref()),
+        UploadError::BatchEntry { .. } if e.is_transient() => Kind::Transient,
         UploadError::BatchEntry { .. } => Kind::Refused,
         UploadError::HashMismatch { .. } => Kind::Verification,
         UploadError::SourceChanged(_) => Kind::Refused,
-        UploadError::GaveUp { last, .. } | UploadError::Deadline { last, .. } => {
-            match upload_kind(last) {
-                Kind::Auth => Kind::Auth,
-                _ => Kind::Transient,
-            }
-        }
+        UploadError::SessionLost { .. } | UploadError::Deadline { .. } => Kind::Transient,
         UploadError::Link(l) => link_kind(l),
         _ if e.is_transient() => Kind::Transient,
         _ => Kind::Failure,
@@ -173,21 +171,32 @@ fn with_refusal_hint(f: Failure) -> Failure {
     }
 }
 
-impl<E: fmt::Debug> From<dropbox_api::Error<E>> for Failure {
+impl<E: dropbox_api_runtime::RouteError> From<dropbox_api::Error<E>> for Failure {
     fn from(e: dropbox_api::Error<E>) -> Self {
         let kind = api_kind(&e);
-        with_refusal_hint(Failure::new(kind, e.to_string()))
+        let f = Failure::new(kind, e.to_string()).request_id(e.request_id());
+        match e.timeout() {
+            Some(_) => f.hint(TIMEOUT_HINT),
+            None => with_refusal_hint(f),
+        }
     }
 }
+
+/// The hint after a timeout.
+const TIMEOUT_HINT: &str = "the server stopped answering; try again, or give it longer with --timeout (and more attempts with --retries)";
 
 impl From<UploadError> for Failure {
     fn from(e: UploadError) -> Self {
         let kind = upload_kind(&e);
-        let f = Failure::new(kind, e.to_string());
+        let f = Failure::new(kind, e.to_string()).request_id(e.request_id());
         match &e {
             UploadError::SourceChanged(_) => f.hint(
                 "the file changed since the interrupted upload; upload it again without --resume",
             ),
+            UploadError::SessionLost { .. } => f.hint(
+                "the server lost the upload session (a restart, or it expired); run the upload again",
+            ),
+            _ if e.api_error().is_some_and(|a| a.timeout().is_some()) => f.hint(TIMEOUT_HINT),
             _ => with_refusal_hint(f),
         }
     }

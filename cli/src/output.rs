@@ -58,7 +58,7 @@ impl Output {
     pub fn failure(&self, f: &Failure) {
         if self.json && !f.reported_in_json {
             self.json(serde_json::json!({
-                "error": { "kind": f.kind.name(), "exit_code": f.kind.code(), "message": f.message, "hint": f.hint }
+                "error": { "kind": f.kind.name(), "exit_code": f.kind.code(), "message": f.message, "hint": f.hint, "request_id": f.request_id }
             }));
         }
         eprintln!("dbx: error: {}", f.message);

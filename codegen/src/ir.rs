@@ -425,6 +425,14 @@ impl Route {
         self.attr_str("auth").unwrap_or("user")
     }
 
+    /// Whether the route only reads: its OAuth `scope` attribute is a read scope (ends in
+    /// `.read`, or is `sessions.list`). A call of such a route whose answer was lost may be
+    /// sent again. A route without a scope counts as writing.
+    pub fn is_read_only(&self) -> bool {
+        self.attr_str("scope")
+            .is_some_and(|s| s.ends_with(".read") || s == "sessions.list")
+    }
+
     /// The URL path below the host: `/2/{namespace}/{name}` with `_v{N}` for N > 1.
     pub fn url_path(&self) -> String {
         if self.version > 1 {

@@ -116,12 +116,15 @@ async fn runtime_sees_rate_limits_and_auth_errors() {
         )
         .times(1),
     );
-    let err = files::list_folder(&c, &ListFolderArg::new(""))
+    // Without retries the 429 comes back as it is (the lifecycle would wait it out).
+    let once = c.with_retry_policy(dropbox_api::RetryPolicy::none());
+    let err = files::list_folder(&once, &ListFolderArg::new(""))
         .await
         .unwrap_err();
     let Error::RateLimited {
         reason,
         retry_after,
+        ..
     } = err
     else {
         panic!("{err:?}")

@@ -336,3 +336,9 @@ impl rt::wire::DecodeTagged for PollError {
         }
     }
 }
+
+impl rt::RouteError for PollError {
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
+    }
+}

@@ -197,6 +197,18 @@ impl rt::wire::DecodeTagged for RateLimitReason {
     }
 }
 
+impl rt::RouteError for RateLimitReason {
+    fn is_transient(&self) -> bool {
+        match self {
+            RateLimitReason::TooManyWriteOperations => true,
+            _ => false,
+        }
+    }
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
+    }
+}
+
 /// Body of an HTTP 429 response.
 ///
 /// Stone struct `auth.RateLimitError`.
@@ -253,6 +265,18 @@ impl<'de> ::serde::Deserialize<'de> for RateLimitError {
             reason: value_reason,
             retry_after: value_retry_after,
         })
+    }
+}
+
+impl rt::RouteError for RateLimitError {
+    fn is_transient(&self) -> bool {
+        rt::RouteError::is_transient(&self.reason)
+    }
+    fn retry_after(&self) -> Option<::std::time::Duration> {
+        rt::RouteError::retry_after(&self.reason)
+    }
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
     }
 }
 

@@ -575,6 +575,18 @@ impl<'de> ::serde::Deserialize<'de> for UploadWriteFailed {
     }
 }
 
+impl rt::RouteError for UploadWriteFailed {
+    fn is_transient(&self) -> bool {
+        rt::RouteError::is_transient(&self.reason)
+    }
+    fn retry_after(&self) -> Option<::std::time::Duration> {
+        rt::RouteError::retry_after(&self.reason)
+    }
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
+    }
+}
+
 /// Errors of [`upload`](crate::files::upload).
 ///
 /// Stone union `files.UploadError`.
@@ -654,6 +666,24 @@ impl rt::wire::DecodeTagged for UploadError {
             }
             _ => rt::wire::other(map, UploadError::Other),
         }
+    }
+}
+
+impl rt::RouteError for UploadError {
+    fn is_transient(&self) -> bool {
+        match self {
+            UploadError::Path(value) => rt::RouteError::is_transient(value),
+            _ => false,
+        }
+    }
+    fn retry_after(&self) -> Option<::std::time::Duration> {
+        match self {
+            UploadError::Path(value) => rt::RouteError::retry_after(value),
+            _ => None,
+        }
+    }
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
     }
 }
 
@@ -949,6 +979,12 @@ impl rt::wire::DecodeTagged for UploadSessionStartError {
             }
             _ => rt::wire::other(map, UploadSessionStartError::Other),
         }
+    }
+}
+
+impl rt::RouteError for UploadSessionStartError {
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
     }
 }
 
@@ -1369,6 +1405,12 @@ impl rt::wire::DecodeTagged for UploadSessionAppendError {
     }
 }
 
+impl rt::RouteError for UploadSessionAppendError {
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
+    }
+}
+
 /// One session's share of an [`upload_session/append_batch`](crate::files::upload_session_append_batch) body.
 ///
 /// Stone struct `files.UploadSessionAppendBatchArgEntry`.
@@ -1786,6 +1828,12 @@ impl rt::wire::DecodeTagged for UploadSessionAppendBatchError {
     }
 }
 
+impl rt::RouteError for UploadSessionAppendBatchError {
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
+    }
+}
+
 /// Argument of [`upload_session/finish`](crate::files::upload_session_finish); also one entry of a finish batch.
 ///
 /// Stone struct `files.UploadSessionFinishArg`.
@@ -2134,6 +2182,25 @@ impl rt::wire::DecodeTagged for UploadSessionFinishError {
     }
 }
 
+impl rt::RouteError for UploadSessionFinishError {
+    fn is_transient(&self) -> bool {
+        match self {
+            UploadSessionFinishError::Path(value) => rt::RouteError::is_transient(value),
+            UploadSessionFinishError::TooManyWriteOperations => true,
+            _ => false,
+        }
+    }
+    fn retry_after(&self) -> Option<::std::time::Duration> {
+        match self {
+            UploadSessionFinishError::Path(value) => rt::RouteError::retry_after(value),
+            _ => None,
+        }
+    }
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
+    }
+}
+
 /// Argument of [`upload_session/finish_batch:2`](crate::files::upload_session_finish_batch_v2) and [`upload_session/finish_batch`](crate::files::upload_session_finish_batch).
 ///
 /// Stone struct `files.UploadSessionFinishBatchArg`.
@@ -2253,6 +2320,28 @@ impl rt::wire::DecodeTagged for UploadSessionFinishBatchResultEntry {
             }
             _ => Err(rt::wire::unknown_tag(tag, &["success", "failure"])),
         }
+    }
+}
+
+impl rt::RouteError for UploadSessionFinishBatchResultEntry {
+    fn is_transient(&self) -> bool {
+        match self {
+            UploadSessionFinishBatchResultEntry::Failure(value) => {
+                rt::RouteError::is_transient(value)
+            }
+            _ => false,
+        }
+    }
+    fn retry_after(&self) -> Option<::std::time::Duration> {
+        match self {
+            UploadSessionFinishBatchResultEntry::Failure(value) => {
+                rt::RouteError::retry_after(value)
+            }
+            _ => None,
+        }
+    }
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
     }
 }
 
@@ -4446,6 +4535,12 @@ impl rt::wire::DecodeTagged for GetMetadataError {
     }
 }
 
+impl rt::RouteError for GetMetadataError {
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
+    }
+}
+
 /// Argument of [`download`](crate::files::download).
 ///
 /// Stone struct `files.DownloadArg`.
@@ -4578,6 +4673,12 @@ impl rt::wire::DecodeTagged for DownloadError {
             "unsupported_file" => rt::wire::void(map, DownloadError::UnsupportedFile),
             _ => rt::wire::other(map, DownloadError::Other),
         }
+    }
+}
+
+impl rt::RouteError for DownloadError {
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
     }
 }
 
@@ -4815,6 +4916,25 @@ impl rt::wire::DecodeTagged for DeleteError {
     }
 }
 
+impl rt::RouteError for DeleteError {
+    fn is_transient(&self) -> bool {
+        match self {
+            DeleteError::PathWrite(value) => rt::RouteError::is_transient(value),
+            DeleteError::TooManyWriteOperations => true,
+            _ => false,
+        }
+    }
+    fn retry_after(&self) -> Option<::std::time::Duration> {
+        match self {
+            DeleteError::PathWrite(value) => rt::RouteError::retry_after(value),
+            _ => None,
+        }
+    }
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
+    }
+}
+
 /// Argument of [`create_folder:2`](crate::files::create_folder_v2).
 ///
 /// Stone struct `files.CreateFolderArg`.
@@ -4970,6 +5090,22 @@ impl rt::wire::DecodeTagged for CreateFolderError {
             }
             _ => Err(rt::wire::unknown_tag(tag, &["path"])),
         }
+    }
+}
+
+impl rt::RouteError for CreateFolderError {
+    fn is_transient(&self) -> bool {
+        match self {
+            CreateFolderError::Path(value) => rt::RouteError::is_transient(value),
+        }
+    }
+    fn retry_after(&self) -> Option<::std::time::Duration> {
+        match self {
+            CreateFolderError::Path(value) => rt::RouteError::retry_after(value),
+        }
+    }
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
     }
 }
 
@@ -5475,6 +5611,12 @@ impl rt::wire::DecodeTagged for ListFolderError {
     }
 }
 
+impl rt::RouteError for ListFolderError {
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
+    }
+}
+
 /// Errors of [`list_folder/continue`](crate::files::list_folder_continue).
 ///
 /// Stone union `files.ListFolderContinueError`.
@@ -5534,6 +5676,12 @@ impl rt::wire::DecodeTagged for ListFolderContinueError {
             "reset" => rt::wire::void(map, ListFolderContinueError::Reset),
             _ => rt::wire::other(map, ListFolderContinueError::Other),
         }
+    }
+}
+
+impl rt::RouteError for ListFolderContinueError {
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
     }
 }
 
@@ -5729,6 +5877,18 @@ impl rt::wire::DecodeTagged for WriteError {
             "access_restricted" => rt::wire::void(map, WriteError::AccessRestricted),
             _ => rt::wire::other(map, WriteError::Other),
         }
+    }
+}
+
+impl rt::RouteError for WriteError {
+    fn is_transient(&self) -> bool {
+        match self {
+            WriteError::TooManyWriteOperations => true,
+            _ => false,
+        }
+    }
+    fn as_any(&self) -> &dyn ::std::any::Any {
+        self
     }
 }
 
@@ -6019,6 +6179,7 @@ pub mod routes {
         host: rt::route::Host::Content,
         style: rt::route::Style::Upload,
         auth: "user",
+        idempotent: false,
     };
     /// `upload_session/start` version 1.
     pub const UPLOAD_SESSION_START: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6029,6 +6190,7 @@ pub mod routes {
         host: rt::route::Host::Content,
         style: rt::route::Style::Upload,
         auth: "user",
+        idempotent: false,
     };
     /// `upload_session/start_batch` version 1.
     pub const UPLOAD_SESSION_START_BATCH: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6039,6 +6201,7 @@ pub mod routes {
         host: rt::route::Host::Api,
         style: rt::route::Style::Rpc,
         auth: "user",
+        idempotent: false,
     };
     /// `upload_session/append` version 1.
     pub const UPLOAD_SESSION_APPEND: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6049,6 +6212,7 @@ pub mod routes {
         host: rt::route::Host::Content,
         style: rt::route::Style::Upload,
         auth: "user",
+        idempotent: false,
     };
     /// `upload_session/append` version 2.
     pub const UPLOAD_SESSION_APPEND_V2: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6059,6 +6223,7 @@ pub mod routes {
         host: rt::route::Host::Content,
         style: rt::route::Style::Upload,
         auth: "user",
+        idempotent: false,
     };
     /// `upload_session/append_batch` version 1.
     pub const UPLOAD_SESSION_APPEND_BATCH: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6069,6 +6234,7 @@ pub mod routes {
         host: rt::route::Host::Content,
         style: rt::route::Style::Upload,
         auth: "user",
+        idempotent: false,
     };
     /// `upload_session/finish` version 1.
     pub const UPLOAD_SESSION_FINISH: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6079,6 +6245,7 @@ pub mod routes {
         host: rt::route::Host::Content,
         style: rt::route::Style::Upload,
         auth: "user",
+        idempotent: false,
     };
     /// `upload_session/finish_batch` version 1.
     pub const UPLOAD_SESSION_FINISH_BATCH: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6089,6 +6256,7 @@ pub mod routes {
         host: rt::route::Host::Api,
         style: rt::route::Style::Rpc,
         auth: "user",
+        idempotent: false,
     };
     /// `upload_session/finish_batch` version 2.
     pub const UPLOAD_SESSION_FINISH_BATCH_V2: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6099,6 +6267,7 @@ pub mod routes {
         host: rt::route::Host::Api,
         style: rt::route::Style::Rpc,
         auth: "user",
+        idempotent: false,
     };
     /// `upload_session/finish_batch/check` version 1.
     pub const UPLOAD_SESSION_FINISH_BATCH_CHECK: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6109,6 +6278,7 @@ pub mod routes {
         host: rt::route::Host::Api,
         style: rt::route::Style::Rpc,
         auth: "user",
+        idempotent: false,
     };
     /// `get_temporary_upload_link` version 1.
     pub const GET_TEMPORARY_UPLOAD_LINK: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6119,6 +6289,7 @@ pub mod routes {
         host: rt::route::Host::Api,
         style: rt::route::Style::Rpc,
         auth: "user",
+        idempotent: false,
     };
     /// `get_metadata` version 1.
     pub const GET_METADATA: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6129,6 +6300,7 @@ pub mod routes {
         host: rt::route::Host::Api,
         style: rt::route::Style::Rpc,
         auth: "user",
+        idempotent: true,
     };
     /// `download` version 1.
     pub const DOWNLOAD: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6139,6 +6311,7 @@ pub mod routes {
         host: rt::route::Host::Content,
         style: rt::route::Style::Download,
         auth: "user",
+        idempotent: true,
     };
     /// `delete` version 2.
     pub const DELETE_V2: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6149,6 +6322,7 @@ pub mod routes {
         host: rt::route::Host::Api,
         style: rt::route::Style::Rpc,
         auth: "user",
+        idempotent: false,
     };
     /// `create_folder` version 2.
     pub const CREATE_FOLDER_V2: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6159,6 +6333,7 @@ pub mod routes {
         host: rt::route::Host::Api,
         style: rt::route::Style::Rpc,
         auth: "user",
+        idempotent: false,
     };
     /// `list_folder` version 1.
     pub const LIST_FOLDER: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6169,6 +6344,7 @@ pub mod routes {
         host: rt::route::Host::Api,
         style: rt::route::Style::Rpc,
         auth: "app, user",
+        idempotent: true,
     };
     /// `list_folder/continue` version 1.
     pub const LIST_FOLDER_CONTINUE: rt::route::RouteSpec = rt::route::RouteSpec {
@@ -6179,5 +6355,6 @@ pub mod routes {
         host: rt::route::Host::Api,
         style: rt::route::Style::Rpc,
         auth: "app, user",
+        idempotent: true,
     };
 }

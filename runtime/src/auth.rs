@@ -11,8 +11,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::client::{BuildError, ClientBuilder, Select, Transport};
-use crate::secret::Secret;
+use crate::config::Timeouts;
+use crate::credentials::Select;
+use crate::retry::RetryPolicy;
+use crate::transport::Transport;
 
 /// A client that can send route calls.
 pub trait AuthClient {
@@ -46,6 +48,19 @@ macro_rules! client {
                 $name {
                     transport: Arc::new(transport),
                 }
+            }
+
+            /// This client with another retry policy, for the calls made through it (the
+            /// connection pool, credentials and interceptors are shared):
+            /// `files::list_folder(&client.with_retry_policy(RetryPolicy::none()), &arg)`.
+            pub fn with_retry_policy(&self, policy: RetryPolicy) -> Self {
+                Self::from_transport(self.transport.with_retry_policy(policy))
+            }
+
+            /// This client with other idle, attempt and call timeouts, for the calls made
+            /// through it.
+            pub fn with_timeouts(&self, timeouts: Timeouts) -> Self {
+                Self::from_transport(self.transport.with_timeouts(timeouts))
             }
         }
 
@@ -86,19 +101,7 @@ client!(
     NoAuthClient: NoAuth
 );
 
-impl UserClient {
-    /// A client for the real Dropbox servers with a fixed access token.
-    pub fn new(access_token: impl Into<Secret>) -> Result<Self, BuildError> {
-        ClientBuilder::new().access_token(access_token).build_user()
-    }
-}
-
 impl TeamClient {
-    /// A client for the real Dropbox servers with a fixed team access token.
-    pub fn new(access_token: impl Into<Secret>) -> Result<Self, BuildError> {
-        ClientBuilder::new().access_token(access_token).build_team()
-    }
-
     /// A user client acting as team member `team_member_id` (`Dropbox-API-Select-User`).
     pub fn as_user(&self, team_member_id: &str) -> UserClient {
         UserClient::from_transport(
@@ -114,21 +117,5 @@ impl TeamClient {
             self.transport
                 .with_select(Select::Admin(team_member_id.to_owned())),
         )
-    }
-}
-
-impl AppClient {
-    /// A client for the real Dropbox servers with the app's key and secret.
-    pub fn new(app_key: &str, app_secret: impl Into<Secret>) -> Result<Self, BuildError> {
-        ClientBuilder::new()
-            .app_credentials(app_key, app_secret)
-            .build_app()
-    }
-}
-
-impl NoAuthClient {
-    /// A client for the real Dropbox servers.
-    pub fn new() -> Result<Self, BuildError> {
-        ClientBuilder::new().build_noauth()
     }
 }

@@ -6,9 +6,9 @@ use bytes::Bytes;
 
 /// The body of an upload route: bytes in memory or a stream.
 ///
-/// Bytes are shared, not copied: the same buffer is sent again, as-is, if the access token
-/// had to be refreshed after a `401 expired_access_token`. A stream is sent once (a
-/// request whose token expires while it streams fails with the auth error).
+/// Bytes are shared, not copied: the same buffer is sent again, as-is, when the request
+/// lifecycle retries the call or refreshes an expired access token. A stream is sent once: a
+/// call whose streamed body would have to be sent again fails with the last attempt's error.
 ///
 /// ```
 /// use dropbox_api_runtime::Body;
@@ -27,7 +27,7 @@ enum Inner {
 }
 
 impl Body {
-    /// A body read from a stream of byte chunks (sent once, never retried).
+    /// A body read from a stream of byte chunks (sent once, never resent).
     pub fn wrap_stream<S>(stream: S) -> Self
     where
         S: futures_util::TryStream + Send + 'static,
@@ -50,11 +50,11 @@ impl Body {
         self.len() == Some(0)
     }
 
-    /// The bytes to keep for a resend (a cheap clone of shared bytes), and the body to send.
-    pub(crate) fn into_parts(self) -> (Option<Bytes>, reqwest::Body) {
+    /// The shared bytes, or the stream.
+    pub(crate) fn into_inner(self) -> Result<Bytes, reqwest::Body> {
         match self.0 {
-            Inner::Bytes(b) => (Some(b.clone()), reqwest::Body::from(b)),
-            Inner::Stream(s) => (None, s),
+            Inner::Bytes(b) => Ok(b),
+            Inner::Stream(s) => Err(s),
         }
     }
 }

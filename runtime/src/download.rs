@@ -3,7 +3,11 @@
 use std::fmt;
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt as _};
+use std::time::{Duration, Instant};
+
+use futures_util::Stream;
+
+use crate::stall::{Checkpoint, IdleRule};
 
 /// A byte range for the `Range` header of a download.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +36,59 @@ impl ByteRange {
     }
 }
 
-/// The result of a download route: its metadata and the content.
+/// Why reading a download's body failed. Both kinds are transient: the download can be
+/// resumed from the bytes received with a [`ByteRange::From`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// The body stalled: too few bytes arrived within the idle timeout.
+    #[error("idle timeout: the download stalled (no data for {:.1} s){}", after.as_secs_f64(), id_suffix(request_id))]
+    Idle {
+        /// How long the wait was.
+        after: Duration,
+        /// The response's request id.
+        request_id: Option<String>,
+    },
+    /// The connection failed while the body was read.
+    #[error("the download broke off: {source}{}", id_suffix(request_id))]
+    Transport {
+        /// The HTTP client's error (without the URL).
+        source: reqwest::Error,
+        /// The response's request id.
+        request_id: Option<String>,
+    },
+}
+
+fn id_suffix(id: &Option<String>) -> String {
+    id.as_deref()
+        .map(|id| format!(" (request id {id})"))
+        .unwrap_or_default()
+}
+
+impl BodyError {
+    /// The response's `X-Dropbox-Request-Id`.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            BodyError::Idle { request_id, .. } | BodyError::Transport { request_id, .. } => {
+                request_id.as_deref()
+            }
+        }
+    }
+}
+
+impl From<BodyError> for std::io::Error {
+    fn from(e: BodyError) -> Self {
+        let kind = match e {
+            BodyError::Idle { .. } => std::io::ErrorKind::TimedOut,
+            BodyError::Transport { .. } => std::io::ErrorKind::ConnectionAborted,
+        };
+        std::io::Error::new(kind, e)
+    }
+}
+
+/// The result of a download route: its metadata and the content, read as a stream under
+/// the idle timeout (only the time spent waiting for the server counts, not the time the
+/// caller takes between chunks).
 pub struct Download<R> {
     /// The result decoded from `Dropbox-API-Result`.
     pub result: R,
@@ -40,7 +96,11 @@ pub struct Download<R> {
     pub content_length: Option<u64>,
     /// The HTTP status (200, or 206 for a range).
     pub status: u16,
+    /// Dropbox's `X-Dropbox-Request-Id` of the response.
+    pub request_id: Option<String>,
     response: reqwest::Response,
+    idle: Option<IdleRule>,
+    checkpoint: Checkpoint,
 }
 
 impl<R: fmt::Debug> fmt::Debug for Download<R> {
@@ -49,35 +109,91 @@ impl<R: fmt::Debug> fmt::Debug for Download<R> {
             .field("result", &self.result)
             .field("content_length", &self.content_length)
             .field("status", &self.status)
+            .field("request_id", &self.request_id)
             .finish_non_exhaustive()
     }
 }
 
 impl<R> Download<R> {
-    pub(crate) fn new(result: R, response: reqwest::Response) -> Self {
+    pub(crate) fn new(
+        result: R,
+        response: reqwest::Response,
+        request_id: Option<String>,
+        idle: Option<IdleRule>,
+    ) -> Self {
         Download {
             result,
             content_length: response.content_length(),
             status: response.status().as_u16(),
+            request_id,
             response,
+            idle,
+            checkpoint: Checkpoint::new(),
+        }
+    }
+
+    /// The next chunk of the body, or `None` at the end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
+        let Some(rule) = self.idle else {
+            return self
+                .response
+                .chunk()
+                .await
+                .map_err(|e| BodyError::Transport {
+                    source: e.without_url(),
+                    request_id: self.request_id.clone(),
+                });
+        };
+        loop {
+            let started = Instant::now();
+            let wait = self.checkpoint.remaining(rule);
+            match tokio::time::timeout(wait, self.response.chunk()).await {
+                Ok(Ok(Some(chunk))) => {
+                    let _ = self
+                        .checkpoint
+                        .observe(rule, started.elapsed(), chunk.len() as u64);
+                    return Ok(Some(chunk));
+                }
+                Ok(Ok(None)) => return Ok(None),
+                Ok(Err(e)) => {
+                    return Err(BodyError::Transport {
+                        source: e.without_url(),
+                        request_id: self.request_id.clone(),
+                    });
+                }
+                Err(_) => {
+                    if let Some(after) = self.checkpoint.observe(rule, started.elapsed(), 0) {
+                        return Err(BodyError::Idle {
+                            after,
+                            request_id: self.request_id.clone(),
+                        });
+                    }
+                }
+            }
         }
     }
 
     /// Reads the whole body into memory.
-    pub async fn bytes(self) -> Result<Bytes, reqwest::Error> {
-        self.response.bytes().await.map_err(|e| e.without_url())
-    }
-
-    /// The next chunk of the body, or `None` at the end.
-    pub async fn chunk(&mut self) -> Result<Option<Bytes>, reqwest::Error> {
-        self.response.chunk().await.map_err(|e| e.without_url())
+    pub async fn bytes(mut self) -> Result<Bytes, BodyError> {
+        let mut out = bytes::BytesMut::new();
+        while let Some(chunk) = self.chunk().await? {
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out.freeze())
     }
 
     /// The body as a stream of chunks.
-    pub fn into_stream(self) -> impl Stream<Item = Result<Bytes, reqwest::Error>> + Send {
-        self.response
-            .bytes_stream()
-            .map(|r| r.map_err(|e| e.without_url()))
+    pub fn into_stream(self) -> impl Stream<Item = Result<Bytes, BodyError>> + Send
+    where
+        R: Send,
+    {
+        futures_util::stream::unfold(self, |mut d| async move {
+            match d.chunk().await {
+                Ok(Some(c)) => Some((Ok(c), d)),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), d)),
+            }
+        })
     }
 
     /// Copies the body into a writer, returning the number of bytes written.
@@ -87,12 +203,7 @@ impl<R> Download<R> {
     {
         use tokio::io::AsyncWriteExt as _;
         let mut n = 0u64;
-        while let Some(chunk) = self
-            .response
-            .chunk()
-            .await
-            .map_err(|e| std::io::Error::other(e.without_url()))?
-        {
+        while let Some(chunk) = self.chunk().await? {
             writer.write_all(&chunk).await?;
             n += chunk.len() as u64;
         }

@@ -5,12 +5,18 @@
 //!
 //! - [`auth`]: clients per auth type ([`UserClient`], [`TeamClient`], [`AppClient`],
 //!   [`NoAuthClient`]) and the marker traits that make the type system check route auth;
-//! - [`client`]: [`ClientBuilder`] (tokens, hosts, timeouts, path root) and the
-//!   [`Transport`] that sends rpc, upload and download calls;
+//! - [`builder`]: [`ClientBuilder`] (credentials, hosts, timeouts, retry policy,
+//!   interceptors, path root); [`config`]: [`Config`] and [`Timeouts`];
+//! - [`transport`]: the [`Transport`] every client holds, which encodes rpc, upload and
+//!   download calls and decodes their answers; `lifecycle` (private): the one request
+//!   lifecycle every call goes through (attempt, classify, wait, retry), with the stall
+//!   detector of `stall` (private) for the idle timeout;
+//! - [`retry`]: [`RetryPolicy`]; [`classify`]: [`RouteError`], the generated
+//!   classification of route errors; [`hooks`]: [`Interceptor`]s around each attempt;
 //! - [`error`]: one [`Error`] type mapping every Dropbox status (400, 401, 403, 409, 422,
-//!   429 with `Retry-After`, 5xx) to a variant;
+//!   429 with `Retry-After`, 5xx), transport failures and timeouts, with the request id;
 //! - [`token`]: fixed tokens and refresh-token providers; [`secret`]: values that never print;
-//! - [`header`]: the `Dropbox-API-Arg` escaping; [`retry`]: backoff with jitter;
+//! - [`header`]: the `Dropbox-API-Arg` escaping;
 //! - [`wire`] and [`validate`]: Dropbox's JSON format and spec constraints for generated types.
 //!
 //! ```no_run
@@ -31,24 +37,38 @@
 
 pub mod auth;
 pub mod body;
-pub mod client;
+pub mod builder;
+pub mod classify;
+pub mod config;
+mod credentials;
 pub mod download;
 pub mod error;
 pub mod header;
+pub mod hooks;
+mod lifecycle;
 pub mod retry;
 pub mod route;
 pub mod secret;
 pub mod shape;
+mod stall;
+mod status;
 pub mod token;
+pub mod transport;
 pub mod validate;
 pub mod wire;
 
 pub use auth::{AppClient, NoAuthClient, TeamClient, UserClient};
 pub use body::Body;
-pub use client::{BuildError, ClientBuilder, Config, Transport};
-pub use download::{ByteRange, Download};
-pub use error::{ApiError, Error, ErrorTypes, NoError, RateLimitReason, Untyped, UserMessage};
-pub use retry::{RetryPolicy, retry};
+pub use builder::{BuildError, ClientBuilder};
+pub use classify::RouteError;
+pub use config::{Config, Timeouts};
+pub use download::{BodyError, ByteRange, Download};
+pub use error::{
+    ApiError, Error, ErrorTypes, NoError, RateLimitReason, TimeoutKind, Untyped, UserMessage,
+};
+pub use hooks::Interceptor;
+pub use retry::{LostAnswer, RetryPolicy};
 pub use secret::Secret;
 pub use token::{RefreshingToken, StaticToken, TokenError, TokenProvider};
+pub use transport::Transport;
 pub use wire::Timestamp;

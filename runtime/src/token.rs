@@ -48,6 +48,14 @@ pub trait TokenProvider: Send + Sync + 'static {
     /// Called once when a client is built with this provider, with the client's HTTP client
     /// and token endpoint (providers that fetch tokens may keep them). Does nothing by default.
     fn bind(&self, _http: &reqwest::Client, _token_url: &str) {}
+
+    /// What identifies the account these tokens belong to (the refresh token, or the fixed
+    /// token), so that clients made from the same credentials can share per-account state
+    /// such as the upload toolkit's commit queue. It is hashed, never stored or shown. `None`
+    /// (the default): clients share such state only with their own clones.
+    fn identity(&self) -> Option<Secret> {
+        None
+    }
 }
 
 /// A fixed access token (for example a long-lived one from the App Console).
@@ -73,6 +81,10 @@ impl TokenProvider for StaticToken {
 
     fn can_refresh(&self) -> bool {
         false
+    }
+
+    fn identity(&self) -> Option<Secret> {
+        Some(self.0.clone())
     }
 }
 
@@ -298,6 +310,10 @@ impl TokenProvider for RefreshingToken {
     fn can_refresh(&self) -> bool {
         true
     }
+
+    fn identity(&self) -> Option<Secret> {
+        Some(self.refresh_token.clone())
+    }
 }
 
 impl<T: TokenProvider + ?Sized> TokenProvider for Arc<T> {
@@ -315,6 +331,10 @@ impl<T: TokenProvider + ?Sized> TokenProvider for Arc<T> {
 
     fn bind(&self, http: &reqwest::Client, token_url: &str) {
         (**self).bind(http, token_url)
+    }
+
+    fn identity(&self) -> Option<Secret> {
+        (**self).identity()
     }
 }
 

@@ -10,7 +10,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use dropbox_api_runtime::route::{Host, RouteSpec, Style};
-use dropbox_api_runtime::{ByteRange, ClientBuilder, Error, RateLimitReason, Secret, Untyped};
+use dropbox_api_runtime::{
+    ByteRange, ClientBuilder, Error, RateLimitReason, RetryPolicy, Secret, Untyped,
+};
 use serde_json::{Value, json};
 
 /// What the server saw of one request.
@@ -89,6 +91,7 @@ static RPC: RouteSpec = RouteSpec {
     host: Host::Api,
     style: Style::Rpc,
     auth: "user",
+    idempotent: false,
 };
 static UPLOAD: RouteSpec = RouteSpec {
     namespace: "files",
@@ -98,6 +101,7 @@ static UPLOAD: RouteSpec = RouteSpec {
     host: Host::Content,
     style: Style::Upload,
     auth: "user",
+    idempotent: false,
 };
 static DOWNLOAD: RouteSpec = RouteSpec {
     namespace: "files",
@@ -107,6 +111,7 @@ static DOWNLOAD: RouteSpec = RouteSpec {
     host: Host::Content,
     style: Style::Download,
     auth: "user",
+    idempotent: false,
 };
 
 type Res<T> = Result<T, Error<Value, Untyped>>;
@@ -115,6 +120,7 @@ type Res<T> = Result<T, Error<Value, Untyped>>;
 async fn rpc_sends_json_with_bearer_token_and_user_agent() {
     let (base, script) = server(vec![answer(200, "application/json", r#"{"ok":true}"#)]).await;
     let client = ClientBuilder::new()
+        .retry_policy(RetryPolicy::none())
         .access_token("tok-123")
         .base_url(&base)
         .user_agent("test-agent/1")
@@ -136,6 +142,7 @@ async fn rpc_sends_json_with_bearer_token_and_user_agent() {
 async fn upload_puts_the_escaped_argument_in_the_header_and_streams_the_body() {
     let (base, script) = server(vec![answer(200, "application/json", "null")]).await;
     let client = ClientBuilder::new()
+        .retry_policy(RetryPolicy::none())
         .access_token("t")
         .base_url(&base)
         .build_user()
@@ -164,6 +171,7 @@ async fn download_reads_the_result_header_and_streams_the_body() {
     ));
     let (base, script) = server(vec![a]).await;
     let client = ClientBuilder::new()
+        .retry_policy(RetryPolicy::none())
         .access_token("t")
         .base_url(&base)
         .build_user()
@@ -236,6 +244,7 @@ async fn every_error_status_maps_to_its_variant() {
         let status = a.status;
         let (base, _script) = server(vec![a]).await;
         let client = ClientBuilder::new()
+            .retry_policy(RetryPolicy::none())
             .access_token("t")
             .base_url(&base)
             .build_user()
@@ -265,6 +274,7 @@ async fn rate_limit_retry_after_header_wins_over_the_body() {
     a.headers.push(("retry-after", "2".into()));
     let (base, _s) = server(vec![a]).await;
     let client = ClientBuilder::new()
+        .retry_policy(RetryPolicy::none())
         .access_token("t")
         .base_url(&base)
         .build_user()
@@ -278,6 +288,7 @@ async fn rate_limit_retry_after_header_wins_over_the_body() {
         Error::RateLimited {
             reason,
             retry_after,
+            ..
         } => {
             assert_eq!(reason, RateLimitReason::TooManyWriteOperations);
             assert_eq!(retry_after, Duration::from_secs(2));
@@ -307,6 +318,7 @@ async fn expired_token_is_refreshed_once_and_the_call_retried() {
     );
     let (base, script) = server(vec![first, expired, token, ok]).await;
     let client = ClientBuilder::new()
+        .retry_policy(RetryPolicy::none())
         .refresh_token("refresh-secret", "app-key", Some(Secret::new("app-secret")))
         .base_url(&base)
         .build_user()
@@ -355,6 +367,7 @@ async fn an_upload_body_in_memory_is_sent_again_after_a_refresh() {
     let ok = answer(200, "application/json", r#"{"stored":1}"#);
     let (base, script) = server(vec![first, expired, token, ok]).await;
     let client = ClientBuilder::new()
+        .retry_policy(RetryPolicy::none())
         .refresh_token("refresh-secret", "app-key", Some(Secret::new("app-secret")))
         .base_url(&base)
         .build_user()
@@ -388,6 +401,7 @@ async fn a_token_close_to_expiry_is_refreshed_before_the_call() {
     let ok = answer(200, "application/json", "{}");
     let (base, script) = server(vec![short, ok.clone(), long, ok]).await;
     let client = ClientBuilder::new()
+        .retry_policy(RetryPolicy::none())
         .refresh_token("r", "k", None)
         .base_url(&base)
         .build_user()
@@ -420,6 +434,7 @@ async fn a_token_close_to_expiry_is_refreshed_before_the_call() {
 async fn team_clients_select_a_member_and_set_the_path_root() {
     let (base, script) = server(vec![answer(200, "application/json", "{}")]).await;
     let team = ClientBuilder::new()
+        .retry_policy(RetryPolicy::none())
         .access_token("team-token")
         .base_url(&base)
         .path_root(&json!({".tag": "root", "root": "123"}))
@@ -450,6 +465,7 @@ async fn team_clients_select_a_member_and_set_the_path_root() {
 async fn app_clients_use_basic_auth() {
     let (base, script) = server(vec![answer(200, "application/json", "{}")]).await;
     let app = ClientBuilder::new()
+        .retry_policy(RetryPolicy::none())
         .app_credentials("key", "secret")
         .base_url(&base)
         .build_app()
@@ -467,6 +483,7 @@ async fn app_clients_use_basic_auth() {
 #[tokio::test]
 async fn no_secret_in_debug_of_clients_builders_and_errors() {
     let builder = ClientBuilder::new()
+        .retry_policy(RetryPolicy::none())
         .access_token("sl.TOPSECRET")
         .app_credentials("key", "APPSECRET");
     let dbg = format!("{builder:?}");
@@ -481,6 +498,7 @@ async fn no_secret_in_debug_of_clients_builders_and_errors() {
     )])
     .await;
     let client = ClientBuilder::new()
+        .retry_policy(RetryPolicy::none())
         .refresh_token("REFRESHSECRET", "k", Some(Secret::new("APPSECRET")))
         .access_token("sl.TOPSECRET")
         .base_url(&base)
@@ -506,6 +524,7 @@ async fn transport_errors_do_not_carry_the_url() {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     let client = ClientBuilder::new()
+        .retry_policy(RetryPolicy::none())
         .access_token("t")
         .base_url(&format!("http://127.0.0.1:{port}"))
         .build_user()
@@ -520,10 +539,14 @@ async fn transport_errors_do_not_carry_the_url() {
 }
 
 #[tokio::test]
-async fn shared_values_follow_client_clones() {
+async fn shared_values_belong_to_the_account() {
     #[derive(Default)]
     struct Counter(std::sync::atomic::AtomicUsize);
-    let client = ClientBuilder::new().access_token("t").build_user().unwrap();
+    let client = ClientBuilder::new()
+        .access_token("t")
+        .retry_policy(RetryPolicy::none())
+        .build_user()
+        .unwrap();
     let clone = client.clone();
     let t1 = dropbox_api_runtime::auth::AuthClient::transport(&client);
     let t2 = dropbox_api_runtime::auth::AuthClient::transport(&clone);
@@ -536,12 +559,24 @@ async fn shared_values_follow_client_clones() {
             .load(std::sync::atomic::Ordering::SeqCst),
         1
     );
-    let other = ClientBuilder::new().access_token("t").build_user().unwrap();
-    let t3 = dropbox_api_runtime::auth::AuthClient::transport(&other);
-    assert_eq!(
-        t3.shared::<Counter>()
+    // Per account: another client from the same token shares it, one from another token,
+    // for other servers, or acting as a team member does not.
+    let load = |c: &dropbox_api_runtime::UserClient| {
+        dropbox_api_runtime::auth::AuthClient::transport(c)
+            .shared::<Counter>()
             .0
-            .load(std::sync::atomic::Ordering::SeqCst),
-        0
-    );
+            .load(std::sync::atomic::Ordering::SeqCst)
+    };
+    let same = ClientBuilder::new().access_token("t").build_user().unwrap();
+    assert_eq!(load(&same), 1);
+    let other = ClientBuilder::new().access_token("u").build_user().unwrap();
+    assert_eq!(load(&other), 0);
+    let elsewhere = ClientBuilder::new()
+        .access_token("t")
+        .base_url("http://127.0.0.1:9")
+        .build_user()
+        .unwrap();
+    assert_eq!(load(&elsewhere), 0);
+    let team = ClientBuilder::new().access_token("t").build_team().unwrap();
+    assert_eq!(load(&team.as_user("dbmid:1")), 0);
 }

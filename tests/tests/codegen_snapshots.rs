@@ -72,6 +72,11 @@ fn output_is_deterministic() {
 }
 
 #[test]
+fn route_errors_are_classified_for_retries() {
+    insta::assert_snapshot!(emit("retry.stone", "retry"));
+}
+
+#[test]
 fn struct_families_become_one_generic_struct() {
     insta::assert_snapshot!(emit("families.stone", "events"));
 }

@@ -3,7 +3,6 @@
 //! 1,000 entries per call, strictly one at a time per account.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use bytes::Bytes;
 use dropbox_api::UserClient;
@@ -15,12 +14,13 @@ use dropbox_api::files::{
     UploadSessionFinishBatchLaunch, UploadSessionFinishBatchResultEntry, UploadSessionFinishError,
     UploadSessionLookupError, UploadSessionStartArg, UploadSessionStartBatchArg,
 };
+use dropbox_api_runtime::RouteError as _;
 use dropbox_api_runtime::auth::AuthClient as _;
 use dropbox_content_hash::ContentHash;
 use futures::stream::{self, StreamExt as _};
 
-use crate::error::{UploadError, is_retryable_entry};
-use crate::options::{Tracker, UploadOptions, with_retries};
+use crate::error::{Stage, UploadError};
+use crate::options::{Clients, Tracker, UploadOptions};
 use crate::source::{Reader, UploadSource};
 
 /// Entries per `finish_batch` call (Dropbox's limit).
@@ -73,7 +73,7 @@ pub enum CommitStyle {
 }
 
 /// How to upload a batch.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BatchOptions {
     /// Chunk size, concurrency, retries, progress (the state sink is not used).
     pub upload: UploadOptions,
@@ -83,6 +83,21 @@ pub struct BatchOptions {
     pub commit_style: CommitStyle,
     /// How often entries that failed with a retryable error are committed again.
     pub commit_rounds: u32,
+    /// The lock that serialises commit calls of the account (default: one [`CommitQueue`]
+    /// per account in this process).
+    pub commit_lock: Option<std::sync::Arc<dyn CommitLock>>,
+}
+
+impl std::fmt::Debug for BatchOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchOptions")
+            .field("upload", &self.upload)
+            .field("commit_group", &self.commit_group)
+            .field("commit_style", &self.commit_style)
+            .field("commit_rounds", &self.commit_rounds)
+            .field("commit_lock", &self.commit_lock.is_some())
+            .finish()
+    }
 }
 
 impl Default for BatchOptions {
@@ -92,6 +107,7 @@ impl Default for BatchOptions {
             commit_group: MAX_BATCH,
             commit_style: CommitStyle::Sync,
             commit_rounds: 5,
+            commit_lock: None,
         }
     }
 }
@@ -112,10 +128,72 @@ impl BatchReport {
     }
 }
 
-/// Serialises the commit calls of one account: every batch started from the same client
-/// (and its clones) takes this lock around each `finish_batch` call.
+/// Serialises the commit calls of one account. Dropbox takes a lock on the namespace for each
+/// `finish_batch` call; two at once contend and fail with `too_many_write_operations`.
+///
+/// By default every batch of the same account in this process (every client made from the
+/// same credentials, see `Transport::account_key`) shares one [`CommitQueue`]. An app that
+/// runs several processes, or several machines, plugs in its own lock through
+/// [`BatchOptions::commit_lock`]: an advisory file lock, or a lock in a shared service such
+/// as Redis.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use dropbox_upload::{BatchOptions, CommitLock, CommitTurn};
+///
+/// /// One commit at a time across processes: an exclusive `flock` on a shared file.
+/// struct FileLock(std::path::PathBuf);
+///
+/// struct Held(std::fs::File);
+/// impl CommitTurn for Held {}
+///
+/// impl CommitLock for FileLock {
+///     fn turn(&self) -> dropbox_upload::batch::TurnFuture<'_> {
+///         let path = self.0.clone();
+///         Box::pin(async move {
+///             let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+///                 let f = std::fs::OpenOptions::new().create(true).write(true).open(&path)?;
+///                 f.lock()?; // blocks until no other process holds it; released on drop
+///                 Ok(f)
+///             })
+///             .await
+///             .map_err(std::io::Error::other)??;
+///             Ok(Box::new(Held(file)) as Box<dyn CommitTurn>)
+///         })
+///     }
+/// }
+///
+/// let options = BatchOptions {
+///     commit_lock: Some(Arc::new(FileLock("/tmp/dropbox-commits.lock".into()))),
+///     ..BatchOptions::default()
+/// };
+/// # let _ = options;
+/// ```
+pub trait CommitLock: Send + Sync + 'static {
+    /// Waits for this account's turn to commit; the turn lasts until the value is dropped.
+    fn turn(&self) -> TurnFuture<'_>;
+}
+
+/// A held turn of a [`CommitLock`]: dropping it lets the next commit go.
+pub trait CommitTurn: Send {}
+
+/// The future of [`CommitLock::turn`].
+pub type TurnFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = std::io::Result<Box<dyn CommitTurn>>> + Send + 'a>,
+>;
+
+/// The in-process commit lock of one account (the default [`CommitLock`]).
 #[derive(Debug, Default)]
-pub struct CommitQueue(tokio::sync::Mutex<()>);
+pub struct CommitQueue(std::sync::Arc<tokio::sync::Mutex<()>>);
+
+impl CommitTurn for tokio::sync::OwnedMutexGuard<()> {}
+
+impl CommitLock for CommitQueue {
+    fn turn(&self) -> TurnFuture<'_> {
+        let lock = self.0.clone();
+        Box::pin(async move { Ok(Box::new(lock.lock_owned().await) as Box<dyn CommitTurn>) })
+    }
+}
 
 /// An item whose bytes are all in a closed session.
 struct Sent {
@@ -136,8 +214,9 @@ pub(crate) async fn upload_batch(
             "commit_group must be between 1 and {MAX_BATCH}"
         )));
     }
-    let started = Instant::now();
     let up = &options.upload;
+    let clients = Clients::new(client, up);
+    let client = &clients.checked;
     let n = items.len();
     let mut results: Vec<Option<Result<FileMetadata, UploadError>>> =
         (0..n).map(|_| None).collect();
@@ -148,30 +227,28 @@ pub(crate) async fn upload_batch(
             BatchSource::File(p) => UploadSource::File(p.clone()),
             BatchSource::Bytes(b) => UploadSource::Bytes(b.clone()),
         };
-        let r = Reader::open(source).await;
-        if let Ok(r) = &r {
-            total_bytes += r.len().unwrap_or(0);
+        match Reader::open(source).await {
+            Ok(r) => {
+                total_bytes += r.len().unwrap_or(0);
+                readers.push(Some(r));
+            }
+            Err(e) => {
+                results[readers.len()] = Some(Err(e));
+                readers.push(None);
+            }
         }
-        readers.push(r);
     }
     let tracker = Tracker::new(up.progress.clone(), total_bytes, n as u64);
 
     // 1. Sessions, up to 1,000 per start_batch call.
-    let wanted: Vec<usize> = (0..n).filter(|i| readers[*i].is_ok()).collect();
+    let wanted: Vec<usize> = (0..n).filter(|i| readers[*i].is_some()).collect();
     let mut sessions: Vec<Option<String>> = vec![None; n];
     for group in wanted.chunks(MAX_BATCH) {
         let arg = UploadSessionStartBatchArg::new(group.len() as u64);
-        let res = with_retries(
-            up,
-            started,
-            || "starting a batch of sessions".into(),
-            || async {
-                files::upload_session_start_batch(client, &arg)
-                    .await
-                    .map_err(|e| UploadError::StartBatch(Box::new(e)))
-            },
-        )
-        .await?;
+        // A resent start_batch opens sessions that expire unused.
+        let res = files::upload_session_start_batch(client, &arg)
+            .await
+            .map_err(|e| UploadError::api(Stage::StartBatch, e))?;
         if res.session_ids.len() != group.len() {
             return Err(UploadError::Protocol(format!(
                 "start_batch returned {} sessions for {} asked",
@@ -193,7 +270,7 @@ pub(crate) async fn upload_batch(
     let mut pack_bytes = 0u64;
     let mut singles = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let (Ok(reader), Some(session)) = (&readers[i], sessions[i].clone()) else {
+        let (Some(reader), Some(session)) = (&readers[i], sessions[i].clone()) else {
             continue;
         };
         match reader.len() {
@@ -221,7 +298,7 @@ pub(crate) async fn upload_batch(
     }
     let mut pack_jobs = Vec::with_capacity(packs.len());
     for pack in packs {
-        pack_jobs.push(send_pack(client, up, started, tracker_ref, pack));
+        pack_jobs.push(send_pack(client, up, tracker_ref, pack));
     }
     let packed = stream::iter(pack_jobs)
         .buffer_unordered(up.concurrency.max(1))
@@ -229,7 +306,7 @@ pub(crate) async fn upload_batch(
     let mut jobs = Vec::with_capacity(singles.len());
     for (i, reader, commit, session) in singles {
         jobs.push(async move {
-            let r = send_item(client, up, started, tracker_ref, reader, commit, session).await;
+            let r = send_item(client, up, tracker_ref, reader, commit, session).await;
             (i, r)
         });
     }
@@ -250,20 +327,23 @@ pub(crate) async fn upload_batch(
             Err(e) => results[i] = Some(Err(e)),
         }
     }
-    for (i, r) in readers.into_iter().enumerate() {
-        if let Err(e) = r {
-            results[i] = Some(Err(e));
-        }
-    }
     sent.sort_by_key(|s| s.index);
 
     // 3. Commits, one call at a time for the account, retrying entries that can succeed.
-    let queue = client.transport().shared::<CommitQueue>();
+    let queue = options.commit_lock.clone().unwrap_or_else(|| {
+        client.transport().shared::<CommitQueue>() as std::sync::Arc<dyn CommitLock>
+    });
+    let policy = up
+        .retry
+        .clone()
+        .unwrap_or_else(|| client.transport().config().retry.clone());
+    let mut restarts = vec![0u32; n];
     let mut commit_calls = 0u32;
     let mut round = 0u32;
     while !sent.is_empty() {
         round += 1;
         let mut retry_later = Vec::new();
+        let mut lost = Vec::new();
         let groups: Vec<Vec<Sent>> = chunked(std::mem::take(&mut sent), options.commit_group);
         for group in groups {
             let entries: Vec<UploadSessionFinishArg> = group
@@ -276,17 +356,13 @@ pub(crate) async fn upload_batch(
                 })
                 .collect();
             let arg = UploadSessionFinishBatchArg::new(entries);
-            let (answers, retried) = {
-                let _turn = queue.0.lock().await;
-                commit_group(
-                    client,
-                    up,
-                    started,
-                    &arg,
-                    options.commit_style,
-                    &mut commit_calls,
-                )
-                .await?
+            let answers = {
+                let _turn = queue
+                    .turn()
+                    .await
+                    .map_err(|e| UploadError::Protocol(format!("the commit lock failed: {e}")))?;
+                commit_calls += 1;
+                commit_group(client, up, &arg, options.commit_style).await?
             };
             if answers.len() != group.len() {
                 return Err(UploadError::Protocol(format!(
@@ -303,22 +379,23 @@ pub(crate) async fn upload_batch(
                         tracker.file_done();
                     }
                     UploadSessionFinishBatchResultEntry::Failure(e)
-                        if is_retryable_entry(&e) && round < options.commit_rounds =>
+                        if e.is_transient() && round < options.commit_rounds =>
                     {
                         retry_later.push(s);
                     }
                     UploadSessionFinishBatchResultEntry::Failure(
                         UploadSessionFinishError::LookupFailed(UploadSessionLookupError::NotFound),
-                    ) if retried => {
-                        // The first answer was lost after the commit happened.
-                        let found = find_committed(client, &item.commit, &s.hash).await;
-                        results[s.index] = Some(found.ok_or_else(|| UploadError::BatchEntry {
-                            remote: item.commit.path.clone(),
-                            error: UploadSessionFinishError::LookupFailed(
-                                UploadSessionLookupError::NotFound,
-                            ),
-                        }));
-                        tracker.file_done();
+                    ) => {
+                        // Either a resent commit whose first answer was lost (the file is
+                        // there with our hash) or a session the server lost: that file
+                        // starts over from its source.
+                        match find_committed(client, &item.commit, &s.hash).await {
+                            Some(meta) => {
+                                results[s.index] = Some(Ok(meta));
+                                tracker.file_done();
+                            }
+                            None => lost.push(s),
+                        }
                     }
                     UploadSessionFinishBatchResultEntry::Failure(error) => {
                         results[s.index] = Some(Err(UploadError::BatchEntry {
@@ -329,8 +406,40 @@ pub(crate) async fn upload_batch(
                 }
             }
         }
+        // Files whose session was lost start over, each in a session of its own, and
+        // join the next commit round.
+        for s in lost {
+            let item = &items[s.index];
+            restarts[s.index] += 1;
+            let why = "lookup_failed/not_found".to_string();
+            let reader = match &readers[s.index] {
+                Some(r) if r.rewindable() && restarts[s.index] <= crate::session::MAX_RESTARTS => r,
+                _ => {
+                    results[s.index] = Some(Err(UploadError::SessionLost {
+                        remote: item.commit.path.clone(),
+                        restarts: restarts[s.index] - 1,
+                        why,
+                    }));
+                    continue;
+                }
+            };
+            tracing::debug!(target: "dropbox_upload", %why, "a batch session was lost; sending the file again");
+            let sent_again = match new_session(client).await {
+                Ok(session) => send_item(client, up, &tracker, reader, &item.commit, session).await,
+                Err(e) => Err(e),
+            };
+            match sent_again {
+                Ok((session, total, hash)) => retry_later.push(Sent {
+                    index: s.index,
+                    session,
+                    total,
+                    hash,
+                }),
+                Err(e) => results[s.index] = Some(Err(e)),
+            }
+        }
         if !retry_later.is_empty() {
-            let delay = up.retry.backoff(round, None);
+            let delay = policy.backoff(round, None);
             tracing::debug!(target: "dropbox_upload", entries = retry_later.len(), ?delay, "committing entries again");
             tokio::time::sleep(delay).await;
         }
@@ -392,84 +501,50 @@ async fn find_committed(
     }
 }
 
-/// One commit call (with retries of transient failures); returns the entries' answers and
-/// whether the call was sent more than once.
+/// One commit call; returns the entries' answers. A resent call whose first answer was lost
+/// answers `lookup_failed/not_found` for entries it committed, which the caller checks by
+/// content hash.
 async fn commit_group(
     client: &UserClient,
     up: &UploadOptions,
-    started: Instant,
     arg: &UploadSessionFinishBatchArg,
     style: CommitStyle,
-    calls: &mut u32,
-) -> Result<(Vec<UploadSessionFinishBatchResultEntry>, bool), UploadError> {
-    let attempts = std::sync::atomic::AtomicU32::new(0);
-    let entries = match style {
+) -> Result<Vec<UploadSessionFinishBatchResultEntry>, UploadError> {
+    Ok(match style {
         CommitStyle::Sync => {
-            with_retries(
-                up,
-                started,
-                || "committing a batch".into(),
-                || async {
-                    attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    files::upload_session_finish_batch_v2(client, arg)
-                        .await
-                        .map_err(|e| UploadError::Batch(Box::new(e)))
-                },
-            )
-            .await?
-            .entries
+            files::upload_session_finish_batch_v2(client, arg)
+                .await
+                .map_err(|e| UploadError::api(Stage::FinishBatch, e))?
+                .entries
         }
         CommitStyle::AsyncJob => {
-            let launch = with_retries(
-                up,
-                started,
-                || "launching a batch commit".into(),
-                || async {
-                    attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    #[allow(deprecated)]
-                    files::upload_session_finish_batch(client, arg)
-                        .await
-                        .map_err(|e| UploadError::Batch(Box::new(e)))
-                },
-            )
-            .await?;
+            #[allow(deprecated)]
+            let launch = files::upload_session_finish_batch(client, arg)
+                .await
+                .map_err(|e| UploadError::api(Stage::FinishBatch, e))?;
             match launch {
                 UploadSessionFinishBatchLaunch::Complete(r) => r.entries,
-                UploadSessionFinishBatchLaunch::AsyncJobId(id) => {
-                    poll_job(client, up, started, &id).await?
-                }
+                UploadSessionFinishBatchLaunch::AsyncJobId(id) => poll_job(client, up, &id).await?,
                 _ => return Err(UploadError::BatchJobFailed),
             }
         }
-    };
-    *calls += attempts.load(std::sync::atomic::Ordering::Relaxed);
-    Ok((
-        entries,
-        attempts.load(std::sync::atomic::Ordering::Relaxed) > 1,
-    ))
+    })
 }
 
-/// Polls `finish_batch/check` with backoff until the job completes.
+/// Polls `finish_batch/check` with a growing pause until the job completes (each poll is
+/// one call of the request lifecycle, retried as it retries).
 async fn poll_job(
     client: &UserClient,
     up: &UploadOptions,
-    started: Instant,
     job: &str,
 ) -> Result<Vec<UploadSessionFinishBatchResultEntry>, UploadError> {
     let arg = dropbox_api::r#async::PollArg::new(job);
+    let started = std::time::Instant::now();
     let mut wait = std::time::Duration::from_millis(50);
     loop {
-        let status = with_retries(
-            up,
-            started,
-            || "polling a batch commit".into(),
-            || async {
-                files::upload_session_finish_batch_check(client, &arg)
-                    .await
-                    .map_err(|e| UploadError::BatchCheck(Box::new(e)))
-            },
-        )
-        .await?;
+        let status = files::upload_session_finish_batch_check(client, &arg)
+            .await
+            .map_err(|e| UploadError::api(Stage::BatchCheck, e))?;
         match status {
             UploadSessionFinishBatchJobStatus::Complete(r) => return Ok(r.entries),
             UploadSessionFinishBatchJobStatus::InProgress => {
@@ -503,7 +578,6 @@ type ItemSent = (usize, Result<(String, u64, ContentHash), UploadError>);
 async fn send_pack(
     client: &UserClient,
     up: &UploadOptions,
-    started: Instant,
     tracker: &Tracker,
     pack: Vec<Piece<'_>>,
 ) -> Vec<ItemSent> {
@@ -542,20 +616,7 @@ async fn send_pack(
     let body = body.freeze();
     let arg = UploadSessionAppendBatchArg::new(entries)
         .with_content_hash(dropbox_content_hash::content_hash(&body).to_hex());
-    let attempts = std::sync::atomic::AtomicU32::new(0);
-    let result = with_retries(
-        up,
-        started,
-        || format!("appending {} small files in one call", ready.len()),
-        || async {
-            attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            files::upload_session_append_batch(client, &arg, body.clone())
-                .await
-                .map_err(|e| UploadError::AppendBatch(Box::new(e)))
-        },
-    )
-    .await;
-    let retried = attempts.load(std::sync::atomic::Ordering::Relaxed) > 1;
+    let result = files::upload_session_append_batch(client, &arg, body).await;
     let answers = match result {
         Ok(r) if r.entries.len() == ready.len() => Some(r.entries),
         Ok(r) => {
@@ -571,15 +632,16 @@ async fn send_pack(
     match answers {
         Some(answers) => {
             for ((piece, hash), answer) in ready.into_iter().zip(hashes).zip(answers) {
+                // The sessions are fresh from start_batch, so `closed` or an offset at the
+                // piece's end can only come from a resent call whose first attempt landed.
                 let landed = match &answer {
                     UploadSessionAppendBatchResultEntry::Success => true,
-                    // An earlier attempt whose answer was lost did append and close it.
                     UploadSessionAppendBatchResultEntry::Failure(
                         UploadSessionAppendBatchEntryError::Closed,
-                    ) => retried,
+                    ) => true,
                     UploadSessionAppendBatchResultEntry::Failure(
                         UploadSessionAppendBatchEntryError::IncorrectOffset(o),
-                    ) => retried && o.correct_offset == piece.len,
+                    ) => o.correct_offset == piece.len,
                     UploadSessionAppendBatchResultEntry::Failure(_) => false,
                 };
                 if landed {
@@ -596,7 +658,6 @@ async fn send_pack(
         let r = send_item(
             client,
             up,
-            started,
             tracker,
             piece.reader,
             piece.commit,
@@ -613,7 +674,6 @@ async fn send_pack(
 async fn send_item(
     client: &UserClient,
     up: &UploadOptions,
-    started: Instant,
     tracker: &Tracker,
     reader: &Reader,
     commit: &CommitInfo,
@@ -633,35 +693,14 @@ async fn send_item(
         if !chunk.data.is_empty() {
             arg = arg.with_content_hash(chunk.hash.to_hex());
         }
-        let result = with_retries(
-            up,
-            started,
-            || format!("appending at offset {offset} of {}", commit.path),
-            || async {
-                files::upload_session_append_v2(client, &arg, chunk.data.clone())
-                    .await
-                    .map_err(|error| UploadError::Append {
-                        remote: commit.path.clone(),
-                        offset,
-                        error: Box::new(error),
-                    })
-            },
-        )
-        .await;
-        match result {
-            Ok(()) => {}
-            Err(UploadError::Append { error, .. }) if matches!(error.route_error(), Some(UploadSessionAppendError::IncorrectOffset(o)) if o.correct_offset == chunk.end()) =>
-                {}
-            Err(UploadError::Append { error, .. })
-                if matches!(error.route_error(), Some(UploadSessionAppendError::Closed))
-                    && last => {}
-            Err(UploadError::Append { error, .. })
-                if matches!(
-                    error.route_error(),
-                    Some(UploadSessionAppendError::IncorrectOffset(_))
-                ) =>
-            {
-                if let Some(UploadSessionAppendError::IncorrectOffset(o)) = error.route_error() {
+        let result = files::upload_session_append_v2(client, &arg, chunk.data.clone()).await;
+        if let Err(error) = result {
+            match error.route_error() {
+                // A resent append whose first attempt landed.
+                Some(UploadSessionAppendError::IncorrectOffset(o))
+                    if o.correct_offset == chunk.end() => {}
+                Some(UploadSessionAppendError::Closed) if last => {}
+                Some(UploadSessionAppendError::IncorrectOffset(o)) => {
                     let correct = o.correct_offset;
                     if correct <= total && correct % dropbox_content_hash::BLOCK_SIZE as u64 == 0 {
                         offset = correct;
@@ -669,24 +708,29 @@ async fn send_item(
                         // Not on a block boundary: start over in a fresh session.
                         offset = 0;
                         blocks.clear();
-                        session = new_session(client, up, started).await?;
+                        session = new_session(client).await?;
                     }
+                    continue;
                 }
-                continue;
+                Some(UploadSessionAppendError::NotFound | UploadSessionAppendError::Closed)
+                    if restarts < crate::session::MAX_RESTARTS =>
+                {
+                    restarts += 1;
+                    session = new_session(client).await?;
+                    offset = 0;
+                    blocks.clear();
+                    continue;
+                }
+                _ => {
+                    return Err(UploadError::api(
+                        Stage::Append {
+                            remote: commit.path.clone(),
+                            offset,
+                        },
+                        error,
+                    ));
+                }
             }
-            Err(UploadError::Append { error, .. })
-                if matches!(
-                    error.route_error(),
-                    Some(UploadSessionAppendError::NotFound | UploadSessionAppendError::Closed)
-                ) && restarts < 3 =>
-            {
-                restarts += 1;
-                session = new_session(client, up, started).await?;
-                offset = 0;
-                blocks.clear();
-                continue;
-            }
-            Err(e) => return Err(e),
         }
         if let Some(b) = &chunk.blocks {
             let first = chunk.offset / dropbox_content_hash::BLOCK_SIZE as u64;
@@ -705,22 +749,10 @@ async fn send_item(
     Ok((session, total, hash))
 }
 
-async fn new_session(
-    client: &UserClient,
-    up: &UploadOptions,
-    started: Instant,
-) -> Result<String, UploadError> {
+async fn new_session(client: &UserClient) -> Result<String, UploadError> {
     let arg = UploadSessionStartArg::new();
-    let r = with_retries(
-        up,
-        started,
-        || "starting an upload session".into(),
-        || async {
-            files::upload_session_start(client, &arg, Bytes::new())
-                .await
-                .map_err(|e| UploadError::Start(Box::new(e)))
-        },
-    )
-    .await?;
+    let r = files::upload_session_start(client, &arg, Bytes::new())
+        .await
+        .map_err(|e| UploadError::api(Stage::Start, e))?;
     Ok(r.session_id)
 }

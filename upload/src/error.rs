@@ -1,13 +1,69 @@
-//! The toolkit's error type: what failed, where (file, offset, route), after how many tries.
+//! The toolkit's error type: what failed, where (stage: file, offset, route), and the API
+//! error that caused it.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use dropbox_api::files;
-use dropbox_api_runtime::NoError;
+use dropbox_api_runtime::RouteError;
 
-/// A route error of the generated crate.
-pub type ApiError<E> = dropbox_api::Error<E>;
+/// An API error of any route, its route error boxed (downcast it with
+/// [`UploadError::route_error`]).
+pub type CallError = dropbox_api::Error<Box<dyn RouteError>>;
+
+/// Which step of an upload an API call belonged to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stage {
+    /// `files/upload` of a small file.
+    Upload {
+        /// The destination.
+        remote: String,
+    },
+    /// `upload_session/start`.
+    Start,
+    /// `upload_session/start_batch`.
+    StartBatch,
+    /// `upload_session/append:2`.
+    Append {
+        /// The destination.
+        remote: String,
+        /// Where the chunk starts.
+        offset: u64,
+    },
+    /// `upload_session/append_batch`.
+    AppendBatch,
+    /// `upload_session/finish`.
+    Finish {
+        /// The destination.
+        remote: String,
+    },
+    /// `upload_session/finish_batch` (either version).
+    FinishBatch,
+    /// `upload_session/finish_batch/check`.
+    BatchCheck,
+    /// `get_temporary_upload_link`.
+    CreateLink,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stage::Upload { remote } => write!(f, "files/upload of {remote}"),
+            Stage::Start => f.write_str("starting an upload session"),
+            Stage::StartBatch => f.write_str("starting a batch of upload sessions"),
+            Stage::Append { remote, offset } => {
+                write!(f, "appending at offset {offset} of {remote}")
+            }
+            Stage::AppendBatch => f.write_str("appending to several upload sessions in one call"),
+            Stage::Finish { remote } => write!(f, "committing {remote}"),
+            Stage::FinishBatch => f.write_str("a finish_batch call"),
+            Stage::BatchCheck => f.write_str("polling a finish_batch job"),
+            Stage::CreateLink => f.write_str("issuing a temporary upload link"),
+        }
+    }
+}
 
 /// Why an upload failed. Messages never contain tokens or link URLs.
 #[derive(Debug, thiserror::Error)]
@@ -24,37 +80,13 @@ pub enum UploadError {
         /// The cause.
         source: std::io::Error,
     },
-    /// `files/upload` failed.
-    #[error("files/upload of {remote} failed: {error}")]
-    Upload {
-        /// The destination.
-        remote: String,
-        /// The error.
-        error: Box<ApiError<files::UploadError>>,
-    },
-    /// `upload_session/start` (or `start_batch`) failed.
-    #[error("starting an upload session failed: {0}")]
-    Start(Box<ApiError<files::UploadSessionStartError>>),
-    /// `upload_session/start_batch` failed.
-    #[error("starting a batch of upload sessions failed: {0}")]
-    StartBatch(Box<ApiError<NoError>>),
-    /// `upload_session/append:2` failed.
-    #[error("appending at offset {offset} of {remote} failed: {error}")]
-    Append {
-        /// The destination.
-        remote: String,
-        /// Where the chunk starts.
-        offset: u64,
-        /// The error.
-        error: Box<ApiError<files::UploadSessionAppendError>>,
-    },
-    /// `upload_session/finish` failed.
-    #[error("committing {remote} failed: {error}")]
-    Finish {
-        /// The destination.
-        remote: String,
-        /// The error.
-        error: Box<ApiError<files::UploadSessionFinishError>>,
+    /// An API call failed (after the retries the policy allows).
+    #[error("{stage} failed: {error}")]
+    Api {
+        /// What the call was for.
+        stage: Stage,
+        /// The error, with the route's own error boxed.
+        error: Box<CallError>,
     },
     /// A batch commit entry failed.
     #[error("committing {remote} in a batch failed: {}", tag_path(error))]
@@ -64,19 +96,7 @@ pub enum UploadError {
         /// The entry's error.
         error: files::UploadSessionFinishError,
     },
-    /// `get_temporary_upload_link` failed.
-    #[error("issuing a temporary upload link failed: {0}")]
-    CreateLink(Box<ApiError<NoError>>),
-    /// An `upload_session/append_batch` call failed as a whole.
-    #[error("appending to several upload sessions in one call failed: {0}")]
-    AppendBatch(Box<ApiError<files::UploadSessionAppendBatchError>>),
-    /// A `finish_batch` call failed as a whole.
-    #[error("a finish_batch call failed: {0}")]
-    Batch(Box<ApiError<NoError>>),
-    /// Polling `finish_batch/check` failed.
-    #[error("polling a finish_batch job failed: {0}")]
-    BatchCheck(Box<ApiError<dropbox_api::r#async::PollError>>),
-    /// The v1 `finish_batch` job reported failure.
+    /// The v1 `finish_batch` job reported failure, or never finished.
     #[error("the finish_batch job failed")]
     BatchJobFailed,
     /// The content hash Dropbox computed differs from the local one.
@@ -100,28 +120,27 @@ pub enum UploadError {
         /// Where the server wants to continue.
         offset: u64,
     },
+    /// The upload session vanished (expired, or lost by the server) and could not be started
+    /// over: the source cannot be read again, or it was lost too many times.
+    #[error("the upload session of {remote} was lost ({why}) and {}", if *restarts == 0 { "the source cannot be read again".to_string() } else { format!("was started over {restarts} times") })]
+    SessionLost {
+        /// The destination.
+        remote: String,
+        /// How many times the file was started over.
+        restarts: u32,
+        /// What the server said (`lookup_failed/not_found`, `closed`, ...).
+        why: String,
+    },
     /// The server answered something the protocol does not allow here.
     #[error("unexpected answer: {0}")]
     Protocol(String),
-    /// Retries ran out.
-    #[error("gave up on {what} after {attempts} attempts: {last}")]
-    GaveUp {
-        /// What was being done.
-        what: String,
-        /// How many attempts were made.
-        attempts: u32,
-        /// The last error.
-        last: Box<UploadError>,
-    },
     /// The overall deadline passed.
-    #[error("the deadline of {deadline:?} passed while {what}: {last}")]
+    #[error("the deadline of {deadline:?} passed while uploading {remote}")]
     Deadline {
         /// The configured deadline.
         deadline: Duration,
-        /// What was being done.
-        what: String,
-        /// The last error.
-        last: Box<UploadError>,
+        /// What was being uploaded.
+        remote: String,
     },
     /// A temporary upload link failed.
     #[error(transparent)]
@@ -132,27 +151,20 @@ pub enum UploadError {
 }
 
 impl UploadError {
-    /// Whether retrying may help: transport errors, 5xx, 429, and write contention.
+    /// An API error at a stage.
+    pub(crate) fn api<E: RouteError>(stage: Stage, error: dropbox_api::Error<E>) -> Self {
+        UploadError::Api {
+            stage,
+            error: Box::new(error.boxed()),
+        }
+    }
+
+    /// Whether retrying may help: transport errors and timeouts, 5xx, 429, and write
+    /// contention (as the generated route error classification says).
     pub fn is_transient(&self) -> bool {
         match self {
-            UploadError::Upload { error, .. } => error.is_transient(),
-            UploadError::Start(e) => e.is_transient(),
-            UploadError::StartBatch(e) | UploadError::Batch(e) => e.is_transient(),
-            UploadError::Append { error, .. } => error.is_transient(),
-            UploadError::Finish { error, .. } => {
-                error.is_transient()
-                    || matches!(
-                        error.route_error(),
-                        Some(files::UploadSessionFinishError::TooManyWriteOperations)
-                            | Some(files::UploadSessionFinishError::Path(
-                                files::WriteError::TooManyWriteOperations
-                            ))
-                    )
-            }
-            UploadError::BatchCheck(e) => e.is_transient(),
-            UploadError::AppendBatch(e) => e.is_transient(),
-            UploadError::CreateLink(e) => e.is_transient(),
-            UploadError::BatchEntry { error, .. } => is_retryable_entry(error),
+            UploadError::Api { error, .. } => error.is_transient(),
+            UploadError::BatchEntry { error, .. } => error.is_transient(),
             UploadError::Link(l) => l.is_transient(),
             _ => false,
         }
@@ -161,26 +173,41 @@ impl UploadError {
     /// How long the server asked to wait, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            UploadError::Upload { error, .. } => error.retry_after(),
-            UploadError::Start(e) => e.retry_after(),
-            UploadError::StartBatch(e) | UploadError::Batch(e) => e.retry_after(),
-            UploadError::Append { error, .. } => error.retry_after(),
-            UploadError::Finish { error, .. } => error.retry_after(),
-            UploadError::BatchCheck(e) => e.retry_after(),
-            UploadError::AppendBatch(e) => e.retry_after(),
-            UploadError::CreateLink(e) => e.retry_after(),
+            UploadError::Api { error, .. } => error.retry_after(),
+            UploadError::BatchEntry { error, .. } => error.retry_after(),
             _ => None,
         }
     }
-}
 
-/// Whether a failed batch entry may succeed in a later commit call.
-pub(crate) fn is_retryable_entry(e: &files::UploadSessionFinishError) -> bool {
-    matches!(
-        e,
-        files::UploadSessionFinishError::TooManyWriteOperations
-            | files::UploadSessionFinishError::Path(files::WriteError::TooManyWriteOperations)
-    )
+    /// The API error behind this one, if an API call failed.
+    pub fn api_error(&self) -> Option<&CallError> {
+        match self {
+            UploadError::Api { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The route's own error (a 409), if it is a `T`:
+    /// `e.route_error::<files::UploadSessionFinishError>()`.
+    pub fn route_error<T: RouteError>(&self) -> Option<&T> {
+        self.api_error()?.route_error()?.downcast_ref::<T>()
+    }
+
+    /// Dropbox's request id of the failed call, when a response arrived.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            UploadError::Api { error, .. } => error.request_id(),
+            _ => None,
+        }
+    }
+
+    /// The stage, for an API error.
+    pub fn stage(&self) -> Option<&Stage> {
+        match self {
+            UploadError::Api { stage, .. } => Some(stage),
+            _ => None,
+        }
+    }
 }
 
 /// The tag path of a union value as Dropbox writes it in `error_summary`, e.g.

@@ -97,16 +97,20 @@ use dropbox_api::UserClient;
 use dropbox_api::files::{self, CommitInfo, UploadArg};
 use dropbox_api_runtime::auth::AuthClient as _;
 
-pub use batch::{BatchItem, BatchOptions, BatchReport, BatchSource, CommitQueue, CommitStyle};
+pub use batch::{
+    BatchItem, BatchOptions, BatchReport, BatchSource, CommitLock, CommitQueue, CommitStyle,
+    CommitTurn,
+};
 pub use dropbox_content_hash::{
     ContentHash, ContentHasher, content_hash, hash_file, hash_file_parallel,
 };
-pub use error::UploadError;
+pub use error::{CallError, Stage, UploadError};
 pub use link::{LinkError, TemporaryUploadLink};
 pub use options::{MIB, Progress, ProgressReporter, SessionType, UploadOptions};
 pub use session::UploadOutcome;
+pub use source::SourceIdentity;
 pub use source::UploadSource;
-pub use state::{SourceIdentity, StateFile, UploadState};
+pub use state::{StateFile, UploadState};
 
 /// Everything needed to upload: `use dropbox_upload::prelude::*;`.
 pub mod prelude {
@@ -285,18 +289,17 @@ impl UploadExt for UserClient {
     ) -> Result<TemporaryUploadLink, UploadError> {
         let secs = duration.as_secs_f64();
         let arg = files::GetTemporaryUploadLinkArg::new(commit).with_duration(secs);
-        let options = UploadOptions::default();
-        let res = options::with_retries(
-            &options,
-            std::time::Instant::now(),
-            || "issuing a temporary upload link".into(),
-            || async {
-                files::get_temporary_upload_link(self, &arg)
-                    .await
-                    .map_err(|e| UploadError::CreateLink(Box::new(e)))
-            },
-        )
-        .await?;
+        // A resent request issues a second link; the first expires unused.
+        let client = self.with_retry_policy(
+            self.transport()
+                .config()
+                .retry
+                .clone()
+                .lost_answer(dropbox_api_runtime::LostAnswer::Retry),
+        );
+        let res = files::get_temporary_upload_link(&client, &arg)
+            .await
+            .map_err(|e| UploadError::api(error::Stage::CreateLink, e))?;
         let http = self.transport().http().clone();
         Ok(TemporaryUploadLink::issued(res.link, duration, http))
     }

@@ -3,29 +3,22 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use dropbox_api_runtime::RetryPolicy;
+use dropbox_api::UserClient;
+use dropbox_api_runtime::auth::AuthClient as _;
+use dropbox_api_runtime::{LostAnswer, RetryPolicy};
 
 use crate::error::UploadError;
+pub use crate::state::SessionType;
 use crate::state::UploadState;
 
 /// One MiB.
 pub const MIB: u64 = 1024 * 1024;
 /// Dropbox's hashing block and the unit of concurrent-session offsets: 4 MiB.
-pub const BLOCK: u64 = 4 * MIB;
+pub const BLOCK: u64 = dropbox_content_hash::BLOCK_SIZE as u64;
 /// The most one request may carry: 150 MiB.
 pub const MAX_REQUEST: u64 = 150 * MIB;
-
-/// How a session receives its data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum SessionType {
-    /// One append at a time, in order.
-    #[default]
-    Sequential,
-    /// Appends in parallel at their offsets (multiples of 4 MiB), the short tail last.
-    Concurrent,
-}
 
 /// A snapshot of an upload's progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -150,8 +143,10 @@ pub struct UploadOptions {
     pub session_type: SessionType,
     /// Files up to this size go in one `files/upload` call. Default 8 MiB.
     pub single_request_max: u64,
-    /// Retries of transient failures.
-    pub retry: RetryPolicy,
+    /// Retries of transient failures: `None` (the default) uses the client's policy (see
+    /// `ClientBuilder::retry_policy`). Either way the toolkit resends requests whose lost
+    /// answers it can check (appends, commits), and no others.
+    pub retry: Option<RetryPolicy>,
     /// Give up once this much time has passed (none by default).
     pub deadline: Option<Duration>,
     /// Where progress goes.
@@ -182,7 +177,7 @@ impl Default for UploadOptions {
             concurrency: 4,
             session_type: SessionType::Sequential,
             single_request_max: 8 * MIB,
-            retry: RetryPolicy::default(),
+            retry: None,
             deadline: None,
             progress: ProgressReporter::default(),
             state_sink: None,
@@ -215,9 +210,9 @@ impl UploadOptions {
         self
     }
 
-    /// Sets the retry policy.
+    /// Sets the retry policy (instead of the client's).
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
+        self.retry = Some(policy);
         self
     }
 
@@ -270,51 +265,26 @@ impl UploadOptions {
     }
 }
 
-/// Runs an operation with retries of transient failures (backoff with jitter, `Retry-After`
-/// honoured), within the policy's budget and the overall deadline.
-pub(crate) async fn with_retries<T, F, Fut>(
-    options: &UploadOptions,
-    started: Instant,
-    what: impl Fn() -> String,
-    mut op: F,
-) -> Result<T, UploadError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, UploadError>>,
-{
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        let err = match op().await {
-            Ok(v) => return Ok(v),
-            Err(e) => e,
-        };
-        if !err.is_transient() {
-            return Err(err);
+/// The clients an upload calls through. Retrying is the request lifecycle's (one policy, one
+/// classification); what the toolkit adds is knowledge of what a resent request did.
+pub(crate) struct Clients {
+    /// For calls whose repeated effect the toolkit detects (offsets, content hashes, closed
+    /// sessions): a request whose answer was lost is sent again.
+    pub(crate) checked: UserClient,
+    /// For calls a resend could duplicate (`files/upload` with `autorename`): a lost answer
+    /// is retried only as the route allows.
+    pub(crate) plain: UserClient,
+}
+
+impl Clients {
+    pub(crate) fn new(client: &UserClient, options: &UploadOptions) -> Self {
+        let policy = options
+            .retry
+            .clone()
+            .unwrap_or_else(|| client.transport().config().retry.clone());
+        Clients {
+            checked: client.with_retry_policy(policy.clone().lost_answer(LostAnswer::Retry)),
+            plain: client.with_retry_policy(policy),
         }
-        if attempt >= options.retry.max_attempts.max(1) {
-            return Err(UploadError::GaveUp {
-                what: what(),
-                attempts: attempt,
-                last: Box::new(err),
-            });
-        }
-        let delay = options.retry.backoff(attempt, err.retry_after());
-        let deadline = options
-            .deadline
-            .into_iter()
-            .chain(options.retry.deadline)
-            .min();
-        if let Some(deadline) = deadline
-            && started.elapsed() + delay > deadline
-        {
-            return Err(UploadError::Deadline {
-                deadline,
-                what: what(),
-                last: Box::new(err),
-            });
-        }
-        tracing::debug!(target: "dropbox_upload", attempt, ?delay, error = %err, "retrying");
-        tokio::time::sleep(delay).await;
     }
 }

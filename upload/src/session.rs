@@ -4,24 +4,25 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::Instant;
 
 use dropbox_api::UserClient;
 use dropbox_api::files::{
     self, CommitInfo, FileMetadata, Metadata, UploadSessionAppendArg, UploadSessionAppendError,
     UploadSessionCursor, UploadSessionFinishArg, UploadSessionFinishError,
-    UploadSessionLookupError, UploadSessionStartArg, UploadSessionType,
+    UploadSessionLookupError, UploadSessionStartArg, UploadSessionType, WriteConflictError,
+    WriteError,
 };
 use dropbox_content_hash::{BLOCK_SIZE, ContentHash};
 use futures::stream::{FuturesUnordered, StreamExt as _};
 
-use crate::error::UploadError;
-use crate::options::{SessionType, Tracker, UploadOptions, with_retries};
-use crate::source::{Chunk, Reader, hash_chunk};
-use crate::state::{SourceIdentity, UploadState, file_hash};
+use crate::error::{Stage, UploadError};
+use crate::options::{Clients, SessionType, Tracker, UploadOptions};
+use crate::source::{Chunk, Reader, SourceIdentity, hash_chunk};
+use crate::state::{UploadState, file_hash};
 
-/// How many times a lost session (expired, or closed by something else) is started over.
-const MAX_RESTARTS: u32 = 3;
+/// How many times a lost session (expired, lost by the server, or closed by something else)
+/// is started over from the source.
+pub(crate) const MAX_RESTARTS: u32 = 3;
 
 /// A finished upload.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,10 +37,9 @@ pub struct UploadOutcome {
 
 /// Everything one upload needs.
 pub(crate) struct Job<'a> {
-    pub(crate) client: &'a UserClient,
+    pub(crate) clients: Clients,
     pub(crate) options: &'a UploadOptions,
     pub(crate) tracker: &'a Tracker,
-    pub(crate) started: Instant,
     pub(crate) commit: CommitInfo,
     /// Saved state, kept current when the source is a file.
     pub(crate) state: Option<Mutex<UploadState>>,
@@ -94,10 +94,21 @@ enum Appended {
     Done,
     /// The server holds exactly this many bytes; continue from there.
     Resync(u64),
-    /// The session is gone (expired or unknown): start over.
+    /// The session is gone (expired, unknown, or lost by the server): start over.
     Lost,
     /// The session is closed.
     Closed,
+}
+
+impl Job<'_> {
+    /// The signal that the session is gone and the file must start over.
+    fn lost(&self, why: &str) -> UploadError {
+        UploadError::SessionLost {
+            remote: self.remote(),
+            restarts: 0,
+            why: why.to_owned(),
+        }
+    }
 }
 
 impl Job<'_> {
@@ -139,17 +150,10 @@ impl Job<'_> {
             arg = arg.with_content_hash(c.hash.to_hex());
         }
         let body = first.map(|c| c.data.clone()).unwrap_or_default();
-        let res = with_retries(
-            self.options,
-            self.started,
-            || "starting an upload session".into(),
-            || async {
-                files::upload_session_start(self.client, &arg, body.clone())
-                    .await
-                    .map_err(|e| UploadError::Start(Box::new(e)))
-            },
-        )
-        .await?;
+        // A resent start opens a second session; the first one expires unused.
+        let res = files::upload_session_start(&self.clients.checked, &arg, body)
+            .await
+            .map_err(|e| UploadError::api(Stage::Start, e))?;
         Ok(res.session_id)
     }
 
@@ -165,31 +169,25 @@ impl Job<'_> {
         if !chunk.data.is_empty() {
             arg = arg.with_content_hash(chunk.hash.to_hex());
         }
-        let remote = self.remote();
-        let result = with_retries(
-            self.options,
-            self.started,
-            || format!("appending at offset {} of {remote}", chunk.offset),
-            || async {
-                files::upload_session_append_v2(self.client, &arg, chunk.data.clone())
-                    .await
-                    .map_err(|error| UploadError::Append {
-                        remote: self.remote(),
-                        offset: chunk.offset,
-                        error: Box::new(error),
-                    })
-            },
-        )
-        .await;
+        // A resent append whose first attempt landed answers `incorrect_offset` with the
+        // chunk's end (or `closed` for a closing one): both read as done below.
+        let result =
+            files::upload_session_append_v2(&self.clients.checked, &arg, chunk.data.clone()).await;
         match result {
             Ok(()) => Ok(Appended::Done),
-            Err(e) => match route_error(&e) {
+            Err(e) => match e.route_error() {
                 Some(UploadSessionAppendError::IncorrectOffset(o)) => {
                     Ok(Appended::Resync(o.correct_offset))
                 }
                 Some(UploadSessionAppendError::NotFound) => Ok(Appended::Lost),
                 Some(UploadSessionAppendError::Closed) => Ok(Appended::Closed),
-                _ => Err(e),
+                _ => Err(UploadError::api(
+                    Stage::Append {
+                        remote: self.remote(),
+                        offset: chunk.offset,
+                    },
+                    e,
+                )),
             },
         }
     }
@@ -205,44 +203,36 @@ impl Job<'_> {
             UploadSessionCursor::new(session, total),
             self.commit.clone(),
         );
-        let attempts = std::sync::atomic::AtomicU32::new(0);
-        let remote = self.remote();
-        let result = with_retries(
-            self.options,
-            self.started,
-            || format!("committing {remote}"),
-            || async {
-                attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                files::upload_session_finish(self.client, &arg, bytes::Bytes::new())
-                    .await
-                    .map_err(|error| UploadError::Finish {
-                        remote: self.remote(),
-                        error: Box::new(error),
-                    })
-            },
-        )
-        .await;
-        let metadata = match result {
-            Ok(m) => m,
-            Err(e) => {
-                // A retried commit whose first answer was lost finds the session gone: the
-                // file is there if a file with our hash is at the path.
-                let lost_answer = attempts.load(std::sync::atomic::Ordering::Relaxed) > 1
-                    && matches!(
-                        finish_error(&e),
-                        Some(UploadSessionFinishError::LookupFailed(
-                            UploadSessionLookupError::NotFound
-                        ))
-                    );
-                match lost_answer {
-                    true => match self.lookup(&local).await {
+        let metadata =
+            match files::upload_session_finish(&self.clients.checked, &arg, bytes::Bytes::new())
+                .await
+            {
+                Ok(m) => m,
+                Err(e) => match e.route_error() {
+                    // The session is gone: either a resent commit whose first answer was lost
+                    // (the file is there, with our hash), or the server lost the session.
+                    Some(UploadSessionFinishError::LookupFailed(
+                        why @ (UploadSessionLookupError::NotFound
+                        | UploadSessionLookupError::IncorrectOffset(_)),
+                    )) => match self.lookup(&local).await {
                         Some(m) => m,
-                        None => return Err(e),
+                        None => {
+                            return Err(self.lost(match why {
+                                UploadSessionLookupError::NotFound => "lookup_failed/not_found",
+                                _ => "lookup_failed/incorrect_offset",
+                            }));
+                        }
                     },
-                    false => return Err(e),
-                }
-            }
-        };
+                    _ => {
+                        return Err(UploadError::api(
+                            Stage::Finish {
+                                remote: self.remote(),
+                            },
+                            e,
+                        ));
+                    }
+                },
+            };
         self.check_hash(&metadata, &local)?;
         Ok(metadata)
     }
@@ -250,7 +240,7 @@ impl Job<'_> {
     /// The file at the commit path, if its content hash is `hash`.
     pub(crate) async fn lookup(&self, hash: &ContentHash) -> Option<FileMetadata> {
         let arg = files::GetMetadataArg::new(self.commit.path.clone());
-        match files::get_metadata(self.client, &arg).await {
+        match files::get_metadata(&self.clients.checked, &arg).await {
             Ok(Metadata::File(f)) if f.content_hash.as_deref() == Some(hash.to_hex().as_str()) => {
                 Some(f)
             }
@@ -277,21 +267,34 @@ impl Job<'_> {
     async fn single(&self, reader: &Reader, total: u64) -> Result<UploadOutcome, UploadError> {
         let chunk = reader.read_at(0, total).await?;
         let arg = crate::upload_arg(&self.commit, Some(chunk.hash.to_hex()));
-        let remote = self.remote();
-        let metadata = with_retries(
-            self.options,
-            self.started,
-            || format!("uploading {remote}"),
-            || async {
-                files::upload(self.client, &arg, chunk.data.clone())
-                    .await
-                    .map_err(|error| UploadError::Upload {
-                        remote: self.remote(),
-                        error: Box::new(error),
-                    })
-            },
-        )
-        .await?;
+        // A resent upload whose first attempt landed finds our own file there: a conflict
+        // with our content hash, which the lookup below accepts. With `autorename` a resend
+        // would store a second copy instead, so such an upload is not resent after a lost
+        // answer.
+        let client = if self.commit.autorename {
+            &self.clients.plain
+        } else {
+            &self.clients.checked
+        };
+        let metadata = match files::upload(client, &arg, chunk.data.clone()).await {
+            Ok(m) => m,
+            Err(e) => {
+                let conflict = matches!(
+                    e.route_error(),
+                    Some(files::UploadError::Path(files::UploadWriteFailed {
+                        reason: WriteError::Conflict(WriteConflictError::File),
+                        ..
+                    }))
+                );
+                match conflict {
+                    true => match self.lookup(&chunk.hash).await {
+                        Some(m) => m,
+                        None => return Err(self.upload_failed(e)),
+                    },
+                    false => return Err(self.upload_failed(e)),
+                }
+            }
+        };
         self.check_hash(&metadata, &chunk.hash)?;
         self.tracker.acked(total);
         Ok(UploadOutcome {
@@ -299,6 +302,15 @@ impl Job<'_> {
             content_hash: chunk.hash,
             bytes: total,
         })
+    }
+
+    fn upload_failed(&self, e: dropbox_api::Error<files::UploadError>) -> UploadError {
+        UploadError::api(
+            Stage::Upload {
+                remote: self.remote(),
+            },
+            e,
+        )
     }
 
     /// A sequential session: chunks in order, the first one in `start`.
@@ -315,7 +327,6 @@ impl Job<'_> {
         };
         self.tracker.set_acked(offset);
         let mut pending: Option<Chunk> = None;
-        let mut restarts = 0;
         loop {
             let chunk = match pending.take() {
                 Some(c) => c,
@@ -371,21 +382,8 @@ impl Job<'_> {
                     }
                     return Err(UploadError::StreamNotRewindable { offset: correct });
                 }
-                Appended::Lost | Appended::Closed => {
-                    restarts += 1;
-                    if !reader.rewindable() || restarts > MAX_RESTARTS {
-                        return Err(UploadError::Protocol(format!(
-                            "the upload session of {} was lost and cannot be restarted",
-                            self.remote()
-                        )));
-                    }
-                    tracing::debug!(target: "dropbox_upload", "session lost; starting over");
-                    session = None;
-                    offset = 0;
-                    self.forget_session();
-                    self.tracker.set_acked(0);
-                    continue;
-                }
+                Appended::Lost => return Err(self.lost("not_found")),
+                Appended::Closed => return Err(self.lost("closed")),
             }
             let id = session.clone().unwrap_or_default();
             self.save_ack(chunk.offset, chunk.end(), &id)?;
@@ -444,12 +442,8 @@ impl Job<'_> {
                             chunk.offset
                         )));
                     }
-                    Appended::Lost | Appended::Closed => {
-                        return Err(UploadError::Protocol(format!(
-                            "the upload session of {} expired or was closed",
-                            self.remote()
-                        )));
-                    }
+                    Appended::Lost => return Err(self.lost("not_found")),
+                    Appended::Closed => return Err(self.lost("closed")),
                 }
                 self.save_ack(chunk.offset, chunk.end(), &session)?;
                 self.tracker.acked(chunk.data.len() as u64);
@@ -502,23 +496,8 @@ impl Job<'_> {
     }
 }
 
-fn route_error(e: &UploadError) -> Option<&UploadSessionAppendError> {
-    match e {
-        UploadError::Append { error, .. } => error.route_error(),
-        UploadError::GaveUp { last, .. } | UploadError::Deadline { last, .. } => route_error(last),
-        _ => None,
-    }
-}
-
-fn finish_error(e: &UploadError) -> Option<&UploadSessionFinishError> {
-    match e {
-        UploadError::Finish { error, .. } => error.route_error(),
-        UploadError::GaveUp { last, .. } | UploadError::Deadline { last, .. } => finish_error(last),
-        _ => None,
-    }
-}
-
-/// Uploads one source (or resumes `resume`), choosing the single-request or session path.
+/// Uploads one source (or resumes `resume`), choosing the single-request or session path,
+/// within the options' deadline.
 pub(crate) async fn upload(
     client: &UserClient,
     reader: Reader,
@@ -528,7 +507,24 @@ pub(crate) async fn upload(
     tracker: &Tracker,
 ) -> Result<UploadOutcome, UploadError> {
     options.validate()?;
-    let started = Instant::now();
+    let remote = commit.path.clone();
+    let work = upload_within(client, reader, commit, options, resume, tracker);
+    match options.deadline {
+        None => work.await,
+        Some(deadline) => tokio::time::timeout(deadline, work)
+            .await
+            .unwrap_or(Err(UploadError::Deadline { deadline, remote })),
+    }
+}
+
+async fn upload_within(
+    client: &UserClient,
+    reader: Reader,
+    commit: CommitInfo,
+    options: &UploadOptions,
+    resume: Option<UploadState>,
+    tracker: &Tracker,
+) -> Result<UploadOutcome, UploadError> {
     let identity: Option<SourceIdentity> = reader.identity().await;
     if let (Some(saved), Some(now)) = (&resume, &identity)
         && let Some(why) = saved.source.differs(now)
@@ -557,10 +553,9 @@ pub(crate) async fn upload(
         }))
     });
     let job = Job {
-        client,
+        clients: Clients::new(client, options),
         options,
         tracker,
-        started,
         commit,
         state,
     };
@@ -572,8 +567,8 @@ pub(crate) async fn upload(
     }
     let resume_session = resume.as_ref().filter(|s| !s.session_id.is_empty());
     let mut restarts = 0;
-    let (session, total, blocks) = loop {
-        let attempt = match session_type {
+    loop {
+        let sent = match session_type {
             SessionType::Sequential => {
                 job.sequential(
                     &reader,
@@ -593,22 +588,34 @@ pub(crate) async fn upload(
                 .await
             }
         };
-        match attempt {
-            Ok(r) => break r,
-            Err(UploadError::Protocol(msg))
-                if reader.rewindable() && restarts < MAX_RESTARTS && msg.contains("expired") =>
-            {
-                restarts += 1;
-                job.forget_session();
+        let committed = match sent {
+            Ok((session, total, blocks)) => {
+                let local = blocks.finish(&reader, total).await?;
+                job.finish(&session, total, local)
+                    .await
+                    .map(|metadata| UploadOutcome {
+                        metadata,
+                        content_hash: local,
+                        bytes: total,
+                    })
             }
-            Err(e) => return Err(e),
+            Err(e) => Err(e),
+        };
+        match committed {
+            Err(UploadError::SessionLost { remote, why, .. }) => {
+                if !reader.rewindable() || restarts >= MAX_RESTARTS {
+                    return Err(UploadError::SessionLost {
+                        remote,
+                        restarts,
+                        why,
+                    });
+                }
+                restarts += 1;
+                tracing::debug!(target: "dropbox_upload", %why, restarts, "upload session lost; starting the file over");
+                job.forget_session();
+                tracker.set_acked(0);
+            }
+            other => return other,
         }
-    };
-    let local = blocks.finish(&reader, total).await?;
-    let metadata = job.finish(&session, total, local).await?;
-    Ok(UploadOutcome {
-        metadata,
-        content_hash: local,
-        bytes: total,
-    })
+    }
 }

@@ -258,7 +258,7 @@ impl Reader {
     }
 
     /// The identity of a file source (size, modification time, first block hash).
-    pub(crate) async fn identity(&self) -> Option<crate::state::SourceIdentity> {
+    pub(crate) async fn identity(&self) -> Option<SourceIdentity> {
         let Reader::File {
             path, file, len, ..
         } = self
@@ -267,7 +267,7 @@ impl Reader {
         };
         let file = file.clone();
         let (len, path) = (*len, path.clone());
-        tokio::task::spawn_blocking(move || crate::state::SourceIdentity::of(&path, &file, len))
+        tokio::task::spawn_blocking(move || SourceIdentity::of(&path, &file, len))
             .await
             .ok()
             .and_then(Result::ok)
@@ -333,5 +333,59 @@ pub(crate) fn read_exact_at(file: &std::fs::File, offset: u64, buf: &mut [u8]) -
         let mut f = file.try_clone()?;
         f.seek(io::SeekFrom::Start(offset))?;
         f.read_exact(buf)
+    }
+}
+
+/// What identifies a file's contents cheaply: size, modification time, and the hash of its
+/// first 4 MiB block.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SourceIdentity {
+    /// Size in bytes.
+    pub len: u64,
+    /// Modification time, nanoseconds since the Unix epoch (0 when unknown).
+    pub modified_ns: u128,
+    /// Content hash of the first block (hex).
+    pub first_block: String,
+}
+
+impl SourceIdentity {
+    pub(crate) fn of(path: &Path, file: &std::fs::File, len: u64) -> io::Result<Self> {
+        let meta = std::fs::metadata(path)?;
+        let modified_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let mut buf = vec![0u8; (len.min(BLOCK_SIZE as u64)) as usize];
+        read_exact_at(file, 0, &mut buf)?;
+        Ok(SourceIdentity {
+            len,
+            modified_ns,
+            first_block: dropbox_content_hash::content_hash(&buf).to_hex(),
+        })
+    }
+
+    /// Reads the identity of a file now.
+    pub fn of_path(path: &Path) -> io::Result<Self> {
+        let file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        Self::of(path, &file, len)
+    }
+
+    /// Why `now` is not the same source, if it is not.
+    pub fn differs(&self, now: &SourceIdentity) -> Option<String> {
+        if self.len != now.len {
+            return Some(format!(
+                "its size changed from {} to {} bytes",
+                self.len, now.len
+            ));
+        }
+        if self.modified_ns != now.modified_ns {
+            return Some("its modification time changed".into());
+        }
+        if self.first_block != now.first_block {
+            return Some("its first block changed".into());
+        }
+        None
     }
 }

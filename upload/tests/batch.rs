@@ -74,21 +74,23 @@ async fn batch_of_2500_commits_in_exactly_three_serial_calls() {
 }
 
 #[tokio::test]
-async fn batches_from_one_client_share_the_commit_queue() {
+async fn batches_of_one_account_share_the_commit_queue() {
     let emu = emulator_with(EmulatorConfig {
         commit_latency: Duration::from_millis(100),
         ..EmulatorConfig::default()
     })
     .await;
+    // Two clients built apart from the same credentials, and a clone: one account, one queue.
     let client = client(&emu);
+    let another = common::client(&emu);
     let opts = BatchOptions {
         commit_group: 50,
         ..options()
     };
     let (a, b, c) = tokio::join!(
         client.upload_batch(small_items("a", 200), &opts),
-        client.upload_batch(small_items("b", 200), &opts),
-        client.upload_batch(small_items("c", 200), &opts),
+        another.upload_batch(small_items("b", 200), &opts),
+        client.clone().upload_batch(small_items("c", 200), &opts),
     );
     for r in [a, b, c] {
         let r = r.unwrap();
@@ -105,7 +107,7 @@ async fn batches_from_one_client_share_the_commit_queue() {
 
 #[tokio::test]
 async fn overlapping_commits_from_another_process_are_retried() {
-    // Two clients with separate transports (as two processes would be) commit at once:
+    // Two clients with separate commit locks (as two processes would have) commit at once:
     // the emulator answers the later call with too_many_write_operations per entry, and
     // those entries are committed again in a later round.
     let emu = emulator_with(EmulatorConfig {
@@ -122,9 +124,13 @@ async fn overlapping_commits_from_another_process_are_retried() {
         upload: UploadOptions::default().concurrency(16).retry(policy),
         ..BatchOptions::default()
     };
+    let other_process = BatchOptions {
+        commit_lock: Some(std::sync::Arc::new(dropbox_upload::CommitQueue::default())),
+        ..opts.clone()
+    };
     let (a, b) = tokio::join!(
         c1.upload_batch(small_items("p1", 300), &opts),
-        c2.upload_batch(small_items("p2", 300), &opts),
+        c2.upload_batch(small_items("p2", 300), &other_process),
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     for r in a.results.iter().chain(&b.results) {

@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use dbx_emulator::{FaultAction, FaultRule};
 use dropbox_api::files::CommitInfo;
+use dropbox_upload::Stage;
 use dropbox_upload::prelude::*;
 
 const APPEND: &str = "files/upload_session/append_v2";
@@ -159,11 +160,18 @@ async fn give_up_reports_the_last_error_with_context() {
         .await
         .unwrap_err();
     match &err {
-        UploadError::GaveUp { attempts, .. } => assert_eq!(*attempts, 3),
-        other => panic!("expected GaveUp, got {other:?}"),
+        UploadError::Api {
+            stage: Stage::Append { offset, .. },
+            error,
+        } => {
+            assert_eq!(*offset, 4 * MIB, "the first chunk travels with start");
+            assert_eq!(error.status(), Some(503));
+        }
+        other => panic!("expected the append's 503, got {other:?}"),
     }
+    assert!(err.is_transient());
     let text = err.to_string();
-    assert!(text.contains("3 attempts") || text.contains('3'), "{text}");
+    assert!(text.contains("appending at offset 4194304"), "{text}");
     assert_eq!(emu.stats().status_count(APPEND, 503), 3);
 }
 

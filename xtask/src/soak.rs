@@ -11,7 +11,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use dbx_emulator::{Emulator, EmulatorConfig, FaultAction, FaultRule, RateLimitKind};
 use dropbox_api::files::{self, CommitInfo, ListFolderArg, ListFolderContinueArg, Metadata};
+use dropbox_api_runtime::hooks::{AttemptEnd, Interceptor, Outcome};
 use dropbox_api_runtime::{ClientBuilder, RetryPolicy};
+
+/// The soak client's idle timeout: short, since the emulator answers at once unless a fault
+/// stalls it.
+const IDLE: Duration = Duration::from_secs(1);
 use dropbox_upload::prelude::*;
 use dropbox_upload::{BatchOptions, LinkError};
 
@@ -104,62 +109,36 @@ fn faults(p: f64) -> Vec<FaultRule> {
     rules
 }
 
-/// Counts the retries and recoveries that the toolkit and the runtime report as `tracing`
-/// events (targets `dropbox_upload` and `dropbox_api_runtime::retry`, level DEBUG).
+/// Counts what the request lifecycle reports through its interceptor hook: every attempt
+/// that will be retried, by route and by what went wrong.
 #[derive(Clone, Default)]
-struct RetryCounter(Arc<Mutex<BTreeMap<&'static str, u64>>>);
+struct RetryCounter(Arc<Mutex<BTreeMap<String, u64>>>);
 
 impl RetryCounter {
-    /// Installs the counter as the global subscriber (filtered to the two targets).
-    fn install() -> Result<Self> {
-        use tracing_subscriber::Layer as _;
-        use tracing_subscriber::layer::SubscriberExt as _;
-        let counter = Self::default();
-        let filter = tracing_subscriber::filter::Targets::new()
-            .with_target("dropbox_upload", tracing::Level::DEBUG)
-            .with_target("dropbox_api_runtime::retry", tracing::Level::DEBUG);
-        tracing::subscriber::set_global_default(
-            tracing_subscriber::registry().with(counter.clone().with_filter(filter)),
-        )?;
-        Ok(counter)
-    }
-
-    fn add(&self, kind: &'static str, n: u64) {
+    fn add(&self, kind: String, n: u64) {
         if let Ok(mut m) = self.0.lock() {
             *m.entry(kind).or_default() += n;
         }
     }
 
-    fn snapshot(&self) -> BTreeMap<&'static str, u64> {
+    fn snapshot(&self) -> BTreeMap<String, u64> {
         self.0.lock().map(|m| m.clone()).unwrap_or_default()
     }
 }
 
-/// The `message` field of an event.
-struct Message(String);
-
-impl tracing::field::Visit for Message {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            self.0 = format!("{value:?}");
+impl Interceptor for RetryCounter {
+    fn after_attempt(&self, end: &AttemptEnd<'_>) {
+        if end.retry_in.is_none() {
+            return;
         }
-    }
-}
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for RetryCounter {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        let mut m = Message(String::new());
-        event.record(&mut m);
-        let kind = match (event.metadata().target(), m.0.as_str()) {
-            ("dropbox_api_runtime::retry", _) => "call retried by the runtime",
-            (_, "retrying") => "request retried",
-            (_, s) if s.starts_with("resynchronising") => "offset resynchronised",
-            (_, s) if s.starts_with("session lost") => "session restarted",
-            (_, s) if s.starts_with("committing entries again") => "commit round repeated",
-            (_, s) if s.starts_with("append_batch failed") => "append_batch split up",
-            _ => return,
+        let why = match end.outcome {
+            Outcome::Status(s) => s.to_string(),
+            Outcome::Timeout(k) => format!("{k} timeout"),
+            Outcome::Transport(t) => t.to_owned(),
+            Outcome::Token => "token".to_owned(),
+            _ => "other".to_owned(),
         };
-        self.add(kind, 1);
+        self.add(why, 1);
     }
 }
 
@@ -205,8 +184,7 @@ pub fn run(short: bool, seed: u64) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let retries = RetryCounter::install()?;
-    rt.block_on(soak(plan, seed, retries))
+    rt.block_on(soak(plan, seed, RetryCounter::default()))
 }
 
 async fn soak(plan: Plan, seed: u64, retries: RetryCounter) -> Result<()> {
@@ -220,16 +198,17 @@ async fn soak(plan: Plan, seed: u64, retries: RetryCounter) -> Result<()> {
         ..EmulatorConfig::default()
     })
     .await?;
+    let retry = RetryPolicy::default()
+        .max_attempts(12)
+        .delays(Duration::from_millis(20), Duration::from_secs(2))
+        .deadline(Duration::from_secs(300));
     let client = ClientBuilder::new()
         .access_token(emu.access_token().to_owned())
         .base_url(emu.base_url())
+        .retry_policy(retry.clone())
+        .idle_timeout(IDLE)
+        .interceptor(retries.clone())
         .build_user()?;
-    let retry = RetryPolicy {
-        max_attempts: 12,
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_secs(2),
-        deadline: Some(Duration::from_secs(300)),
-    };
     let mut expected: BTreeMap<String, String> = BTreeMap::new();
     let mut bytes_total = 0u64;
     let mut round = 0;
@@ -473,7 +452,7 @@ async fn soak(plan: Plan, seed: u64, retries: RetryCounter) -> Result<()> {
     }
     let retried = retries.snapshot();
     println!(
-        "  retries and recoveries made by the client: {} ({})",
+        "  retries made by the request lifecycle (counted by its hook), by cause: {} ({})",
         retried.values().sum::<u64>(),
         retried
             .iter()
@@ -554,13 +533,13 @@ async fn link_upload(
         match party.upload_bytes(body.clone()).await {
             Ok(_) => return Ok(len),
             Err(e) if e.is_transient() && attempt < retry.max_attempts => {
-                retries.add("link upload retried by the second party", 1);
+                retries.add("link upload retried by the second party".into(), 1);
                 tokio::time::sleep(retry.backoff(attempt, None)).await;
             }
             Err(LinkError::Gone) if attempt > 1 => {
                 // Used by an earlier attempt whose answer was lost; the final listing
                 // checks the content.
-                retries.add("link found used after a lost answer", 1);
+                retries.add("link found used after a lost answer".into(), 1);
                 return Ok(len);
             }
             Err(e) => return Err(e.into()),

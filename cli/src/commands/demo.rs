@@ -65,10 +65,13 @@ pub async fn run(args: &DemoArgs, global: &Global, out: &Output) -> CmdResult {
         connect(global, out).await?
     } else {
         out.note("dbx: no DROPBOX_TOKEN set: the demo runs on an embedded emulator in a temporary directory (no fsync; nothing leaves this machine)");
-        start_emulator(EmulatorConfig {
-            durable: false,
-            ..EmulatorConfig::default()
-        })
+        start_emulator(
+            EmulatorConfig {
+                durable: false,
+                ..EmulatorConfig::default()
+            },
+            global,
+        )
         .await?
     };
     let result = tour(&conn, args, out).await;

@@ -7,6 +7,7 @@
 mod crate_files;
 mod docs;
 mod names;
+mod route_errors;
 mod routes;
 mod shapes;
 mod structs;
@@ -69,6 +70,8 @@ pub(crate) struct ModuleCx<'a> {
     pub(crate) serde_derive: bool,
     /// Struct families emitted as one generic struct (none with `serde_derive`).
     pub(crate) shapes: shapes::Shapes,
+    /// Which types implement `RouteError`, and which can be transient.
+    pub(crate) route_errors: &'a route_errors::RouteErrors,
 }
 
 /// Emits the Rust module of one namespace (formatted, with the header).
@@ -76,7 +79,8 @@ pub fn emit_namespace(api: &Api, ns: &str) -> Result<String, EmitError> {
     let names = names::Names::new(api)?;
     let boxed = types::boxed_edges(api);
     let sendable = validate::sendable_types(api);
-    emit_namespace_with(api, &names, &boxed, &sendable, false, ns)
+    let route_errors = route_errors::RouteErrors::find(api);
+    emit_namespace_with(api, &names, &boxed, &sendable, &route_errors, false, ns)
 }
 
 fn emit_namespace_with(
@@ -84,6 +88,7 @@ fn emit_namespace_with(
     names: &names::Names,
     boxed: &BTreeSet<(TypeKey, String)>,
     sendable: &BTreeSet<TypeKey>,
+    route_errors: &route_errors::RouteErrors,
     serde_derive: bool,
     ns: &str,
 ) -> Result<String, EmitError> {
@@ -108,6 +113,7 @@ fn emit_namespace_with(
         } else {
             shapes::Shapes::find(api, names, ns, boxed, sendable)
         },
+        route_errors,
     };
     let Some(namespace) = api.namespaces.get(ns) else {
         return Err(EmitError::Unsupported(format!("no namespace `{ns}`")));
@@ -119,6 +125,7 @@ fn emit_namespace_with(
             UserType::Union(u) => cx.emit_union(u),
             UserType::Alias(a) => cx.emit_alias(a),
         });
+        items.extend(cx.emit_route_error(t.key()));
     }
     for r in &namespace.routes {
         items.extend(cx.emit_route(r)?);
@@ -239,6 +246,7 @@ pub fn emit_crate(api: &Api, options: &CrateOptions) -> Result<GeneratedCrate, E
     let names = names::Names::new(api)?;
     let boxed = types::boxed_edges(api);
     let sendable = validate::sendable_types(api);
+    let route_errors = route_errors::RouteErrors::find(api);
     let mut out = GeneratedCrate::default();
     for ns in api.namespaces.keys() {
         let text = emit_namespace_with(
@@ -246,6 +254,7 @@ pub fn emit_crate(api: &Api, options: &CrateOptions) -> Result<GeneratedCrate, E
             &names,
             &boxed,
             &sendable,
+            &route_errors,
             options.serde == SerdeStyle::Derive,
             ns,
         )?;

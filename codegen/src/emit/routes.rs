@@ -57,6 +57,7 @@ impl ModuleCx<'_> {
                 other => return Err(EmitError::Unsupported(format!("route style `{other}`"))),
             };
             let auth = r.auth();
+            let idempotent = r.is_read_only();
             let doc = format!(" `{name}` version {version}.");
             let cfg = preview_cfg(r);
             consts.extend(quote! {
@@ -70,6 +71,7 @@ impl ModuleCx<'_> {
                     host: #host,
                     style: #style,
                     auth: #auth,
+                    idempotent: #idempotent,
                 };
             });
         }

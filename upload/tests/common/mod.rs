@@ -4,7 +4,7 @@
 use dbx_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use dropbox_api::UserClient;
 use dropbox_api::files::{self, DownloadArg};
-use dropbox_api_runtime::client::ClientBuilder;
+use dropbox_api_runtime::ClientBuilder;
 
 /// Starts an emulator without fsync.
 pub async fn emulator() -> EmulatorHandle {
@@ -56,10 +56,11 @@ pub const MB: usize = 1 << 20;
 
 /// Fast retries for tests: many attempts, short backoff.
 pub fn fast_retry() -> dropbox_api_runtime::RetryPolicy {
-    dropbox_api_runtime::RetryPolicy {
-        max_attempts: 8,
-        base_delay: std::time::Duration::from_millis(5),
-        max_delay: std::time::Duration::from_millis(50),
-        deadline: Some(std::time::Duration::from_secs(60)),
-    }
+    dropbox_api_runtime::RetryPolicy::default()
+        .max_attempts(8)
+        .delays(
+            std::time::Duration::from_millis(5),
+            std::time::Duration::from_millis(50),
+        )
+        .deadline(std::time::Duration::from_secs(60))
 }
