@@ -474,7 +474,9 @@ mod tests {
                 serde_json::json!({"type": "stall_response_body", "bytes": 3}),
             ),
             (
-                FaultAction::Trickle { interval_millis: 20 },
+                FaultAction::Trickle {
+                    interval_millis: 20,
+                },
                 serde_json::json!({"type": "trickle", "interval_millis": 20}),
             ),
         ];

@@ -245,11 +245,7 @@ impl Jobs {
             },
         };
         let bytes = serde_json::to_vec(&rec).map_err(io::Error::other)?;
-        write_atomic(
-            &self.dir.join(format!("{stem}.json")),
-            &bytes,
-            self.durable,
-        )
+        write_atomic(&self.dir.join(format!("{stem}.json")), &bytes, self.durable)
     }
 }
 

@@ -597,8 +597,7 @@ impl http_body::Body for ShapedBody {
                         this.stall = Some(stall(&this.kill));
                         continue;
                     }
-                    let frame = match std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx))
-                    {
+                    let frame = match std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
                         None => return Poll::Ready(None),
                         Some(Err(e)) => return Poll::Ready(Some(Err(e))),
                         Some(Ok(f)) => f,

@@ -32,8 +32,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::path::{Path, PathBuf};
 use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -195,7 +195,10 @@ impl Meta {
             ),
             Kind::Concurrent => (
                 Vec::new(),
-                st.blocks.iter().map(|(i, d)| (*i, hex::encode(d))).collect(),
+                st.blocks
+                    .iter()
+                    .map(|(i, d)| (*i, hex::encode(d)))
+                    .collect(),
             ),
         };
         Meta {
@@ -362,7 +365,9 @@ impl Sessions {
         if meta.format != persist::FORMAT {
             return Err(format!("unknown format {}", meta.format));
         }
-        if meta.id.is_empty() || meta.id.len() > 256 || !meta.id.bytes().all(|b| b.is_ascii_graphic())
+        if meta.id.is_empty()
+            || meta.id.len() > 256
+            || !meta.id.bytes().all(|b| b.is_ascii_graphic())
         {
             return Err("bad session id".into());
         }
@@ -444,7 +449,13 @@ impl Sessions {
 
     /// Records a session's acknowledged state (blocking).
     fn persist_now(&self, session: &Session, st: &State) -> io::Result<()> {
-        write_record(self.durable, &self.fence, session, &Meta::of(session, st), false)
+        write_record(
+            self.durable,
+            &self.fence,
+            session,
+            &Meta::of(session, st),
+            false,
+        )
     }
 
     /// Records a session's acknowledged state after fsyncing its data (when durable), off

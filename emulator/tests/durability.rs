@@ -11,10 +11,9 @@ use dbx_emulator::{EmulatorConfig, EmulatorHandle, FaultAction, FaultRule};
 use dropbox_api::r#async::PollArg;
 use dropbox_api::files::{
     CommitInfo, FileMetadata, GetTemporaryUploadLinkArg, GetTemporaryUploadLinkResult,
-    UploadSessionAppendArg, UploadSessionAppendError, UploadSessionCursor,
-    UploadSessionFinishArg, UploadSessionFinishBatchArg, UploadSessionFinishBatchJobStatus,
-    UploadSessionFinishBatchLaunch, UploadSessionFinishBatchResultEntry,
-    UploadSessionLookupError, UploadSessionOffsetError,
+    UploadSessionAppendArg, UploadSessionAppendError, UploadSessionCursor, UploadSessionFinishArg,
+    UploadSessionFinishBatchArg, UploadSessionFinishBatchJobStatus, UploadSessionFinishBatchLaunch,
+    UploadSessionFinishBatchResultEntry, UploadSessionLookupError, UploadSessionOffsetError,
 };
 use reqwest::StatusCode;
 
@@ -30,7 +29,10 @@ fn config(dir: &Path, port: u16, durable: bool) -> EmulatorConfig {
 async fn poll_job(api: &Api, job: &str) -> UploadSessionFinishBatchJobStatus {
     for _ in 0..200 {
         let s: UploadSessionFinishBatchJobStatus = api
-            .rpc("files/upload_session/finish_batch/check", &PollArg::new(job))
+            .rpc(
+                "files/upload_session/finish_batch/check",
+                &PollArg::new(job),
+            )
             .await
             .ok();
         if !matches!(s, UploadSessionFinishBatchJobStatus::InProgress) {
@@ -60,14 +62,25 @@ async fn everything_in_flight_survives(durable: bool) {
 
     // Sequential: start + two appends (crossing a block boundary).
     let seq = api.start_session(&a[..100], false).await;
-    let r = api.append(&seq, 100, false, a[100..BLOCK + 10].to_vec()).await;
+    let r = api
+        .append(&seq, 100, false, a[100..BLOCK + 10].to_vec())
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let r = api.append(&seq, (BLOCK + 10) as u64, false, a[BLOCK + 10..BLOCK + 500].to_vec()).await;
+    let r = api
+        .append(
+            &seq,
+            (BLOCK + 10) as u64,
+            false,
+            a[BLOCK + 10..BLOCK + 500].to_vec(),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 
     // Concurrent: blocks 2 (closing) and 0; block 1 comes after the restart.
     let conc = api.start_concurrent().await;
-    let r = api.append(&conc, (2 * BLOCK) as u64, true, b[2 * BLOCK..].to_vec()).await;
+    let r = api
+        .append(&conc, (2 * BLOCK) as u64, true, b[2 * BLOCK..].to_vec())
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let r = api.append(&conc, 0, false, b[..BLOCK].to_vec()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -103,8 +116,14 @@ async fn everything_in_flight_survives(durable: bool) {
     let UploadSessionFinishBatchJobStatus::Complete(result) = &before else {
         panic!("expected complete, got {before:?}");
     };
-    assert!(matches!(result.entries[0], UploadSessionFinishBatchResultEntry::Success(_)));
-    assert!(matches!(result.entries[1], UploadSessionFinishBatchResultEntry::Failure(_)));
+    assert!(matches!(
+        result.entries[0],
+        UploadSessionFinishBatchResultEntry::Success(_)
+    ));
+    assert!(matches!(
+        result.entries[1],
+        UploadSessionFinishBatchResultEntry::Failure(_)
+    ));
 
     // An unused temporary upload link.
     let link: GetTemporaryUploadLinkResult = api
@@ -128,10 +147,8 @@ async fn everything_in_flight_survives(durable: bool) {
         let seq = seq.clone();
         let body = a[BLOCK + 500..].to_vec();
         async move {
-            let arg = UploadSessionAppendArg::new(UploadSessionCursor::new(
-                &seq,
-                (BLOCK + 500) as u64,
-            ));
+            let arg =
+                UploadSessionAppendArg::new(UploadSessionCursor::new(&seq, (BLOCK + 500) as u64));
             api.http
                 .post(api.url("/2/files/upload_session/append_v2"))
                 .bearer_auth(&api.token)
@@ -150,7 +167,10 @@ async fn everything_in_flight_survives(durable: bool) {
     }
     let sessions_before = emu.upload_sessions();
     emu.crash().await;
-    assert!(stalled.await.unwrap().is_err(), "the stalled request never got an answer");
+    assert!(
+        stalled.await.unwrap().is_err(),
+        "the stalled request never got an answer"
+    );
 
     // Restart on the same directory and port, with the same (generated) token.
     let emu = start_with(config(dir.path(), port, durable)).await;
@@ -163,16 +183,22 @@ async fn everything_in_flight_survives(durable: bool) {
     let (e, _): (UploadSessionAppendError, _) = api.append(&seq, 0, false, vec![]).await.conflict();
     assert_eq!(
         e,
-        UploadSessionAppendError::IncorrectOffset(UploadSessionOffsetError::new((BLOCK + 500) as u64))
+        UploadSessionAppendError::IncorrectOffset(UploadSessionOffsetError::new(
+            (BLOCK + 500) as u64
+        ))
     );
-    let r = api.append(&seq, (BLOCK + 500) as u64, true, a[BLOCK + 500..].to_vec()).await;
+    let r = api
+        .append(&seq, (BLOCK + 500) as u64, true, a[BLOCK + 500..].to_vec())
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let m: FileMetadata = api.finish(&seq, a.len() as u64, "/seq.bin").await.ok();
     assert_eq!(m.content_hash.as_deref(), Some(content_hash(&a).as_str()));
     assert_eq!(api.get("/seq.bin").await, a);
 
     // Concurrent: the missing block, then finish.
-    let r = api.append(&conc, BLOCK as u64, false, b[BLOCK..2 * BLOCK].to_vec()).await;
+    let r = api
+        .append(&conc, BLOCK as u64, false, b[BLOCK..2 * BLOCK].to_vec())
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let m: FileMetadata = api.finish(&conc, b.len() as u64, "/conc.bin").await.ok();
     assert_eq!(m.content_hash.as_deref(), Some(content_hash(&b).as_str()));
@@ -180,7 +206,11 @@ async fn everything_in_flight_survives(durable: bool) {
 
     // v1: the next chunk at the right offset, then commit.
     let r = api
-        .send(v1_put(&api, &format!("?upload_id={v1}&offset=1000"), c[1000..].to_vec()))
+        .send(v1_put(
+            &api,
+            &format!("?upload_id={v1}&offset=1000"),
+            c[1000..].to_vec(),
+        ))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["offset"], 3000);
@@ -229,7 +259,11 @@ async fn everything_in_flight_survives(durable: bool) {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(left.len(), 2, "the record and spool of one session: {left:?}");
+    assert_eq!(
+        left.len(),
+        2,
+        "the record and spool of one session: {left:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -284,7 +318,10 @@ async fn a_damaged_session_record_drops_only_that_session() {
     let r = api.append(&good, 4, true, b"!".to_vec()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let m: FileMetadata = api.finish(&good, 5, "/good.txt").await.ok();
-    assert_eq!(m.content_hash.as_deref(), Some(content_hash(b"good!").as_str()));
+    assert_eq!(
+        m.content_hash.as_deref(),
+        Some(content_hash(b"good!").as_str())
+    );
     // Only the good session's files were there; the damaged ones were deleted.
     let left: Vec<_> = std::fs::read_dir(&sessions).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");

@@ -112,14 +112,13 @@ async fn stall_request_body_leaves_the_session_at_its_acknowledged_offset() {
         .expect_err("no answer");
     assert!(err.is_timeout(), "{err:?}");
     // The server read exactly the stall point.
-    assert_eq!(
-        emu.stats().bytes_in("files/upload_session/append_v2"),
-        1000
-    );
+    assert_eq!(emu.stats().bytes_in("files/upload_session/append_v2"), 1000);
     // Nothing of the stalled request was kept: the same append at the old offset works.
     let r = api.append(&sid, 10, false, body.clone()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let r = api.finish(&sid, 10 + body.len() as u64, "/stalled.bin").await;
+    let r = api
+        .finish(&sid, 10 + body.len() as u64, "/stalled.bin")
+        .await;
     let m: dropbox_api::files::FileMetadata = r.ok();
     let mut all = b"0123456789".to_vec();
     all.extend_from_slice(&body);
@@ -162,14 +161,20 @@ async fn stall_response_body_sends_the_headers_and_part_of_the_body() {
     let content = data(100_000, 5);
     api.put("/big.bin", &content).await;
     emu.faults().add(
-        FaultRule::new("files/download", FaultAction::StallResponseBody { bytes: 1234 })
-            .times(1),
+        FaultRule::new(
+            "files/download",
+            FaultAction::StallResponseBody { bytes: 1234 },
+        )
+        .times(1),
     );
     let r = slow
         .http
         .post(slow.url("/2/files/download"))
         .bearer_auth(&slow.token)
-        .header("Dropbox-API-Arg", header_json(&DownloadArg::new("/big.bin")))
+        .header(
+            "Dropbox-API-Arg",
+            header_json(&DownloadArg::new("/big.bin")),
+        )
         .send()
         .await
         .expect("headers arrive");
@@ -191,8 +196,11 @@ async fn stall_response_body_sends_the_headers_and_part_of_the_body() {
 
     // JSON rpc answers too.
     emu.faults().add(
-        FaultRule::new("files/list_folder", FaultAction::StallResponseBody { bytes: 5 })
-            .times(1),
+        FaultRule::new(
+            "files/list_folder",
+            FaultAction::StallResponseBody { bytes: 5 },
+        )
+        .times(1),
     );
     let mut r = list_req(&slow).send().await.expect("headers arrive");
     assert_eq!(r.status(), StatusCode::OK);
@@ -222,7 +230,13 @@ async fn trickle_sends_the_body_a_byte_at_a_time() {
     let api = Api::new(&emu);
     api.put("/t.txt", b"0123456789").await;
     emu.faults().add(
-        FaultRule::new("files/download", FaultAction::Trickle { interval_millis: 20 }).times(1),
+        FaultRule::new(
+            "files/download",
+            FaultAction::Trickle {
+                interval_millis: 20,
+            },
+        )
+        .times(1),
     );
     let t = Instant::now();
     let mut r = api
@@ -247,7 +261,13 @@ async fn trickle_sends_the_body_a_byte_at_a_time() {
     assert_eq!(emu.faults().injected_by_kind()["trickle"], 1);
     // The impatient client gives up on a trickled body.
     emu.faults().add(
-        FaultRule::new("files/download", FaultAction::Trickle { interval_millis: 100 }).times(1),
+        FaultRule::new(
+            "files/download",
+            FaultAction::Trickle {
+                interval_millis: 100,
+            },
+        )
+        .times(1),
     );
     let slow = impatient(&emu);
     let r = slow
@@ -267,8 +287,10 @@ async fn trickle_sends_the_body_a_byte_at_a_time() {
 async fn a_stall_ends_at_shutdown() {
     let emu = start().await;
     let api = Api::new(&emu);
-    emu.faults()
-        .add(FaultRule::new("files/list_folder", FaultAction::StallBeforeResponse));
+    emu.faults().add(FaultRule::new(
+        "files/list_folder",
+        FaultAction::StallBeforeResponse,
+    ));
     let pending = tokio::spawn(list_req(&api).send());
     for _ in 0..100 {
         if emu.stats().route("files/list_folder").in_flight == 1 {

@@ -211,7 +211,8 @@ async fn upload(shared: Arc<Shared>, mut call: Call) -> Result<Response, ApiErro
         running: Some(BlockHasher::default()),
         request: None,
     };
-    let got = match ingest::ingest(call.take_stream(), file.clone(), 0, limit, hashers, None).await {
+    let got = match ingest::ingest(call.take_stream(), file.clone(), 0, limit, hashers, None).await
+    {
         Ok(g) => g,
         Err(IngestError::OverLimit) => {
             return Err(ApiError::route(&f::UploadError::PayloadTooLarge));
@@ -384,7 +385,8 @@ async fn append_batch(shared: Arc<Shared>, mut call: Call) -> Result<Response, A
         running: None,
         request: arg.content_hash.as_ref().map(|_| BlockHasher::default()),
     };
-    let got = match ingest::ingest(call.take_stream(), file.clone(), 0, limit, hashers, None).await {
+    let got = match ingest::ingest(call.take_stream(), file.clone(), 0, limit, hashers, None).await
+    {
         Ok(g) => g,
         Err(IngestError::OverLimit) => {
             return Err(ApiError::route(
