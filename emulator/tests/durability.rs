@@ -326,3 +326,49 @@ async fn a_damaged_session_record_drops_only_that_session() {
     let left: Vec<_> = std::fs::read_dir(&sessions).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_running_at_the_crash_is_run_again_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu =
+        start_with(config(dir.path(), 0, false).with_commit_latency(Duration::from_secs(5))).await;
+    let port = emu.addr().port();
+    let api = Api::new(&emu);
+    let sid = api.start_session(b"late", true).await;
+    let launch: UploadSessionFinishBatchLaunch = api
+        .rpc(
+            "files/upload_session/finish_batch",
+            &UploadSessionFinishBatchArg::new(vec![UploadSessionFinishArg::new(
+                UploadSessionCursor::new(&sid, 4),
+                CommitInfo::new("/late.txt"),
+            )]),
+        )
+        .await
+        .ok();
+    let UploadSessionFinishBatchLaunch::AsyncJobId(job) = launch else {
+        panic!("expected a job id");
+    };
+    let s: UploadSessionFinishBatchJobStatus = api
+        .rpc(
+            "files/upload_session/finish_batch/check",
+            &PollArg::new(&job),
+        )
+        .await
+        .ok();
+    assert_eq!(s, UploadSessionFinishBatchJobStatus::InProgress);
+    emu.crash().await;
+    let emu = start_with(config(dir.path(), port, false)).await;
+    let api = Api::new(&emu);
+    let done = poll_job(&api, &job).await;
+    let UploadSessionFinishBatchJobStatus::Complete(r) = done else {
+        panic!("expected complete, got {done:?}");
+    };
+    let UploadSessionFinishBatchResultEntry::Success(m) = &r.entries[0] else {
+        panic!("expected success, got {:?}", r.entries[0]);
+    };
+    assert_eq!(
+        m.content_hash.as_deref(),
+        Some(content_hash(b"late").as_str())
+    );
+    assert_eq!(api.get("/late.txt").await, b"late");
+}
