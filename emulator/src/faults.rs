@@ -37,7 +37,35 @@ pub enum FaultAction {
         #[serde(default)]
         reason: RateLimitKind,
     },
+    /// Handles the request fully (its effects happen), then never answers: the connection
+    /// stays open without a byte sent until the client closes it, the emulator stops, or
+    /// [`STALL_CAP`] passes.
+    StallBeforeResponse,
+    /// Reads this many bytes of the request body, then stops reading and never answers
+    /// (the connection stays open as with [`FaultAction::StallBeforeResponse`]). The
+    /// request has the effect of an interrupted body: none (an upload session stays at its
+    /// last acknowledged offset).
+    StallRequestBody {
+        /// Body bytes read before the stall.
+        bytes: u64,
+    },
+    /// Handles the request, sends the status, the headers and this many bytes of the body,
+    /// then nothing more (the connection stays open as with
+    /// [`FaultAction::StallBeforeResponse`]).
+    StallResponseBody {
+        /// Body bytes sent before the stall.
+        bytes: u64,
+    },
+    /// Handles the request, sends the status and the headers, then the body one byte per
+    /// `interval_millis` (for at most [`STALL_CAP`]).
+    Trickle {
+        /// Milliseconds between two body bytes.
+        interval_millis: u64,
+    },
 }
+
+/// The longest an injected stall (or trickle) holds a connection: then it is reset.
+pub const STALL_CAP: Duration = Duration::from_secs(600);
 
 impl FaultAction {
     fn kind(&self) -> &'static str {
@@ -48,6 +76,10 @@ impl FaultAction {
             FaultAction::InternalError => "internal_error",
             FaultAction::ServiceUnavailable => "service_unavailable",
             FaultAction::RateLimited { .. } => "rate_limited",
+            FaultAction::StallBeforeResponse => "stall_before_response",
+            FaultAction::StallRequestBody { .. } => "stall_request_body",
+            FaultAction::StallResponseBody { .. } => "stall_response_body",
+            FaultAction::Trickle { .. } => "trickle",
         }
     }
 }
@@ -237,7 +269,8 @@ impl Faults {
     }
 
     /// Faults injected since start by kind (`latency`, `reset_after_bytes`,
-    /// `reset_before_response`, `internal_error`, `service_unavailable`, `rate_limited`).
+    /// `reset_before_response`, `internal_error`, `service_unavailable`, `rate_limited`,
+    /// `stall_before_response`, `stall_request_body`, `stall_response_body`, `trickle`).
     pub fn injected_by_kind(&self) -> BTreeMap<String, u64> {
         self.lock().by_kind.clone()
     }
@@ -423,5 +456,39 @@ mod tests {
         );
         let back: FaultRule = serde_json::from_value(j).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn stall_kinds_round_trip_json() {
+        let cases = [
+            (
+                FaultAction::StallBeforeResponse,
+                serde_json::json!({"type": "stall_before_response"}),
+            ),
+            (
+                FaultAction::StallRequestBody { bytes: 10 },
+                serde_json::json!({"type": "stall_request_body", "bytes": 10}),
+            ),
+            (
+                FaultAction::StallResponseBody { bytes: 3 },
+                serde_json::json!({"type": "stall_response_body", "bytes": 3}),
+            ),
+            (
+                FaultAction::Trickle {
+                    interval_millis: 20,
+                },
+                serde_json::json!({"type": "trickle", "interval_millis": 20}),
+            ),
+        ];
+        for (action, json) in cases {
+            assert_eq!(serde_json::to_value(&action).unwrap(), json);
+            let back: FaultAction = serde_json::from_value(json).unwrap();
+            assert_eq!(back, action);
+        }
+        let f = Faults::new(0, vec![]);
+        f.add(FaultRule::new("x", FaultAction::Trickle { interval_millis: 1 }).times(1));
+        assert!(f.decide("x").action.is_some());
+        assert!(f.decide("x").action.is_none());
+        assert_eq!(f.injected_by_kind()["trickle"], 1);
     }
 }

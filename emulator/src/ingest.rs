@@ -62,12 +62,14 @@ pub(crate) struct Ingested {
 const QUEUE: usize = 32;
 
 /// Writes the stream to `file` starting at `offset`, accepting at most `limit` bytes.
+/// Once `fence` is raised (the emulator crashed) nothing more is written.
 pub(crate) async fn ingest<S, E>(
     mut body: S,
     file: Arc<File>,
     offset: u64,
     limit: u64,
     hashers: Hashers,
+    fence: Option<crate::persist::Fence>,
 ) -> Result<Ingested, IngestError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -78,6 +80,9 @@ where
         let mut hashers = hashers;
         let mut pos = offset;
         while let Some(chunk) = rx.blocking_recv() {
+            if let Some(f) = &fence {
+                f.check()?;
+            }
             file.write_all_at(&chunk, pos)?;
             pos += chunk.len() as u64;
             hashers.update(&chunk);
@@ -168,6 +173,7 @@ mod tests {
             3,
             100,
             h,
+            None,
         )
         .await
         .unwrap();
@@ -189,6 +195,7 @@ mod tests {
             0,
             5,
             Hashers::default(),
+            None,
         )
         .await;
         assert!(matches!(r, Err(IngestError::OverLimit)));
@@ -198,6 +205,7 @@ mod tests {
             0,
             5,
             Hashers::default(),
+            None,
         )
         .await;
         assert!(matches!(r, Err(IngestError::Body(m)) if m == "reset"));

@@ -26,6 +26,7 @@ mod ids;
 mod ingest;
 pub mod oauth;
 mod paths;
+mod persist;
 mod server;
 mod sessions;
 mod state;
@@ -97,15 +98,25 @@ impl Emulator {
         };
         std::fs::create_dir_all(&data_dir).map_err(data_err)?;
         let data_dir = data_dir.canonicalize().map_err(data_err)?;
-        let store = store::Store::open(&data_dir, config.durable).map_err(data_err)?;
+        let fence = persist::Fence::default();
+        let store = store::Store::open(&data_dir, config.durable)
+            .map_err(data_err)?
+            .with_fence(fence.clone());
         let clock = EmulatorClock::new(config.clock.clone());
         let sessions = sessions::Sessions::open(
             &data_dir.join("sessions"),
             config.limits,
             clock.clone(),
             config.durable,
+            fence.clone(),
         )
         .map_err(data_err)?;
+        let (job_records, recovered_jobs) =
+            persist::Jobs::open(&data_dir.join("jobs"), config.durable, fence.clone())
+                .map_err(data_err)?;
+        let (link_records, recovered_links) =
+            persist::Links::open(&data_dir.join("links"), config.durable, fence.clone())
+                .map_err(data_err)?;
         let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port)))
             .await
             .map_err(|source| EmulatorError::Bind {
@@ -119,16 +130,32 @@ impl Emulator {
                 source,
             })?;
         let base_url = format!("http://{addr}");
-        let token = config
-            .access_token
-            .clone()
-            .unwrap_or_else(ids::access_token);
+        let token = match (&config.access_token, &tempdir) {
+            (Some(t), _) => t.clone(),
+            (None, Some(_)) => ids::access_token(),
+            // A generated token is kept in the data directory, so clients holding it keep
+            // working after a restart.
+            (None, None) => dev_token(&data_dir, config.durable).map_err(data_err)?,
+        };
         let oauth = oauth::OAuth::new(
             clock.clone(),
             config.access_token_lifetime,
             config.apps.clone(),
             &token,
         );
+        let mut jobs = HashMap::new();
+        let mut resume = Vec::new();
+        for (id, job) in recovered_jobs {
+            match job {
+                persist::RecoveredJob::Done(r) => {
+                    jobs.insert(id, state::Job::Done(r));
+                }
+                persist::RecoveredJob::Running(entries) => {
+                    jobs.insert(id.clone(), state::Job::Running);
+                    resume.push((id, entries));
+                }
+            }
+        }
         let shared = Arc::new(state::Shared {
             store: Arc::new(store),
             sessions: Arc::new(sessions),
@@ -138,13 +165,19 @@ impl Emulator {
             clock: clock.clone(),
             limits: config.limits,
             base_url: base_url.clone(),
-            links: Mutex::new(HashMap::new()),
-            jobs: Mutex::new(HashMap::new()),
+            links: Mutex::new(recovered_links.into_iter().collect()),
+            jobs: Mutex::new(jobs),
+            link_records,
+            job_records,
+            fence,
             batch_lock: Arc::new(tokio::sync::Mutex::new(())),
             busy_folders: Mutex::new(Default::default()),
             contend_finish_in_folder: config.contend_finish_in_folder,
             commit_latency: config.commit_latency,
         });
+        for (id, entries) in resume {
+            api::resume_job(shared.clone(), id, entries);
+        }
         let router = api::router(shared.clone());
         let (tx, rx) = watch::channel(false);
         let task = tokio::spawn(server::serve(listener, router, shared.clone(), rx));
@@ -160,6 +193,38 @@ impl Emulator {
             _tempdir: tempdir,
         })
     }
+}
+
+/// Reads the development token kept in the data directory, or makes and keeps one.
+fn dev_token(data_dir: &Path, durable: bool) -> std::io::Result<String> {
+    let path = data_dir.join("dev_token");
+    match std::fs::read_to_string(&path) {
+        Ok(t) if !t.trim().is_empty() => return Ok(t.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let token = ids::access_token();
+    let tmp = data_dir.join("dev_token.tmp");
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(token.as_bytes())?;
+        if durable {
+            f.sync_all()?;
+        }
+    }
+    std::fs::rename(&tmp, &path)?;
+    if durable {
+        persist::sync_dir(data_dir)?;
+    }
+    Ok(token)
 }
 
 /// A running emulator. Dropping it stops the server (and removes its temporary data
@@ -236,10 +301,24 @@ impl EmulatorHandle {
         self.shared.sessions.len()
     }
 
-    /// Stops the server and waits for it.
+    /// Stops the server and waits for it. Everything acknowledged is already on disk
+    /// (fsynced unless `durable` is off), so a clean shutdown has nothing left to flush.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Simulates a crash (as close to SIGKILL as an in-process server gets): stops serving
+    /// at once, aborting every connection and request in flight, and from this moment the
+    /// old instance writes nothing more to the data directory (requests still running in
+    /// the background neither record, roll back nor delete anything). No clean-shutdown
+    /// step runs. Start an emulator on the same `data_dir` (and port) to recover.
+    pub async fn crash(mut self) {
+        self.shared.fence.raise();
+        if let Some(task) = self.task.take() {
+            task.abort();
             let _ = task.await;
         }
     }

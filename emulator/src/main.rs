@@ -1,4 +1,5 @@
-//! `dbx-emulator`: runs the local Dropbox API emulator until Ctrl-C.
+//! `dbx-emulator`: runs the local Dropbox API emulator until Ctrl-C or SIGTERM, then shuts
+//! it down cleanly.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -83,9 +84,15 @@ async fn main() -> anyhow::Result<()> {
         emulator.base_url(),
         emulator.data_dir().display()
     );
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
+    eprintln!("dbx-emulator: stopping");
+    // A clean stop: connections end, and everything acknowledged is on disk (with
+    // --no-fsync it is in the page cache, which a process exit keeps).
     emulator.shutdown().await;
     Ok(())
 }

@@ -5,8 +5,8 @@
 use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -18,20 +18,26 @@ use http::{Request, Response};
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use crate::faults::FaultAction;
+use crate::faults::{FaultAction, STALL_CAP};
 use crate::state::Shared;
 
-/// Lets a request handler drop its connection with a TCP reset.
-#[derive(Debug, Default)]
+/// A connection's controls: lets a request handler drop its connection with a TCP reset,
+/// and hold it open (an injected stall) until the client closes it or the connection ends.
+#[derive(Debug)]
 pub(crate) struct KillSwitch {
     killed: AtomicBool,
     waker: AtomicWaker,
+    /// The socket, for watching it during a stall (hyper owns the strong reference).
+    stream: Weak<TcpStream>,
+    /// Cancelled when the connection task ends (also when it is aborted at shutdown).
+    closed: CancellationToken,
 }
 
 impl KillSwitch {
@@ -46,9 +52,54 @@ impl KillSwitch {
     }
 }
 
-/// A TCP stream that fails all I/O (and closes with RST) once its switch is thrown.
+/// A future that ends a stall.
+type StallFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Holds a stalled connection: resolves when the client closes the connection (or resets
+/// it), when the connection task ends (the emulator stops), or after [`STALL_CAP`].
+///
+/// A client that closes while the socket's receive window is full of body bytes nobody
+/// reads cannot deliver its FIN; that stall lasts until the cap.
+fn stall(kill: &KillSwitch) -> StallFuture {
+    let stream = kill.stream.upgrade();
+    let closed = kill.closed.clone();
+    Box::pin(async move {
+        let peer = async {
+            match &stream {
+                Some(s) => peer_closed(s).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = peer => {}
+            _ = closed.cancelled() => {}
+            _ = tokio::time::sleep(STALL_CAP) => {}
+        }
+    })
+}
+
+/// Resolves once the peer has closed (or reset) the connection, without reading from it.
+async fn peer_closed(s: &TcpStream) {
+    loop {
+        match s.ready(Interest::READABLE).await {
+            Err(_) => return,
+            Ok(r) if r.is_read_closed() || r.is_error() => return,
+            Ok(_) => {
+                // Data nobody reads (a stalled body): clear the readiness and wait for
+                // the next event on the socket.
+                let _ = s.try_io(Interest::READABLE, || {
+                    Err::<(), _>(io::Error::from(io::ErrorKind::WouldBlock))
+                });
+            }
+        }
+    }
+}
+
+/// A TCP stream that fails all I/O (and closes with RST) once its switch is thrown. The
+/// stream is shared (with a stall watching it), so I/O goes through the `&self` readiness
+/// API of tokio's `TcpStream`.
 struct KillableIo {
-    inner: TcpStream,
+    inner: Arc<TcpStream>,
     kill: Arc<KillSwitch>,
 }
 
@@ -75,7 +126,16 @@ impl AsyncRead for KillableIo {
         if let Err(e) = self.check(cx) {
             return Poll::Ready(Err(e));
         }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        loop {
+            if let Err(e) = std::task::ready!(self.inner.poll_read_ready(cx)) {
+                return Poll::Ready(Err(e));
+            }
+            match self.inner.try_read_buf(buf) {
+                Ok(_) => return Poll::Ready(Ok(())),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
     }
 }
 
@@ -88,21 +148,54 @@ impl AsyncWrite for KillableIo {
         if let Err(e) = self.check(cx) {
             return Poll::Ready(Err(e));
         }
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        loop {
+            if let Err(e) = std::task::ready!(self.inner.poll_write_ready(cx)) {
+                return Poll::Ready(Err(e));
+            }
+            match self.inner.try_write(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if let Err(e) = self.check(cx) {
+            return Poll::Ready(Err(e));
+        }
+        loop {
+            if let Err(e) = std::task::ready!(self.inner.poll_write_ready(cx)) {
+                return Poll::Ready(Err(e));
+            }
+            match self.inner.try_write_vectored(bufs) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if let Err(e) = self.check(cx) {
             return Poll::Ready(Err(e));
         }
-        Pin::new(&mut self.inner).poll_flush(cx)
+        Poll::Ready(Ok(()))
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // hyper does not shut the connection down (`without_shutdown`): the connection
+        // task does, after the lingering close below.
         if let Err(e) = self.check(cx) {
             return Poll::Ready(Err(e));
         }
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -140,7 +233,15 @@ pub(crate) async fn serve(
 }
 
 async fn connection(stream: TcpStream, router: Router, shared: Arc<Shared>) {
-    let kill = Arc::new(KillSwitch::default());
+    let stream = Arc::new(stream);
+    let kill = Arc::new(KillSwitch {
+        killed: AtomicBool::new(false),
+        waker: AtomicWaker::new(),
+        stream: Arc::downgrade(&stream),
+        closed: CancellationToken::new(),
+    });
+    // Ends any stall of this connection when the task ends or is aborted.
+    let _closed = kill.closed.clone().drop_guard();
     let io = TokioIo::new(KillableIo {
         inner: stream,
         kill: kill.clone(),
@@ -167,8 +268,11 @@ async fn connection(stream: TcpStream, router: Router, shared: Arc<Shared>) {
         // (for example past the payload limit). Closing with unread data would reset the
         // connection and could destroy our response before the client reads it, so send
         // FIN and discard what is still in flight for a bounded time.
-        let mut io = parts.io.into_inner();
-        let _ = io.inner.shutdown().await;
+        let io = parts.io.into_inner();
+        let Ok(mut stream) = Arc::try_unwrap(io.inner) else {
+            return;
+        };
+        let _ = stream.shutdown().await;
         let mut sink = vec![0u8; 64 * 1024];
         let deadline = Instant::now() + Duration::from_secs(2);
         let mut budget: u64 = 512 * 1024 * 1024;
@@ -177,7 +281,7 @@ async fn connection(stream: TcpStream, router: Router, shared: Arc<Shared>) {
             if left.is_zero() {
                 break;
             }
-            match tokio::time::timeout(left, io.inner.read(&mut sink)).await {
+            match tokio::time::timeout(left, stream.read(&mut sink)).await {
                 Ok(Ok(n)) if n > 0 => budget = budget.saturating_sub(n as u64),
                 _ => break,
             }
@@ -247,6 +351,15 @@ async fn handle(
         Some(FaultAction::ResetAfterBytes { bytes }) => Some(*bytes),
         _ => None,
     };
+    let stall_after = match &decision.action {
+        Some(FaultAction::StallRequestBody { bytes }) => Some(*bytes),
+        _ => None,
+    };
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
     let req = req.map(|body| {
         Body::new(CountingBody {
             inner: body,
@@ -254,6 +367,9 @@ async fn handle(
             route: route.clone(),
             count: bytes_in.clone(),
             reset_after,
+            stall_after,
+            stall: None,
+            declared,
             kill: kill.clone(),
             done: false,
         })
@@ -275,6 +391,16 @@ async fn handle(
             Err(never) => match never {},
         },
     };
+    // A stalled request body ends in a reset (the kill switch is thrown); a handler that
+    // answered without reading its body stalls here all the same.
+    let stall_here = matches!(
+        decision.action,
+        Some(FaultAction::StallBeforeResponse) | Some(FaultAction::StallRequestBody { .. })
+    );
+    if stall_here && !kill.is_killed() {
+        stall(&kill).await;
+        kill.kill();
+    }
     let reset =
         kill.is_killed() || matches!(decision.action, Some(FaultAction::ResetBeforeResponse));
     if reset {
@@ -282,16 +408,43 @@ async fn handle(
     }
     log.status = if reset { 0 } else { response.status().as_u16() };
     let (parts, body) = response.into_parts();
+    let body = match decision.action {
+        Some(FaultAction::StallResponseBody { bytes }) if !reset => Body::new(ShapedBody::new(
+            body,
+            Shape::StallAfter(bytes),
+            kill.clone(),
+        )),
+        Some(FaultAction::Trickle { interval_millis }) if !reset => Body::new(ShapedBody::new(
+            body,
+            Shape::Trickle(Duration::from_millis(interval_millis)),
+            kill.clone(),
+        )),
+        _ => body,
+    };
     Response::from_parts(parts, Body::new(LoggedBody { inner: body, log }))
 }
 
-/// The request body, counted (for stats) and optionally cut by an injected reset.
+fn reset_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionReset,
+        "connection reset (injected fault)",
+    )
+}
+
+/// The request body, counted (for stats), optionally cut by an injected reset or stalled,
+/// and checked against its `Content-Length` (a body that ends early is an error, never a
+/// short success).
 struct CountingBody {
     inner: Incoming,
     shared: Arc<Shared>,
     route: String,
     count: Arc<AtomicU64>,
     reset_after: Option<u64>,
+    /// Stop reading after this many bytes (an injected stall).
+    stall_after: Option<u64>,
+    /// The running stall; when it ends the body fails.
+    stall: Option<StallFuture>,
+    declared: Option<u64>,
     kill: Arc<KillSwitch>,
     done: bool,
 }
@@ -304,45 +457,200 @@ impl http_body::Body for CountingBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        if self.done {
-            return Poll::Ready(Some(Err(io::Error::new(
-                io::ErrorKind::ConnectionReset,
-                "connection reset (injected fault)",
-            ))));
+        loop {
+            if let Some(stall) = self.stall.as_mut() {
+                std::task::ready!(stall.as_mut().poll(cx));
+                self.stall = None;
+                self.done = true;
+                self.kill.kill();
+            }
+            if self.done {
+                return Poll::Ready(Some(Err(reset_error())));
+            }
+            let seen = self.count.load(Ordering::SeqCst);
+            if self.stall_after.is_some_and(|limit| seen >= limit) {
+                self.stall = Some(stall(&self.kill));
+                continue;
+            }
+            let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    if self.stall_after.is_some() {
+                        // The whole body is shorter than the stall point: stall at its end.
+                        self.stall = Some(stall(&self.kill));
+                        continue;
+                    }
+                    if self.declared.is_some_and(|n| n != seen) {
+                        return Poll::Ready(Some(Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the body ended before its Content-Length",
+                        ))));
+                    }
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(io::Error::other(e)))),
+                Poll::Ready(Some(Ok(f))) => f,
+            };
+            let Ok(mut data) = frame.into_data() else {
+                // Trailers are not used by the API; drop them.
+                return Poll::Ready(None);
+            };
+            if let Some(limit) = self.stall_after
+                && seen + data.len() as u64 > limit
+            {
+                data.truncate(limit.saturating_sub(seen) as usize);
+            }
+            if let Some(limit) = self.reset_after
+                && seen + data.len() as u64 >= limit
+            {
+                let keep = limit.saturating_sub(seen) as usize;
+                data.truncate(keep);
+                self.done = true;
+                self.kill.kill();
+            }
+            let n = data.len() as u64;
+            self.count.fetch_add(n, Ordering::SeqCst);
+            self.shared.stats.add_in(&self.route, n);
+            if data.is_empty() {
+                if self.done {
+                    return Poll::Ready(Some(Err(reset_error())));
+                }
+                continue;
+            }
+            return Poll::Ready(Some(Ok(Frame::data(data))));
         }
-        let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(None) => return Poll::Ready(None),
-            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(io::Error::other(e)))),
-            Poll::Ready(Some(Ok(f))) => f,
-        };
-        let Ok(mut data) = frame.into_data() else {
-            // Trailers are not used by the API; drop them.
-            return Poll::Ready(None);
-        };
-        let seen = self.count.load(Ordering::SeqCst);
-        if let Some(limit) = self.reset_after
-            && seen + data.len() as u64 >= limit
-        {
-            let keep = limit.saturating_sub(seen) as usize;
-            data.truncate(keep);
-            self.done = true;
-            self.kill.kill();
-        }
-        let n = data.len() as u64;
-        self.count.fetch_add(n, Ordering::SeqCst);
-        self.shared.stats.add_in(&self.route, n);
-        if self.done && data.is_empty() {
-            return Poll::Ready(Some(Err(io::Error::new(
-                io::ErrorKind::ConnectionReset,
-                "connection reset (injected fault)",
-            ))));
-        }
-        Poll::Ready(Some(Ok(Frame::data(data))))
     }
 
     fn is_end_stream(&self) -> bool {
-        !self.done && self.inner.is_end_stream()
+        !self.done && self.stall_after.is_none() && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// How an injected fault shapes a response body.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    /// Send this many bytes, then stall.
+    StallAfter(u64),
+    /// One byte per interval.
+    Trickle(Duration),
+}
+
+/// A response body cut short by a stall or sent a byte at a time.
+struct ShapedBody {
+    inner: Body,
+    shape: Shape,
+    kill: Arc<KillSwitch>,
+    sent: u64,
+    /// Bytes taken from `inner` and not sent yet (trickle).
+    pending: Bytes,
+    /// Set once the body deviates from `inner` (cut or trickled): never ends early.
+    shaped: bool,
+    stall: Option<StallFuture>,
+    tick: Option<Pin<Box<tokio::time::Sleep>>>,
+    deadline: tokio::time::Instant,
+}
+
+impl ShapedBody {
+    fn new(inner: Body, shape: Shape, kill: Arc<KillSwitch>) -> ShapedBody {
+        ShapedBody {
+            inner,
+            shape,
+            kill,
+            sent: 0,
+            pending: Bytes::new(),
+            shaped: false,
+            stall: None,
+            tick: None,
+            deadline: tokio::time::Instant::now() + STALL_CAP,
+        }
+    }
+
+    fn fail(&mut self) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        self.kill.kill();
+        Poll::Ready(Some(Err(axum::Error::new(reset_error()))))
+    }
+}
+
+impl http_body::Body for ShapedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        loop {
+            if let Some(stall) = this.stall.as_mut() {
+                std::task::ready!(stall.as_mut().poll(cx));
+                this.stall = None;
+                return this.fail();
+            }
+            match this.shape {
+                Shape::StallAfter(limit) => {
+                    if this.sent >= limit {
+                        this.shaped = true;
+                        this.stall = Some(stall(&this.kill));
+                        continue;
+                    }
+                    let frame = match std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+                        None => return Poll::Ready(None),
+                        Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                        Some(Ok(f)) => f,
+                    };
+                    let Ok(mut data) = frame.into_data() else {
+                        continue;
+                    };
+                    let room = limit - this.sent;
+                    if data.len() as u64 >= room {
+                        data.truncate(room as usize);
+                        this.shaped = true;
+                    }
+                    this.sent += data.len() as u64;
+                    if data.is_empty() {
+                        continue;
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Shape::Trickle(interval) => {
+                    if tokio::time::Instant::now() >= this.deadline {
+                        return this.fail();
+                    }
+                    if this.pending.is_empty() {
+                        let frame =
+                            match std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+                                None => return Poll::Ready(None),
+                                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                                Some(Ok(f)) => f,
+                            };
+                        if let Ok(data) = frame.into_data() {
+                            this.shaped = true;
+                            this.pending = data;
+                        }
+                        continue;
+                    }
+                    if let Some(tick) = this.tick.as_mut() {
+                        std::task::ready!(tick.as_mut().poll(cx));
+                    }
+                    let byte = this.pending.split_to(1);
+                    this.sent += 1;
+                    let next = tokio::time::Instant::now() + interval;
+                    match this.tick.as_mut() {
+                        Some(t) => t.as_mut().reset(next),
+                        None => this.tick = Some(Box::pin(tokio::time::sleep_until(next))),
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(byte))));
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        !self.shaped && self.pending.is_empty() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {

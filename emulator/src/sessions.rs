@@ -4,26 +4,55 @@
 //! session keeps a running content hash (rolled back with the data when a request fails);
 //! a concurrent session records the digest of every 4 MiB block it receives, in any order,
 //! and combines them at finish.
+//!
+//! # Durability
+//!
+//! Sessions survive restarts and crashes. Next to its spool file `<32 hex>.spool`, every
+//! session has a metadata record `<32 hex>.json` (written atomically, see
+//! [`crate::persist`]) holding what the session has *acknowledged*:
+//!
+//! ```json
+//! {"format":1,"id":"pid_upload_session:...","kind":"sequential","expires":1700000000000,
+//!  "len":5242880,"closed":false,"blocks":["<64 hex>"],"received":{},"total":null}
+//! ```
+//!
+//! - `kind`: `sequential`, `concurrent` or `v1`; `expires`: Unix milliseconds.
+//! - sequential and v1: `len` bytes received; `blocks`, the SHA-256 of each complete
+//!   4 MiB block (`len / 4 MiB` of them). At recovery the spool is truncated to `len`
+//!   (bytes of an interrupted request are dropped) and the partial last block (< 4 MiB)
+//!   is hashed again from the spool, which restores the running content hash.
+//! - concurrent: `received`, block index to SHA-256 of that block; `total`, the size fixed
+//!   by the closing append.
+//!
+//! The record is rewritten once per acknowledged request, after the data (fsynced unless
+//! `--no-fsync`), so it never claims data that is not in the spool. A record that cannot
+//! be read drops only its session (logged at warn). The spool and record of a finished,
+//! removed or expired session are deleted.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard, OwnedRwLockWriteGuard, RwLock};
 
 use crate::clock::{self, EmulatorClock};
 use crate::config::Limits;
 use crate::hash::{self, BLOCK, BlockHasher};
 use crate::ingest::{self, Hashers, IngestError};
+use crate::persist::{self, Fence};
 use crate::store::{Content, StoreError, WriteFailure};
 
 /// The kind of an upload session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum Kind {
     /// v2, data in order.
     Sequential,
@@ -80,7 +109,10 @@ struct State {
     closed: bool,
     /// Finished (or removed): every later call sees `not_found`.
     done: bool,
-    /// Sequential: running hash.
+    /// Sequential: digests of the blocks before the data `hasher` covers (a recovered
+    /// session's hasher starts at the block it was in).
+    prefix: Vec<[u8; 32]>,
+    /// Sequential: running hash (of the data after `prefix`).
     hasher: BlockHasher,
     /// Concurrent: block digests by block index.
     blocks: BTreeMap<u64, [u8; 32]>,
@@ -98,8 +130,12 @@ pub(crate) struct Session {
     /// When it expires.
     pub(crate) expires: DateTime<Utc>,
     path: PathBuf,
+    meta: PathBuf,
     state: Arc<AsyncMutex<State>>,
     gate: Arc<RwLock<()>>,
+    /// Finished, removed or expired: its files go when the last reference does.
+    discarded: AtomicBool,
+    fence: Fence,
 }
 
 impl Session {
@@ -119,10 +155,97 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        // After a successful finish the spool file has been renamed into the store and
-        // this is a no-op.
-        let _ = fs::remove_file(&self.path);
+        // A live session keeps its files (it survives a restart); after a crash nothing
+        // is touched. After a successful finish the spool file has been renamed into the
+        // store and removing it is a no-op.
+        if self.discarded.load(Ordering::SeqCst) && !self.fence.is_raised() {
+            let _ = fs::remove_file(&self.meta);
+            let _ = fs::remove_file(&self.path);
+        }
     }
+}
+
+/// The metadata record of a session (see the module documentation).
+#[derive(Debug, Serialize, Deserialize)]
+struct Meta {
+    format: u32,
+    id: String,
+    kind: Kind,
+    expires: i64,
+    len: u64,
+    closed: bool,
+    #[serde(default)]
+    blocks: Vec<String>,
+    #[serde(default)]
+    received: BTreeMap<u64, String>,
+    #[serde(default)]
+    total: Option<u64>,
+}
+
+impl Meta {
+    fn of(session: &Session, st: &State) -> Meta {
+        let (blocks, received) = match session.kind {
+            Kind::Sequential | Kind::V1 => (
+                st.prefix
+                    .iter()
+                    .chain(st.hasher.block_digests())
+                    .map(hex::encode)
+                    .collect(),
+                BTreeMap::new(),
+            ),
+            Kind::Concurrent => (
+                Vec::new(),
+                st.blocks
+                    .iter()
+                    .map(|(i, d)| (*i, hex::encode(d)))
+                    .collect(),
+            ),
+        };
+        Meta {
+            format: persist::FORMAT,
+            id: session.id.clone(),
+            kind: session.kind,
+            expires: persist::to_millis(session.expires),
+            len: st.len,
+            closed: st.closed,
+            blocks,
+            received,
+            total: st.total,
+        }
+    }
+}
+
+fn digest(hex_digest: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hex_digest, &mut out).ok()?;
+    Some(out)
+}
+
+/// Writes a session's record, after fsyncing its spool when `sync_spool` (and durable).
+fn write_record(
+    durable: bool,
+    fence: &Fence,
+    session: &Session,
+    meta: &Meta,
+    sync_spool: bool,
+) -> io::Result<()> {
+    fence.check()?;
+    if sync_spool && durable {
+        match OpenOptions::new().write(true).open(&session.path) {
+            Ok(f) => f.sync_data()?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let bytes = serde_json::to_vec(meta).map_err(io::Error::other)?;
+    persist::write_atomic(&session.meta, &bytes, durable)
+}
+
+/// The content hash of a sequential session.
+fn seq_hash(st: &State) -> String {
+    let mut blocks = st.prefix.clone();
+    blocks.extend(st.hasher.clone().finish_blocks());
+    hash::combine(&blocks)
 }
 
 /// A session locked for committing, with its content ready.
@@ -153,30 +276,198 @@ pub(crate) struct Sessions {
     limits: Limits,
     clock: EmulatorClock,
     durable: bool,
+    fence: Fence,
 }
 
 impl Sessions {
-    /// Opens the session directory (clearing leftovers: sessions do not survive restarts).
+    /// Opens the session directory and recovers the sessions recorded in it (dropping
+    /// damaged or expired ones, orphan spool files and leftovers of interrupted writes).
     pub(crate) fn open(
         dir: &Path,
         limits: Limits,
         clock: EmulatorClock,
         durable: bool,
+        fence: Fence,
     ) -> io::Result<Sessions> {
         fs::create_dir_all(dir)?;
-        for e in fs::read_dir(dir)? {
-            let e = e?;
-            if e.file_type()?.is_file() {
-                fs::remove_file(e.path())?;
-            }
-        }
-        Ok(Sessions {
+        let sessions = Sessions {
             dir: dir.to_path_buf(),
             map: Mutex::new(HashMap::new()),
             limits,
             clock,
             durable,
-        })
+            fence,
+        };
+        let mut records = Vec::new();
+        let mut spools = Vec::new();
+        for e in fs::read_dir(dir)? {
+            let e = e?;
+            if !e.file_type()?.is_file() {
+                continue;
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            match name.split_once('.') {
+                Some((stem, "json")) if persist::is_hex_name(stem) => {
+                    records.push(stem.to_string())
+                }
+                Some((stem, "spool")) if persist::is_hex_name(stem) => {
+                    spools.push(stem.to_string())
+                }
+                _ => fs::remove_file(e.path())?,
+            }
+        }
+        let now = sessions.clock.now();
+        let mut kept = std::collections::HashSet::new();
+        for stem in records {
+            let meta = dir.join(format!("{stem}.json"));
+            let spool = dir.join(format!("{stem}.spool"));
+            match sessions.recover(&meta, &spool, now) {
+                Ok(Some(session)) => {
+                    let mut map = sessions.lock_map();
+                    if map.contains_key(&session.id) {
+                        tracing::warn!("two upload session records with one id; dropping one");
+                        drop(map);
+                        session.discarded.store(true, Ordering::SeqCst);
+                        continue;
+                    }
+                    map.insert(session.id.clone(), session);
+                    kept.insert(stem);
+                }
+                Ok(None) => {
+                    persist::remove(&meta)?;
+                    persist::remove(&spool)?;
+                }
+                Err(reason) => {
+                    tracing::warn!(record = %stem, %reason, "dropping an upload session whose record is damaged");
+                    persist::remove(&meta)?;
+                    persist::remove(&spool)?;
+                }
+            }
+        }
+        for stem in spools {
+            if !kept.contains(&stem) {
+                persist::remove(&dir.join(format!("{stem}.spool")))?;
+            }
+        }
+        Ok(sessions)
+    }
+
+    /// Rebuilds one session from its record and spool; `Ok(None)` when it has expired.
+    fn recover(
+        &self,
+        meta_path: &Path,
+        spool: &Path,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Arc<Session>>, String> {
+        let bytes = fs::read(meta_path).map_err(|e| format!("cannot read: {e}"))?;
+        let meta: Meta =
+            serde_json::from_slice(&bytes).map_err(|e| format!("not a session record: {e}"))?;
+        if meta.format != persist::FORMAT {
+            return Err(format!("unknown format {}", meta.format));
+        }
+        if meta.id.is_empty()
+            || meta.id.len() > 256
+            || !meta.id.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err("bad session id".into());
+        }
+        let expires = persist::from_millis(meta.expires).ok_or("bad expiry")?;
+        if expires <= now {
+            return Ok(None);
+        }
+        let spool_len = match fs::metadata(spool) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(format!("cannot stat the spool: {e}")),
+        };
+        let mut st = State {
+            len: meta.len,
+            closed: meta.closed,
+            total: meta.total,
+            ..State::default()
+        };
+        match meta.kind {
+            Kind::Sequential | Kind::V1 => {
+                if meta.blocks.len() as u64 != meta.len / BLOCK {
+                    return Err("block digests do not match the length".into());
+                }
+                if spool_len < meta.len {
+                    return Err("the spool file is shorter than the acknowledged data".into());
+                }
+                for b in &meta.blocks {
+                    st.prefix.push(digest(b).ok_or("bad block digest")?);
+                }
+                let tail_start = st.prefix.len() as u64 * BLOCK;
+                if meta.len > 0 || spool_len > 0 {
+                    let file = OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .open(spool)
+                        .map_err(|e| format!("cannot open the spool: {e}"))?;
+                    if spool_len > meta.len {
+                        // Data of a request that was never acknowledged.
+                        file.set_len(meta.len)
+                            .map_err(|e| format!("cannot truncate the spool: {e}"))?;
+                    }
+                    let mut buf = vec![0u8; (meta.len - tail_start) as usize];
+                    file.read_exact_at(&mut buf, tail_start)
+                        .map_err(|e| format!("cannot read the spool: {e}"))?;
+                    st.hasher.update(&buf);
+                }
+            }
+            Kind::Concurrent => {
+                if meta.closed && meta.total.is_none() {
+                    return Err("closed without a total".into());
+                }
+                for (i, d) in &meta.received {
+                    let end = i
+                        .checked_add(1)
+                        .and_then(|n| n.checked_mul(BLOCK))
+                        .ok_or("bad block index")?;
+                    let end = meta.total.map_or(end, |t| end.min(t));
+                    if spool_len < end {
+                        // Not on disk after all (a crash without fsync): the client sends
+                        // it again after `missing data` at finish.
+                        continue;
+                    }
+                    st.blocks.insert(*i, digest(d).ok_or("bad block digest")?);
+                }
+            }
+        }
+        Ok(Some(Arc::new(Session {
+            id: meta.id,
+            kind: meta.kind,
+            expires,
+            path: spool.to_path_buf(),
+            meta: meta_path.to_path_buf(),
+            state: Arc::new(AsyncMutex::new(st)),
+            gate: Arc::new(RwLock::new(())),
+            discarded: AtomicBool::new(false),
+            fence: self.fence.clone(),
+        })))
+    }
+
+    /// Records a session's acknowledged state (blocking).
+    fn persist_now(&self, session: &Session, st: &State) -> io::Result<()> {
+        write_record(
+            self.durable,
+            &self.fence,
+            session,
+            &Meta::of(session, st),
+            false,
+        )
+    }
+
+    /// Records a session's acknowledged state after fsyncing its data (when durable), off
+    /// the async threads.
+    async fn persist(&self, session: &Arc<Session>, st: &State) -> io::Result<()> {
+        let meta = Meta::of(session, st);
+        let s = session.clone();
+        let durable = self.durable;
+        let fence = self.fence.clone();
+        tokio::task::spawn_blocking(move || write_record(durable, &fence, &s, &meta, true))
+            .await
+            .map_err(|e| io::Error::other(e.to_string()))?
     }
 
     fn lock_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Session>>> {
@@ -200,23 +491,25 @@ impl Sessions {
                 .collect();
             ids.iter().filter_map(|id| map.remove(id)).collect()
         };
+        for s in &expired {
+            s.discarded.store(true, Ordering::SeqCst);
+        }
         drop(expired);
     }
 
-    /// Creates an empty session.
+    /// Creates an empty session (and its record; the spool file is created by the first
+    /// operation that needs it).
     pub(crate) fn create(&self, kind: Kind) -> io::Result<Arc<Session>> {
         self.sweep();
-        // The spool file is created by the first operation that needs it: `start_batch`
-        // of 1,000 sessions touches no disk.
         let path = self.spool_path();
-        Ok(self.insert(kind, path, State::default()))
+        self.insert(kind, path, State::default())
     }
 
     fn spool_path(&self) -> PathBuf {
         self.dir.join(format!("{}.spool", crate::ids::hex_id()))
     }
 
-    fn insert(&self, kind: Kind, path: PathBuf, state: State) -> Arc<Session> {
+    fn insert(&self, kind: Kind, path: PathBuf, state: State) -> io::Result<Arc<Session>> {
         let id = match kind {
             Kind::V1 => crate::ids::v1_upload_id(),
             _ => crate::ids::session_id(),
@@ -225,16 +518,27 @@ impl Sessions {
             Kind::V1 => self.limits.v1_upload_ttl,
             _ => self.limits.session_ttl,
         };
+        let meta = path.with_extension("json");
         let session = Arc::new(Session {
             id: id.clone(),
             kind,
             expires: clock::add(self.clock.now(), ttl),
             path,
-            state: Arc::new(AsyncMutex::new(state)),
+            meta,
+            state: Arc::new(AsyncMutex::new(State::default())),
             gate: Arc::new(RwLock::new(())),
+            discarded: AtomicBool::new(false),
+            fence: self.fence.clone(),
         });
+        if let Err(e) = self.persist_now(&session, &state) {
+            session.discarded.store(true, Ordering::SeqCst);
+            return Err(e);
+        }
+        if let Ok(mut st) = session.state.try_lock() {
+            *st = state;
+        }
         self.lock_map().insert(id, session.clone());
-        session
+        Ok(session)
     }
 
     /// Creates a closed sequential session from a complete file (the data of a failed
@@ -254,7 +558,7 @@ impl Sessions {
             hasher,
             ..State::default()
         };
-        Ok(self.insert(Kind::Sequential, path, state).id.clone())
+        Ok(self.insert(Kind::Sequential, path, state)?.id.clone())
     }
 
     /// Finds a live session of the right family (v1 ids are not valid for v2 and back).
@@ -266,6 +570,7 @@ impl Sessions {
         };
         if s.expires <= now {
             map.remove(id);
+            s.discarded.store(true, Ordering::SeqCst);
             return Err(SessionFailure::NotFound);
         }
         if (s.kind == Kind::V1) != v1 {
@@ -277,6 +582,9 @@ impl Sessions {
     /// Removes a session (after a failed start).
     pub(crate) fn remove(&self, id: &str) {
         let s = self.lock_map().remove(id);
+        if let Some(s) = &s {
+            s.discarded.store(true, Ordering::SeqCst);
+        }
         drop(s);
     }
 
@@ -309,9 +617,18 @@ impl Sessions {
                 if offset != st.len {
                     return fail(SessionFailure::IncorrectOffset(st.len));
                 }
+                let saved = (st.len, st.hasher.clone(), st.closed);
                 let len = self.seq_ingest(session, &mut st, upload).await?;
                 if close {
                     st.closed = true;
+                }
+                if let Err(e) = self.persist(session, &st).await {
+                    // Not acknowledged after all: back to the recorded state.
+                    (st.len, st.hasher, st.closed) = saved;
+                    if !self.fence.is_raised() {
+                        session.spool()?.set_len(st.len)?;
+                    }
+                    return Err(StoreError::Io(e));
                 }
                 Ok(len)
             }
@@ -353,8 +670,22 @@ impl Sessions {
                 .map(|_| BlockHasher::default()),
         };
         let file = session.spool()?;
-        let result = ingest::ingest(upload.body, file.clone(), st.len, limit, hashers).await;
-        let rollback = |st: &State| file.set_len(st.len);
+        let result = ingest::ingest(
+            upload.body,
+            file.clone(),
+            st.len,
+            limit,
+            hashers,
+            Some(self.fence.clone()),
+        )
+        .await;
+        let fence = self.fence.clone();
+        let rollback = |st: &State| {
+            if fence.is_raised() {
+                return Ok(());
+            }
+            file.set_len(st.len)
+        };
         let got = match result {
             Ok(g) => g,
             Err(e) => {
@@ -373,7 +704,7 @@ impl Sessions {
             let actual = match (&got.hashers.request, &got.hashers.running) {
                 (Some(request), _) => crate::hash::finish_hex(request.clone()),
                 (None, Some(running)) => {
-                    let first = (st.len / BLOCK) as usize;
+                    let first = ((st.len / BLOCK) as usize).saturating_sub(st.prefix.len());
                     let blocks = running.clone().finish_blocks();
                     hash::combine(blocks.get(first..).unwrap_or_default())
                 }
@@ -449,6 +780,7 @@ impl Sessions {
             offset,
             req_limit.min(room),
             hashers,
+            Some(self.fence.clone()),
         )
         .await
         {
@@ -481,12 +813,26 @@ impl Sessions {
             return fail(SessionFailure::Closed);
         }
         let first = offset / BLOCK;
+        let saved_end = (st.closed, st.total);
+        let mut previous = Vec::with_capacity(digests.len());
         for (i, d) in digests.into_iter().enumerate() {
-            st.blocks.insert(first + i as u64, d);
+            let idx = first + i as u64;
+            previous.push((idx, st.blocks.insert(idx, d)));
         }
         if close {
             st.closed = true;
             st.total = Some(offset + got.len);
+        }
+        if let Err(e) = self.persist(session, &st).await {
+            // Not acknowledged after all: back to the recorded state.
+            for (idx, prev) in previous {
+                match prev {
+                    Some(d) => st.blocks.insert(idx, d),
+                    None => st.blocks.remove(&idx),
+                };
+            }
+            (st.closed, st.total) = saved_end;
+            return Err(StoreError::Io(e));
         }
         Ok(got.len)
     }
@@ -536,7 +882,17 @@ impl Sessions {
                             return fail(SessionFailure::ContentHashMismatch);
                         }
                     } else {
-                        self.seq_ingest(session, &mut st, upload).await?;
+                        let saved = (st.len, st.hasher.clone());
+                        let n = self.seq_ingest(session, &mut st, upload).await?;
+                        if n > 0
+                            && let Err(e) = self.persist(session, &st).await
+                        {
+                            (st.len, st.hasher) = saved;
+                            if !self.fence.is_raised() {
+                                session.spool()?.set_len(st.len)?;
+                            }
+                            return Err(StoreError::Io(e));
+                        }
                     }
                 }
                 if self.durable {
@@ -545,7 +901,7 @@ impl Sessions {
                 let content = Content {
                     file: session.path.clone(),
                     size: st.len,
-                    content_hash: crate::hash::finish_hex(st.hasher.clone()),
+                    content_hash: seq_hash(&st),
                 };
                 Ok(Prepared {
                     session: session.clone(),
@@ -619,6 +975,12 @@ impl Sessions {
     /// to the existing file) and forgets it.
     pub(crate) fn complete(&self, mut prepared: Prepared) {
         prepared.state.done = true;
+        // Forget the record before answering, so a restart cannot bring the session back.
+        if !self.fence.is_raised()
+            && let Err(e) = persist::remove(&prepared.session.meta)
+        {
+            tracing::warn!(error = %e, "cannot delete a finished session's record");
+        }
         let id = prepared.session.id.clone();
         drop(prepared);
         self.remove(&id);
@@ -642,7 +1004,10 @@ mod tests {
     fn sessions(dir: &Path, limits: Limits) -> (Sessions, Arc<ManualClock>) {
         let mc = Arc::new(ManualClock::default());
         let clock = EmulatorClock::new(mc.clone());
-        (Sessions::open(dir, limits, clock, false).unwrap(), mc)
+        (
+            Sessions::open(dir, limits, clock, false, Fence::default()).unwrap(),
+            mc,
+        )
     }
 
     fn failure<T: std::fmt::Debug>(r: SessionResult<T>) -> SessionFailure {

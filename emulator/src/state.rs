@@ -20,6 +20,8 @@ pub(crate) struct Link {
     pub(crate) commit: CommitSpec,
     pub(crate) expires: DateTime<Utc>,
     pub(crate) state: LinkState,
+    /// Name of its record below `links/` (32 hex digits; never the secret id).
+    pub(crate) file: String,
 }
 
 /// Where a temporary upload link is in its life.
@@ -54,6 +56,12 @@ pub(crate) struct Shared {
     pub(crate) base_url: String,
     pub(crate) links: Mutex<HashMap<String, Link>>,
     pub(crate) jobs: Mutex<HashMap<String, Job>>,
+    /// Records of unused links.
+    pub(crate) link_records: crate::persist::Links,
+    /// Records of finish_batch jobs.
+    pub(crate) job_records: crate::persist::Jobs,
+    /// Raised by a crash: this instance's leftover tasks write nothing more.
+    pub(crate) fence: crate::persist::Fence,
     /// Held while a finish_batch (v1 job or v2 call) of the account runs.
     pub(crate) batch_lock: Arc<tokio::sync::Mutex<()>>,
     /// Folders with a `finish` committing into them (when contention is on).

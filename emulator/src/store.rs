@@ -27,7 +27,8 @@ use serde::{Deserialize, Serialize};
 use crate::paths::{self, DbxPath, PathRef};
 
 /// How a commit treats an existing file at the target path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "m", content = "rev", rename_all = "snake_case")]
 pub(crate) enum Mode {
     /// Never overwrite.
     Add,
@@ -38,7 +39,7 @@ pub(crate) enum Mode {
 }
 
 /// Where and how to commit content.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct CommitSpec {
     /// Target path (a path or `id:`).
     pub(crate) path: String,
@@ -292,6 +293,7 @@ pub(crate) struct Store {
     index_path: PathBuf,
     root: PathBuf,
     durable: bool,
+    fence: crate::persist::Fence,
     index: Mutex<Index>,
     /// The generation of the index last written to disk (and the lock that serialises
     /// writers: one write covers every change made before it started).
@@ -365,9 +367,16 @@ impl Store {
             index_path,
             root: dir.to_path_buf(),
             durable,
+            fence: Default::default(),
             index: Mutex::new(index),
             persisted: Mutex::new(0),
         })
+    }
+
+    /// Makes the store refuse all writes once `fence` is raised (after a crash).
+    pub(crate) fn with_fence(mut self, fence: crate::persist::Fence) -> Store {
+        self.fence = fence;
+        self
     }
 
     /// Whether data is fsynced before it is acknowledged.
@@ -552,6 +561,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<EntryView, StoreError<WriteFailure>> {
         let blob = crate::ids::hex_id();
+        self.fence.check()?;
         fs::rename(&content.file, self.blobs.join(&blob))?;
         if self.durable {
             sync_dir(&self.blobs)?;
@@ -609,6 +619,7 @@ impl Store {
     }
 
     fn write_index(&self, bytes: &[u8]) -> io::Result<()> {
+        self.fence.check()?;
         let tmp = self
             .tmp
             .join(format!("index-{}.json", crate::ids::hex_id()));

@@ -452,7 +452,16 @@ async fn malformed_requests_never_hurt_the_server_or_its_files() {
     for p in tree(&data_dir) {
         let top = p.split('/').next().unwrap_or("");
         assert!(
-            ["index.json", "blobs", "tmp", "sessions"].contains(&top),
+            [
+                "index.json",
+                "blobs",
+                "tmp",
+                "sessions",
+                "jobs",
+                "links",
+                "dev_token"
+            ]
+            .contains(&top),
             "unexpected {p}"
         );
     }

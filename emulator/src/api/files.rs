@@ -211,7 +211,8 @@ async fn upload(shared: Arc<Shared>, mut call: Call) -> Result<Response, ApiErro
         running: Some(BlockHasher::default()),
         request: None,
     };
-    let got = match ingest::ingest(call.take_stream(), file.clone(), 0, limit, hashers).await {
+    let got = match ingest::ingest(call.take_stream(), file.clone(), 0, limit, hashers, None).await
+    {
         Ok(g) => g,
         Err(IngestError::OverLimit) => {
             return Err(ApiError::route(&f::UploadError::PayloadTooLarge));
@@ -384,7 +385,8 @@ async fn append_batch(shared: Arc<Shared>, mut call: Call) -> Result<Response, A
         running: None,
         request: arg.content_hash.as_ref().map(|_| BlockHasher::default()),
     };
-    let got = match ingest::ingest(call.take_stream(), file.clone(), 0, limit, hashers).await {
+    let got = match ingest::ingest(call.take_stream(), file.clone(), 0, limit, hashers, None).await
+    {
         Ok(g) => g,
         Err(IngestError::OverLimit) => {
             return Err(ApiError::route(
@@ -603,15 +605,42 @@ fn finish_batch_v1(
         ));
     };
     let job = crate::ids::job_id();
+    shared.job_records.save(&job, &Job::Running, &arg.entries)?;
     Shared::lock(&shared.jobs).insert(job.clone(), Job::Running);
-    let job_id = job.clone();
-    let shared2 = shared.clone();
-    tokio::spawn(async move {
-        let result = run_batch(&shared2, &arg.entries).await;
-        Shared::lock(&shared2.jobs).insert(job_id, Job::Done(result));
-        drop(guard);
-    });
+    tokio::spawn(run_job(shared, job.clone(), arg.entries, guard));
     Ok(ok(&f::UploadSessionFinishBatchLaunch::AsyncJobId(job)))
+}
+
+/// Runs a `finish_batch` job to its end and records the result.
+async fn run_job(
+    shared: Arc<Shared>,
+    job_id: String,
+    entries: Vec<f::UploadSessionFinishArg>,
+    guard: tokio::sync::OwnedMutexGuard<()>,
+) {
+    let result = run_batch(&shared, &entries).await;
+    let done = Job::Done(result);
+    let records = &shared.job_records;
+    if let Err(e) = records.save(&job_id, &done, &[])
+        && !shared.fence.is_raised()
+    {
+        tracing::error!(error = %e, "cannot record a finish_batch result");
+    }
+    Shared::lock(&shared.jobs).insert(job_id, done);
+    drop(guard);
+}
+
+/// Re-runs a `finish_batch` job that was running when the emulator stopped: entries whose
+/// session was committed before the stop now report `not_found`.
+pub(crate) fn resume_job(
+    shared: Arc<Shared>,
+    job_id: String,
+    entries: Vec<f::UploadSessionFinishArg>,
+) {
+    tokio::spawn(async move {
+        let guard = shared.batch_lock.clone().lock_owned().await;
+        run_job(shared, job_id, entries, guard).await;
+    });
 }
 
 /// `finish_batch_v2`: synchronous; while another batch of the account runs, every entry
@@ -655,12 +684,20 @@ fn temporary_upload_link(
         commit: commit_spec(&arg.commit_info),
         expires: crate::clock::add(shared.clock.now(), duration),
         state: LinkState::Fresh,
+        file: crate::ids::hex_id(),
     };
+    shared.link_records.save(&id, &link)?;
     {
         let now = shared.clock.now();
         let mut links = Shared::lock(&shared.links);
         // Forget links a day after they expired (until then they answer 410).
-        links.retain(|_, l| crate::clock::add(l.expires, Duration::from_secs(86_400)) > now);
+        links.retain(|_, l| {
+            let keep = crate::clock::add(l.expires, Duration::from_secs(86_400)) > now;
+            if !keep && let Err(e) = shared.link_records.remove(l) {
+                tracing::warn!(error = %e, "cannot delete an old upload link record");
+            }
+            keep
+        });
         links.insert(id.clone(), link);
     }
     Ok(ok(&f::GetTemporaryUploadLinkResult::new(format!(
@@ -770,7 +807,7 @@ async fn consume(shared: Arc<Shared>, id: String, req: Request) -> Result<Respon
         request: None,
     };
     let body = req.into_body().into_data_stream();
-    let got = match ingest::ingest(body, file.clone(), 0, limit, hashers).await {
+    let got = match ingest::ingest(body, file.clone(), 0, limit, hashers, None).await {
         Ok(g) => g,
         Err(e) => {
             set_link_state(&shared, &id, LinkState::Fresh);
@@ -798,6 +835,13 @@ async fn consume(shared: Arc<Shared>, id: String, req: Request) -> Result<Respon
     let store = shared.store.clone();
     let result = blocking(move || store.commit(&spec, &content, now)).await?;
     set_link_state(&shared, &id, LinkState::Consumed);
+    let used = Shared::lock(&shared.links).get(&id).cloned();
+    if let Some(link) = used
+        && let Err(e) = shared.link_records.remove(&link)
+        && !shared.fence.is_raised()
+    {
+        tracing::warn!(error = %e, "cannot delete a used upload link's record");
+    }
     match result {
         Ok(c) => {
             if c.took_content {

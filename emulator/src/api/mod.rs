@@ -24,6 +24,8 @@ mod convert;
 mod files;
 mod legacy;
 
+pub(crate) use files::resume_job;
+
 /// `Dropbox-API-Arg`.
 pub(crate) const API_ARG: HeaderName = HeaderName::from_static("dropbox-api-arg");
 /// `Dropbox-API-Result`.
