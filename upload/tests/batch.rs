@@ -83,6 +83,7 @@ async fn batches_of_one_account_share_the_commit_queue() {
     // Two clients built apart from the same credentials, and a clone: one account, one queue.
     let client = client(&emu);
     let another = common::client(&emu);
+    let clone = client.clone();
     let opts = BatchOptions {
         commit_group: 50,
         ..options()
@@ -90,7 +91,7 @@ async fn batches_of_one_account_share_the_commit_queue() {
     let (a, b, c) = tokio::join!(
         client.upload_batch(small_items("a", 200), &opts),
         another.upload_batch(small_items("b", 200), &opts),
-        client.clone().upload_batch(small_items("c", 200), &opts),
+        clone.upload_batch(small_items("c", 200), &opts),
     );
     for r in [a, b, c] {
         let r = r.unwrap();
