@@ -17,6 +17,11 @@ pub(crate) fn hex_id() -> String {
     hex::encode(bytes)
 }
 
+/// The `X-Dropbox-Request-Id` of a response: 32 lowercase hex digits, as Dropbox sends.
+pub(crate) fn request_id() -> String {
+    hex_id()
+}
+
 /// A file or folder id, `id:` plus 22 characters.
 pub(crate) fn file_id() -> String {
     format!("id:{}", alnum(22))

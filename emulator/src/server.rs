@@ -407,7 +407,11 @@ async fn handle(
         kill.kill();
     }
     log.status = if reset { 0 } else { response.status().as_u16() };
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
+    // Every answer carries a request id, as Dropbox's do (support asks for it).
+    if !control && let Ok(id) = http::HeaderValue::from_str(&crate::ids::request_id()) {
+        parts.headers.insert("x-dropbox-request-id", id);
+    }
     let body = match decision.action {
         Some(FaultAction::StallResponseBody { bytes }) if !reset => Body::new(ShapedBody::new(
             body,

@@ -166,12 +166,15 @@ async fn give_up_reports_the_last_error_with_context() {
         } => {
             assert_eq!(*offset, 4 * MIB, "the first chunk travels with start");
             assert_eq!(error.status(), Some(503));
+            // The emulator, like Dropbox, sends a request id with every answer.
+            assert!(error.request_id().is_some_and(|id| id.len() == 32), "{error:?}");
         }
         other => panic!("expected the append's 503, got {other:?}"),
     }
     assert!(err.is_transient());
     let text = err.to_string();
     assert!(text.contains("appending at offset 4194304"), "{text}");
+    assert!(text.contains("(request id "), "{text}");
     assert_eq!(emu.stats().status_count(APPEND, 503), 3);
 }
 
