@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use dropbox_api_runtime::TimeoutKind;
 use dropbox_upload::{LinkError, UploadError};
 
 /// What kind of failure, and so which exit code.
@@ -176,14 +177,25 @@ impl<E: dropbox_api_runtime::RouteError> From<dropbox_api::Error<E>> for Failure
         let kind = api_kind(&e);
         let f = Failure::new(kind, e.to_string()).request_id(e.request_id());
         match e.timeout() {
-            Some(_) => f.hint(TIMEOUT_HINT),
+            Some((t, _)) => f.hint(timeout_hint(t)),
             None => with_refusal_hint(f),
         }
     }
 }
 
-/// The hint after a timeout.
-const TIMEOUT_HINT: &str = "the server stopped answering; try again, or give it longer with --timeout (and more attempts with --retries)";
+/// The hint after an idle timeout (a stalled connection or download).
+pub const TIMEOUT_HINT: &str = "the connection stalled: try again; on a slow network allow longer with --timeout (e.g. --timeout 5m) and more attempts with --retries";
+
+/// The hint after a timeout of a kind.
+fn timeout_hint(kind: TimeoutKind) -> &'static str {
+    match kind {
+        TimeoutKind::Connect => {
+            "no connection could be made in time: check the network and the server address (--base-url)"
+        }
+        TimeoutKind::Idle => TIMEOUT_HINT,
+        _ => "the request took too long: try again, or allow more attempts with --retries",
+    }
+}
 
 impl From<UploadError> for Failure {
     fn from(e: UploadError) -> Self {
@@ -196,8 +208,10 @@ impl From<UploadError> for Failure {
             UploadError::SessionLost { .. } => f.hint(
                 "the server lost the upload session (a restart, or it expired); run the upload again",
             ),
-            _ if e.api_error().is_some_and(|a| a.timeout().is_some()) => f.hint(TIMEOUT_HINT),
-            _ => with_refusal_hint(f),
+            _ => match e.api_error().and_then(|a| a.timeout()) {
+                Some((t, _)) => f.hint(timeout_hint(t)),
+                None => with_refusal_hint(f),
+            },
         }
     }
 }

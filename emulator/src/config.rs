@@ -21,6 +21,11 @@ pub struct Limits {
     pub v1_upload_ttl: Duration,
     /// Maximum JSON body of an RPC call (the emulator's own bound, not Dropbox's): 16 MiB.
     pub max_rpc_body_bytes: u64,
+    /// How long the server waits for the next bytes of a request body before it gives up on
+    /// the request (which then has no effect: a session stays at its last acknowledged
+    /// offset), as real servers do: 30 s. An injected `StallRequestBody` ends then too, so a
+    /// stalled request never holds a session for longer.
+    pub body_idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -31,6 +36,7 @@ impl Default for Limits {
             session_ttl: Duration::from_secs(7 * 24 * 3600),
             v1_upload_ttl: Duration::from_secs(48 * 3600),
             max_rpc_body_bytes: 16 * 1024 * 1024,
+            body_idle_timeout: Duration::from_secs(30),
         }
     }
 }

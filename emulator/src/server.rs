@@ -61,6 +61,11 @@ type StallFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// A client that closes while the socket's receive window is full of body bytes nobody
 /// reads cannot deliver its FIN; that stall lasts until the cap.
 fn stall(kill: &KillSwitch) -> StallFuture {
+    stall_for(kill, STALL_CAP)
+}
+
+/// A stall that ends after `cap` at the latest.
+fn stall_for(kill: &KillSwitch, cap: Duration) -> StallFuture {
     let stream = kill.stream.upgrade();
     let closed = kill.closed.clone();
     Box::pin(async move {
@@ -73,7 +78,7 @@ fn stall(kill: &KillSwitch) -> StallFuture {
         tokio::select! {
             _ = peer => {}
             _ = closed.cancelled() => {}
-            _ = tokio::time::sleep(STALL_CAP) => {}
+            _ = tokio::time::sleep(cap) => {}
         }
     })
 }
@@ -369,6 +374,8 @@ async fn handle(
             reset_after,
             stall_after,
             stall: None,
+            idle_limit: shared.limits.body_idle_timeout,
+            idle: None,
             declared,
             kill: kill.clone(),
             done: false,
@@ -448,6 +455,10 @@ struct CountingBody {
     stall_after: Option<u64>,
     /// The running stall; when it ends the body fails.
     stall: Option<StallFuture>,
+    /// The server's patience with a body that makes no progress.
+    idle_limit: Duration,
+    /// When the body has waited that long for its next bytes.
+    idle: Option<Pin<Box<tokio::time::Sleep>>>,
     declared: Option<u64>,
     kill: Arc<KillSwitch>,
     done: bool,
@@ -473,15 +484,30 @@ impl http_body::Body for CountingBody {
             }
             let seen = self.count.load(Ordering::SeqCst);
             if self.stall_after.is_some_and(|limit| seen >= limit) {
-                self.stall = Some(stall(&self.kill));
+                self.stall = Some(stall_for(&self.kill, self.idle_limit));
                 continue;
             }
             let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    let limit = self.idle_limit;
+                    let idle = self
+                        .idle
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                    if idle.as_mut().poll(cx).is_ready() {
+                        // The client stopped sending: give up on the request.
+                        self.done = true;
+                        self.kill.kill();
+                        return Poll::Ready(Some(Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "no request body bytes within the server's body idle timeout",
+                        ))));
+                    }
+                    return Poll::Pending;
+                }
                 Poll::Ready(None) => {
                     if self.stall_after.is_some() {
                         // The whole body is shorter than the stall point: stall at its end.
-                        self.stall = Some(stall(&self.kill));
+                        self.stall = Some(stall_for(&self.kill, self.idle_limit));
                         continue;
                     }
                     if self.declared.is_some_and(|n| n != seen) {
@@ -495,6 +521,7 @@ impl http_body::Body for CountingBody {
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(io::Error::other(e)))),
                 Poll::Ready(Some(Ok(f))) => f,
             };
+            self.idle = None;
             let Ok(mut data) = frame.into_data() else {
                 // Trailers are not used by the API; drop them.
                 return Poll::Ready(None);

@@ -199,10 +199,7 @@ impl rt::wire::DecodeTagged for RateLimitReason {
 
 impl rt::RouteError for RateLimitReason {
     fn is_transient(&self) -> bool {
-        match self {
-            RateLimitReason::TooManyWriteOperations => true,
-            _ => false,
-        }
+        matches!(self, RateLimitReason::TooManyWriteOperations)
     }
     fn as_any(&self) -> &dyn ::std::any::Any {
         self

@@ -5882,10 +5882,7 @@ impl rt::wire::DecodeTagged for WriteError {
 
 impl rt::RouteError for WriteError {
     fn is_transient(&self) -> bool {
-        match self {
-            WriteError::TooManyWriteOperations => true,
-            _ => false,
-        }
+        matches!(self, WriteError::TooManyWriteOperations)
     }
     fn as_any(&self) -> &dyn ::std::any::Any {
         self

@@ -70,5 +70,5 @@ pub use hooks::Interceptor;
 pub use retry::{LostAnswer, RetryPolicy};
 pub use secret::Secret;
 pub use token::{RefreshingToken, StaticToken, TokenError, TokenProvider};
-pub use transport::Transport;
+pub use transport::{RawAnswer, Transport};
 pub use wire::Timestamp;

@@ -74,6 +74,11 @@ pub(crate) struct Call {
     range: Option<ByteRange>,
     /// Hand back the response with its body unread (downloads).
     pub(crate) stream_response: bool,
+    /// Send to this URL instead of the route's (a temporary upload link: a secret).
+    pub(crate) url: Option<Secret>,
+    /// Hand back every answer but 429 and 5xx as it is, for the caller to read (requests
+    /// outside the API routes, whose statuses mean other things).
+    pub(crate) raw_statuses: bool,
 }
 
 impl Call {
@@ -89,6 +94,8 @@ impl Call {
             arg_header,
             range,
             stream_response: false,
+            url: None,
+            raw_statuses: false,
         }
     }
 }
@@ -100,6 +107,8 @@ pub(crate) enum Received {
         bytes: Bytes,
         status: u16,
         request_id: Option<String>,
+        /// Attempts made, the successful one included.
+        attempts: u32,
     },
     /// The response with its body still to read (download routes).
     Stream {
@@ -280,7 +289,10 @@ impl Transport {
             )
             .await;
             let failure = match result {
-                Ok(received) => {
+                Ok(mut received) => {
+                    if let Received::Body { attempts, .. } = &mut received {
+                        *attempts = attempt;
+                    }
                     let status = received.status();
                     tracing::debug!(target: "dropbox_api_runtime", route = route.path, attempt, status, "dropbox request");
                     self.after(
@@ -442,7 +454,11 @@ impl Transport {
         let route = call.route;
         let connect_timeout = self.config.timeouts.connect;
         let headers = self.headers(call, token).map_err(Error::Token)?;
-        let mut builder = self.http.post(self.url(route)).headers(headers);
+        let url = match &call.url {
+            Some(u) => u.expose().to_owned(),
+            None => self.url(route),
+        };
+        let mut builder = self.http.post(url).headers(headers);
         match call.payload.for_attempt(&watched.activity) {
             Ok(Some(body)) => builder = builder.body(reqwest::Body::wrap(body)),
             Ok(None) => {}
@@ -511,11 +527,13 @@ impl Transport {
             }
         }
         let bytes = body.freeze();
-        if success {
+        let answer = success || (call.raw_statuses && status != 429 && status < 500);
+        if answer {
             return Ok(Received::Body {
                 bytes,
                 status,
                 request_id,
+                attempts: attempt,
             });
         }
         let expired_token =

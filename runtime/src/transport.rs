@@ -48,6 +48,20 @@ impl std::fmt::Debug for Transport {
     }
 }
 
+/// An answer of [`Transport::post_raw`].
+#[derive(Debug, Clone)]
+pub struct RawAnswer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body.
+    pub body: Bytes,
+    /// Dropbox's request id, if the server sent one.
+    pub request_id: Option<String>,
+    /// Attempts made, this one included (more than 1: an earlier attempt failed, perhaps
+    /// after the server acted on it).
+    pub attempts: u32,
+}
+
 /// Values shared per account and type, process-wide (see [`Transport::shared`]).
 type SharedValues = Mutex<HashMap<(u64, TypeId), Arc<dyn Any + Send + Sync>>>;
 
@@ -123,6 +137,55 @@ impl Transport {
                 *entry = v.clone();
                 v
             }
+        }
+    }
+
+    /// A transport like this one that sends no credentials (for a temporary upload link,
+    /// whose URL is the only authorisation).
+    pub fn without_credentials(&self) -> Transport {
+        Transport {
+            credentials: Credentials::None,
+            select: None,
+            path_root: None,
+            ..self.clone()
+        }
+    }
+
+    /// Posts `body` to `url`, an address outside the API routes (a temporary upload link),
+    /// through the request lifecycle: the same timeouts, retry policy and interceptors, with
+    /// `route` naming the call for them. Every answer but 429 and 5xx comes back as it is,
+    /// for the caller to read; 429 and 5xx, like transport failures and timeouts, are retried
+    /// as the policy allows and end as an [`Error`]. The URL never appears in errors or logs.
+    pub async fn post_raw(
+        &self,
+        route: &'static RouteSpec,
+        url: &crate::Secret,
+        body: crate::Body,
+    ) -> Result<RawAnswer, Error<crate::NoError>> {
+        let payload = match body.into_inner() {
+            Ok(bytes) => Payload::Bytes(bytes),
+            Err(stream) => Payload::Stream(Some(stream)),
+        };
+        let mut call = Call::new(route, payload, None, None);
+        call.url = Some(url.clone());
+        call.raw_statuses = true;
+        match self.execute(call).await? {
+            Received::Body {
+                bytes,
+                status,
+                request_id,
+                attempts,
+            } => Ok(RawAnswer {
+                status,
+                body: bytes,
+                request_id,
+                attempts,
+            }),
+            Received::Stream { .. } => Err(Error::Decode {
+                route: route.path,
+                message: "the answer's body was not read".into(),
+                request_id: None,
+            }),
         }
     }
 

@@ -470,11 +470,14 @@ async fn a_tls_handshake_that_never_completes_is_a_connect_timeout() {
     assert_eq!(accepted.load(Ordering::SeqCst), 2, "retried once");
 }
 
+/// One `after_attempt`: attempt, outcome, request id, retry delay.
+type Seen = (u32, String, Option<String>, Option<Duration>);
+
 /// Records what the hooks see.
 #[derive(Default)]
 struct Recorder {
     before: Mutex<Vec<u32>>,
-    after: Mutex<Vec<(u32, String, Option<String>, Option<Duration>)>>,
+    after: Mutex<Vec<Seen>>,
 }
 
 impl Interceptor for Recorder {

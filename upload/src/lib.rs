@@ -7,8 +7,13 @@
 //!    `upload_stream`). Small inputs go in one `files/upload` call; larger ones through an
 //!    upload session, sequential or concurrent (chunks in parallel at their offsets). Every
 //!    chunk carries its own `content_hash` so the server checks it, transient failures are
-//!    retried with backoff (honouring `Retry-After`), `incorrect_offset` resynchronises, a
-//!    lost session starts over, and the stored file's hash is compared with the local one.
+//!    retried by the runtime's request lifecycle (backoff honouring `Retry-After`, idle
+//!    timeouts), with the toolkit's own knowledge on top: a request whose answer was lost is
+//!    resent because a repeated append answers `incorrect_offset` at the chunk's end and a
+//!    repeated commit finds the file there with its hash; `incorrect_offset` resynchronises;
+//!    a session the server lost (expired, or gone after a restart, at an append or at the
+//!    commit) starts the file over from its source; and the stored file's hash is compared
+//!    with the local one.
 //!    The state can be saved after each chunk and the upload resumed after a restart with
 //!    [`UploadExt::resume_upload`].
 //! 2. **Many files**: [`UploadExt::upload_batch`] opens sessions with
@@ -16,7 +21,9 @@
 //!    travel together, up to 1,000 per `upload_session/append_batch` call; larger ones get
 //!    appends of their own), and commits them with
 //!    `upload_session/finish_batch:2`, at most 1,000 entries a call and one call at a time
-//!    per account (the legacy asynchronous `finish_batch` is available too).
+//!    per account (per credentials, in this process; [`CommitLock`] plugs in a lock shared
+//!    by several processes or machines; the legacy asynchronous `finish_batch` is available
+//!    too).
 //! 3. **Temporary upload links**: [`UploadExt::create_upload_link`] issues a link that a
 //!    party without a token uses once ([`TemporaryUploadLink::upload_bytes`] and friends).
 //!
@@ -300,8 +307,11 @@ impl UploadExt for UserClient {
         let res = files::get_temporary_upload_link(&client, &arg)
             .await
             .map_err(|e| UploadError::api(error::Stage::CreateLink, e))?;
-        let http = self.transport().http().clone();
-        Ok(TemporaryUploadLink::issued(res.link, duration, http))
+        Ok(TemporaryUploadLink::issued(
+            res.link,
+            duration,
+            self.transport(),
+        ))
     }
 }
 

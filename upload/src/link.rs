@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use dropbox_api_runtime::Secret;
+use dropbox_api_runtime::route::{Host, RouteSpec, Style};
+use dropbox_api_runtime::{ClientBuilder, LostAnswer, Secret, Transport};
 use dropbox_content_hash::{ContentHash, content_hash, hash_file_parallel};
 
 /// Why using a temporary upload link failed. Messages never contain the link.
@@ -23,6 +24,16 @@ pub enum LinkError {
     /// 410: the link expired or was already used.
     #[error("the link has expired or was already used (410)")]
     Gone,
+    /// 410 after an earlier attempt of this upload failed without an answer: most likely
+    /// that attempt used the link, and the file is there (the party holding only the link
+    /// cannot check; the party holding the token can, by path and content hash).
+    #[error(
+        "the link was used, most likely by an earlier attempt of this upload whose answer was lost ({attempts} attempts)"
+    )]
+    UsedByLostAttempt {
+        /// Attempts made.
+        attempts: u32,
+    },
     /// Another status.
     #[error("unexpected status {status} from the link: {body}")]
     Unexpected {
@@ -31,7 +42,7 @@ pub enum LinkError {
         /// The body (truncated).
         body: String,
     },
-    /// The link could not be reached.
+    /// The link could not be reached, or stopped answering (the message names the timeout).
     #[error("could not reach the link: {0}")]
     Transport(String),
     /// The answer was not `{"content-hash": ...}`.
@@ -65,12 +76,31 @@ impl LinkError {
 
 /// A temporary upload link. The URL is a bearer secret: `Debug` hides it and nothing logs
 /// it; read it with [`TemporaryUploadLink::url`] only to hand it to the uploading party.
+///
+/// Uploads go through the request lifecycle of a credential-less transport: the timeouts,
+/// retry policy and interceptors of the client that issued the link (or the defaults, for a
+/// link made with [`TemporaryUploadLink::from_url`]; see
+/// [`TemporaryUploadLink::with_transport`]). Retries of 429, 5xx, resets and timeouts
+/// resend bytes in memory; a file or stream is sent once.
 #[derive(Clone)]
 pub struct TemporaryUploadLink {
     url: Secret,
     expires_at: Option<SystemTime>,
-    http: reqwest::Client,
+    transport: Result<Transport, String>,
 }
+
+/// How uploads to temporary links are named for the lifecycle's hooks and logs (the URL is
+/// a secret and is never shown).
+pub static LINK_UPLOAD: RouteSpec = RouteSpec {
+    namespace: "files",
+    name: "temporary_upload_link",
+    version: 1,
+    path: "/apitul/1/(link)",
+    host: Host::Content,
+    style: Style::Upload,
+    auth: "noauth",
+    idempotent: false,
+};
 
 impl fmt::Debug for TemporaryUploadLink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -84,19 +114,30 @@ impl fmt::Debug for TemporaryUploadLink {
 impl TemporaryUploadLink {
     /// A link received from elsewhere (the uploading party needs no token).
     pub fn from_url(url: impl Into<Secret>) -> Self {
+        let transport = ClientBuilder::new()
+            .build_noauth()
+            .map(|c| dropbox_api_runtime::auth::AuthClient::transport(&c).without_credentials())
+            .map_err(|e| e.to_string());
         TemporaryUploadLink {
             url: url.into(),
             expires_at: None,
-            http: reqwest::Client::new(),
+            transport,
         }
     }
 
-    pub(crate) fn issued(url: String, lifetime: Duration, http: reqwest::Client) -> Self {
+    pub(crate) fn issued(url: String, lifetime: Duration, transport: &Transport) -> Self {
         TemporaryUploadLink {
             url: Secret::new(url),
             expires_at: SystemTime::now().checked_add(lifetime),
-            http,
+            transport: Ok(transport.without_credentials()),
         }
+    }
+
+    /// Uploads with the timeouts, retry policy and interceptors of `transport` (its
+    /// credentials are never sent to the link).
+    pub fn with_transport(mut self, transport: &Transport) -> Self {
+        self.transport = Ok(transport.without_credentials());
+        self
     }
 
     /// The URL (a secret: hand it only to the party that uploads).
@@ -147,19 +188,30 @@ impl TemporaryUploadLink {
         body: reqwest::Body,
         local: ContentHash,
     ) -> Result<ContentHash, LinkError> {
-        let response = self
-            .http
-            .post(self.url.expose())
-            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .body(body)
-            .send()
+        let transport = self
+            .transport
+            .as_ref()
+            .map_err(|e| LinkError::Transport(e.clone()))?;
+        // Resending after a lost answer is harmless: the link takes one upload, and a second
+        // one meets 410, read below with the attempt count.
+        let transport = transport.with_retry_policy(
+            transport
+                .config()
+                .retry
+                .clone()
+                .lost_answer(LostAnswer::Retry),
+        );
+        let answer = transport
+            .post_raw(&LINK_UPLOAD, &self.url, body.into())
             .await
-            .map_err(|e| LinkError::Transport(e.without_url().to_string()))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| LinkError::Transport(e.without_url().to_string()))?;
+            .map_err(|e| match e.status() {
+                Some(status) => LinkError::Unexpected {
+                    status,
+                    body: e.to_string(),
+                },
+                None => LinkError::Transport(e.to_string()),
+            })?;
+        let (status, bytes) = (answer.status, answer.body);
         let text = || {
             let t = String::from_utf8_lossy(&bytes);
             t.chars().take(500).collect::<String>()
@@ -183,6 +235,9 @@ impl TemporaryUploadLink {
             }
             400 => Err(LinkError::BadRequest(text())),
             409 => Err(LinkError::Conflict(text())),
+            410 if answer.attempts > 1 => Err(LinkError::UsedByLostAttempt {
+                attempts: answer.attempts,
+            }),
             410 => Err(LinkError::Gone),
             _ => Err(LinkError::Unexpected {
                 status,

@@ -167,7 +167,10 @@ async fn give_up_reports_the_last_error_with_context() {
             assert_eq!(*offset, 4 * MIB, "the first chunk travels with start");
             assert_eq!(error.status(), Some(503));
             // The emulator, like Dropbox, sends a request id with every answer.
-            assert!(error.request_id().is_some_and(|id| id.len() == 32), "{error:?}");
+            assert!(
+                error.request_id().is_some_and(|id| id.len() == 32),
+                "{error:?}"
+            );
         }
         other => panic!("expected the append's 503, got {other:?}"),
     }
@@ -240,4 +243,74 @@ async fn too_many_write_operations_on_finish_backs_off_and_retries() {
     );
     assert_eq!(download(&client, "/same/a.bin").await, a);
     assert_eq!(download(&client, "/same/b.bin").await, b);
+}
+
+/// Every stall kind on every upload route is survived: the client's idle timeout ends the
+/// attempt, and the toolkit's knowledge makes the resend safe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalls_on_every_upload_route_are_survived() {
+    let stalls = [
+        FaultAction::StallBeforeResponse,
+        FaultAction::StallRequestBody { bytes: 300 },
+        FaultAction::StallResponseBody { bytes: 2 },
+        FaultAction::Trickle {
+            interval_millis: 250,
+        },
+    ];
+    for (k, stall) in stalls.iter().enumerate() {
+        for route in [
+            "files/upload_session/start",
+            "files/upload_session/append_v2",
+            "files/upload_session/finish",
+            "files/upload",
+        ] {
+            // The server gives up on a stalled body after a second (as real servers do, later),
+            // which frees the session for the retry.
+            let emu = emulator_with(dbx_emulator::EmulatorConfig {
+                limits: dbx_emulator::Limits {
+                    body_idle_timeout: std::time::Duration::from_secs(1),
+                    ..Default::default()
+                },
+                ..Default::default()
+            })
+            .await;
+            let client = dropbox_api_runtime::ClientBuilder::new()
+                .access_token(emu.access_token().to_string())
+                .base_url(emu.base_url())
+                .idle_timeout(std::time::Duration::from_millis(500))
+                .build_user()
+                .unwrap();
+            emu.faults()
+                .add(FaultRule::new(route, stall.clone()).times(1));
+            for (i, session) in [SessionType::Sequential, SessionType::Concurrent]
+                .into_iter()
+                .enumerate()
+            {
+                let body = data(
+                    if route == "files/upload" {
+                        3 * MB
+                    } else {
+                        13 * MB
+                    },
+                    k as u64,
+                );
+                let path = format!("/stall/{k}-{}-{i}.bin", route.replace('/', "_"));
+                let options = session_options(session)
+                    .single_request_max(if route == "files/upload" { 8 * MIB } else { 0 })
+                    .retry(fast_retry());
+                let started = std::time::Instant::now();
+                let out = tokio::time::timeout(
+                    std::time::Duration::from_secs(30),
+                    client.upload_bytes(body.clone(), CommitInfo::new(path.clone()), &options),
+                )
+                .await
+                .unwrap_or_else(|_| panic!("{stall:?} on {route} ({session:?}): hung"))
+                .unwrap_or_else(|e| panic!("{stall:?} on {route} ({session:?}): {e}"));
+                assert_eq!(out.bytes, body.len() as u64);
+                assert_eq!(download(&client, &path).await, body, "{stall:?} on {route}");
+                assert!(started.elapsed() < std::time::Duration::from_secs(10));
+            }
+            emu.shutdown().await;
+        }
+    }
 }

@@ -167,7 +167,10 @@ async fn survives_two_crashes(durable: bool) {
     for (path, body, r) in &smalls {
         let n = r.as_ref().unwrap_or_else(|e| panic!("{path}: {e}"));
         assert_eq!(*n, body.len() as u64);
-        expected.push((path.clone(), Some(dropbox_upload::content_hash(body).to_hex())));
+        expected.push((
+            path.clone(),
+            Some(dropbox_upload::content_hash(body).to_hex()),
+        ));
     }
     expected.sort();
     // Every file once, with its hash, and nothing else (no "name (1).bin").
@@ -180,7 +183,11 @@ async fn survives_two_crashes(durable: bool) {
     // The crashes were met by retries, and the large file's session survived them: it was
     // started once, not started over from the source.
     assert!(seen.retried.load(Ordering::SeqCst) >= 2, "no retry seen");
-    assert_eq!(seen.starts.load(Ordering::SeqCst), 1, "the session was kept");
+    assert_eq!(
+        seen.starts.load(Ordering::SeqCst),
+        1,
+        "the session was kept"
+    );
     emu.shutdown().await;
 }
 
@@ -234,6 +241,10 @@ async fn a_session_the_server_lost_at_commit_is_started_over_from_the_source() {
     let out = up.await.unwrap().expect("started over and completed");
     assert_eq!(out.bytes, body.len() as u64);
     assert_eq!(download(&client, "/lost/big.bin").await, body);
-    assert_eq!(seen.starts.load(Ordering::SeqCst), 2, "one restart from the source");
+    assert_eq!(
+        seen.starts.load(Ordering::SeqCst),
+        2,
+        "one restart from the source"
+    );
     emu.shutdown().await;
 }

@@ -63,6 +63,23 @@ fn faults(p: f64) -> Vec<FaultRule> {
             },
             0.015,
         ));
+        // Stalls, each ended by the client's idle timeout: an answer that never comes
+        // (after the call took effect), a body the server stops reading, an answer that
+        // stops after its headers, and one that trickles.
+        rules.push(r(route, FaultAction::StallBeforeResponse, 0.006));
+        rules.push(r(
+            route,
+            FaultAction::StallRequestBody { bytes: 300 },
+            0.006,
+        ));
+        rules.push(r(route, FaultAction::StallResponseBody { bytes: 2 }, 0.006));
+        rules.push(r(
+            route,
+            FaultAction::Trickle {
+                interval_millis: 250,
+            },
+            0.006,
+        ));
     }
     for route in [
         "files/upload_session/finish",
@@ -98,6 +115,12 @@ fn faults(p: f64) -> Vec<FaultRule> {
         0.05,
     ));
     rules.push(r("apitul/*", FaultAction::ResetBeforeResponse, 0.04));
+    rules.push(r("apitul/*", FaultAction::StallBeforeResponse, 0.02));
+    rules.push(r(
+        "apitul/*",
+        FaultAction::StallRequestBody { bytes: 8 * 1024 },
+        0.02,
+    ));
     rules.push(r(
         "apitul/*",
         FaultAction::RateLimited {
@@ -195,6 +218,12 @@ async fn soak(plan: Plan, seed: u64, retries: RetryCounter) -> Result<()> {
         durable: false,
         faults: faults(plan.fault_scale),
         fault_seed: seed,
+        // The server gives up on a stalled request body after 2 s (Dropbox, later), which
+        // frees the session that the stalled request held.
+        limits: dbx_emulator::Limits {
+            body_idle_timeout: Duration::from_secs(2),
+            ..dbx_emulator::Limits::default()
+        },
         ..EmulatorConfig::default()
     })
     .await?;
@@ -240,23 +269,27 @@ async fn soak(plan: Plan, seed: u64, retries: RetryCounter) -> Result<()> {
             let client = &client;
             async move {
                 let commit = CommitInfo::new(path.clone());
-                let out = if from_file {
-                    match tokio::fs::write(&local, &body).await {
-                        Ok(()) => {
-                            drop(body);
-                            let out = client.upload_file(&local, commit, &options).await;
-                            let _ = tokio::fs::remove_file(&local).await;
-                            out.map(|o| o.bytes).map_err(anyhow::Error::from)
+                let out = within(async {
+                    if from_file {
+                        match tokio::fs::write(&local, &body).await {
+                            Ok(()) => {
+                                drop(body);
+                                let out = client.upload_file(&local, commit, &options).await;
+                                let _ = tokio::fs::remove_file(&local).await;
+                                out.map(|o| o.bytes).map_err(anyhow::Error::from)
+                            }
+                            Err(e) => Err(e.into()),
                         }
-                        Err(e) => Err(e.into()),
+                    } else {
+                        client
+                            .upload_bytes(body, commit, &options)
+                            .await
+                            .map(|o| o.bytes)
+                            .map_err(anyhow::Error::from)
                     }
-                } else {
-                    client
-                        .upload_bytes(body, commit, &options)
-                        .await
-                        .map(|o| o.bytes)
-                        .map_err(anyhow::Error::from)
-                };
+                })
+                .await
+                .unwrap_or_else(hung);
                 (path, hash, out)
             }
         });
@@ -295,14 +328,12 @@ async fn soak(plan: Plan, seed: u64, retries: RetryCounter) -> Result<()> {
             let options = UploadOptions::default().retry(retry.clone());
             let client = &client;
             async move {
-                let out = client
-                    .upload_bytes(body, CommitInfo::new(path.clone()), &options)
-                    .await;
-                (
-                    path,
-                    hash,
-                    out.map(|o| o.bytes).map_err(anyhow::Error::from),
-                )
+                let out =
+                    within(client.upload_bytes(body, CommitInfo::new(path.clone()), &options))
+                        .await
+                        .map(|r| r.map(|o| o.bytes).map_err(anyhow::Error::from))
+                        .unwrap_or_else(hung);
+                (path, hash, out)
             }
         });
         // Temporary links: issued with the token, used by a party holding only the URL.
@@ -311,16 +342,17 @@ async fn soak(plan: Plan, seed: u64, retries: RetryCounter) -> Result<()> {
             let path = format!("{base}/links/{i:03}.bin");
             let hash = dropbox_upload::content_hash(&body).to_hex();
             let client = &client;
-            let retry = retry.clone();
             let retries = &retries;
             async move {
-                let out = link_upload(client, &path, body, &retry, retries).await;
+                let out = within(link_upload(client, &path, body, retries))
+                    .await
+                    .unwrap_or_else(hung);
                 (path, hash, out)
             }
         });
         let (large, batch, single, links) = tokio::join!(
             futures::future::join_all(large),
-            batch,
+            within(batch),
             futures::future::join_all(single),
             futures::future::join_all(links),
         );
@@ -331,7 +363,10 @@ async fn soak(plan: Plan, seed: u64, retries: RetryCounter) -> Result<()> {
             }
             expected.insert(path.to_lowercase(), hash);
         }
-        let report = batch?;
+        let report = match batch {
+            Some(r) => r?,
+            None => bail!("a batch upload hung (no result within {HANG:?})"),
+        };
         for ((path, hash, len), r) in batch_expected.into_iter().zip(&report.results) {
             if let Err(e) = r {
                 bail!("{path}: {e}");
@@ -465,6 +500,7 @@ async fn soak(plan: Plan, seed: u64, retries: RetryCounter) -> Result<()> {
         expected.len(),
         bytes_total as f64 / (1 << 20) as f64
     );
+    println!("  hangs: 0 (every upload, batch and link ended within {HANG:?})");
     println!(
         "  upload sessions left open on the server: {} (abandoned after a lost answer, e.g. of start_batch; they expire)",
         emu.upload_sessions()
@@ -512,37 +548,41 @@ fn fmt_map(m: &BTreeMap<String, u64>) -> String {
         .join(", ")
 }
 
-/// Issues a link and uploads through it as the second party would, retrying transient
-/// failures (which the faults on the link route inject before the link is used).
+/// Issues a link and uploads through it as the second party would. The lifecycle retries
+/// transient failures of both steps; a 410 after a lost answer means an earlier attempt used
+/// the link, which the final listing checks.
 async fn link_upload(
     client: &dropbox_api::UserClient,
     path: &str,
     body: Vec<u8>,
-    retry: &RetryPolicy,
     retries: &RetryCounter,
 ) -> Result<u64> {
     let len = body.len() as u64;
-    // The toolkit retries transient failures of issuing the link itself.
     let link = client
         .create_upload_link(CommitInfo::new(path), Duration::from_secs(3600))
         .await?;
-    let party = TemporaryUploadLink::from_url(link.url().clone());
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match party.upload_bytes(body.clone()).await {
-            Ok(_) => return Ok(len),
-            Err(e) if e.is_transient() && attempt < retry.max_attempts => {
-                retries.add("link upload retried by the second party".into(), 1);
-                tokio::time::sleep(retry.backoff(attempt, None)).await;
-            }
-            Err(LinkError::Gone) if attempt > 1 => {
-                // Used by an earlier attempt whose answer was lost; the final listing
-                // checks the content.
-                retries.add("link found used after a lost answer".into(), 1);
-                return Ok(len);
-            }
-            Err(e) => return Err(e.into()),
+    // The second party: only the URL, with its own (credential-less) client settings.
+    let party = TemporaryUploadLink::from_url(link.url().clone())
+        .with_transport(dropbox_api_runtime::auth::AuthClient::transport(client));
+    match party.upload_bytes(body).await {
+        Ok(_) => Ok(len),
+        Err(LinkError::UsedByLostAttempt { .. }) => {
+            retries.add("link found used after a lost answer".into(), 1);
+            Ok(len)
         }
+        Err(e) => Err(e.into()),
     }
+}
+
+/// The longest one upload may take before the soak calls it hung: far above what the
+/// injected faults cost (each stall ends after the idle timeout).
+const HANG: Duration = Duration::from_secs(180);
+
+/// `f`'s output, or `None` if it hung.
+async fn within<T>(f: impl std::future::Future<Output = T>) -> Option<T> {
+    tokio::time::timeout(HANG, f).await.ok()
+}
+
+fn hung<T>() -> Result<T> {
+    Err(anyhow::anyhow!("hung: no result within {HANG:?}"))
 }

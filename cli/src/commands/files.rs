@@ -7,6 +7,7 @@ use dropbox_api::UserClient;
 use dropbox_api::files::{
     self, CreateFolderArg, DeleteArg, DownloadArg, ListFolderArg, ListFolderContinueArg, Metadata,
 };
+use dropbox_api_runtime::BodyError;
 use dropbox_upload::ContentHasher;
 use serde_json::json;
 
@@ -98,7 +99,18 @@ pub async fn get(
                 .map_err(|e| Failure::new(Kind::Failure, format!("{}: {e}", tmp.display())))?,
         )
     };
-    while let Some(chunk) = download.chunk().await.map_err(transport)? {
+    loop {
+        let chunk = match download.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                drop(sink);
+                if !to_stdout {
+                    let _ = std::fs::remove_file(&tmp);
+                }
+                return Err(interrupted(&e));
+            }
+        };
         hasher.update(&chunk);
         sink.write_all(&chunk)?;
         written += chunk.len() as u64;
@@ -133,11 +145,17 @@ pub async fn get(
     Ok(())
 }
 
-fn transport(e: impl std::fmt::Display) -> Failure {
-    Failure::new(
+/// A download whose body broke off or stalled: transient, with the response's request id.
+fn interrupted(e: &BodyError) -> Failure {
+    let f = Failure::new(
         Kind::Transient,
         format!("the download was interrupted: {e}"),
     )
+    .request_id(e.request_id());
+    match e {
+        BodyError::Idle { .. } => f.hint(crate::failure::TIMEOUT_HINT),
+        _ => f,
+    }
 }
 
 /// `dbx rm`.

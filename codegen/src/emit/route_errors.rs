@@ -189,6 +189,9 @@ impl ModuleCx<'_> {
         let members = self.api.all_members(u);
         let mut covered = 0;
         let mut after_covered = 0;
+        // The patterns of members that are transient whatever they hold.
+        let mut always = Vec::new();
+        let mut any_nested = false;
         for m in &members {
             let Some(cause) = cause(self.api, &self.route_errors.transient, m) else {
                 continue;
@@ -246,14 +249,17 @@ impl ModuleCx<'_> {
                         quote!(#name::#v)
                     };
                     transient_arms.extend(quote!(#pattern => true,));
+                    always.push(pattern);
                 }
                 Cause::RateLimit => {
                     transient_arms.extend(quote!(#name::#v(_) => true,));
+                    always.push(quote!(#name::#v(_)));
                     after_arms.extend(quote! {
                         #pattern => #rate_limit_after,
                     });
                 }
                 Cause::Nested => {
+                    any_nested = true;
                     transient_arms.extend(quote! {
                         #pattern => #ask_transient,
                     });
@@ -286,12 +292,19 @@ impl ModuleCx<'_> {
                 }
             }
         };
-        quote! {
-            fn is_transient(&self) -> bool {
+        let is_transient = if any_nested {
+            quote! {
                 match self {
                     #transient_arms
                     #transient_rest
                 }
+            }
+        } else {
+            quote!(matches!(self, #(#always)|*))
+        };
+        quote! {
+            fn is_transient(&self) -> bool {
+                #is_transient
             }
             #retry_after
         }
