@@ -142,7 +142,9 @@ pub fn upload_kind(e: &UploadError) -> Kind {
 pub fn link_kind(e: &LinkError) -> Kind {
     match e {
         LinkError::BadRequest(_) => Kind::Failure,
-        LinkError::Conflict(_) | LinkError::Gone => Kind::Refused,
+        LinkError::Conflict(_) | LinkError::Gone | LinkError::UsedByLostAttempt { .. } => {
+            Kind::Refused
+        }
         LinkError::HashMismatch { .. } => Kind::Verification,
         _ if e.is_transient() => Kind::Transient,
         _ => Kind::Failure,
@@ -222,6 +224,9 @@ impl From<LinkError> for Failure {
         let f = Failure::new(kind, e.to_string());
         match e {
             LinkError::Gone => f.hint("links work once and expire; ask for a new one"),
+            LinkError::UsedByLostAttempt { .. } => f.hint(
+                "the file is most likely there: whoever issued the link can check it with `dbx ls`",
+            ),
             _ => f,
         }
     }

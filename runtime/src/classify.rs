@@ -50,12 +50,6 @@ impl dyn RouteError {
     }
 }
 
-impl RouteError for crate::error::NoError {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
 /// Untyped route errors are transient when a `.tag` on their path is
 /// `too_many_write_operations`, and take a `retry_after` found beside it.
 impl RouteError for serde_json::Value {

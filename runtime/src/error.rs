@@ -540,6 +540,12 @@ impl<'de> serde::Deserialize<'de> for NoError {
     }
 }
 
+impl RouteError for NoError {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
 impl fmt::Display for NoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("no error details")

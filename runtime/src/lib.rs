@@ -7,8 +7,8 @@
 //!   [`NoAuthClient`]) and the marker traits that make the type system check route auth;
 //! - [`builder`]: [`ClientBuilder`] (credentials, hosts, timeouts, retry policy,
 //!   interceptors, path root); [`config`]: [`Config`] and [`Timeouts`];
-//! - [`transport`]: the [`Transport`] every client holds, which encodes rpc, upload and
-//!   download calls and decodes their answers; `lifecycle` (private): the one request
+//! - [`transport`]: the [`Transport`] every client holds; [`calls`]: rpc, upload and
+//!   download calls (and posts to temporary upload links), encoded and decoded; `lifecycle` (private): the one request
 //!   lifecycle every call goes through (attempt, classify, wait, retry), with the stall
 //!   detector of `stall` (private) for the idle timeout;
 //! - [`retry`]: [`RetryPolicy`]; [`classify`]: [`RouteError`], the generated
@@ -38,6 +38,7 @@
 pub mod auth;
 pub mod body;
 pub mod builder;
+pub mod calls;
 pub mod classify;
 pub mod config;
 mod credentials;
@@ -60,6 +61,7 @@ pub mod wire;
 pub use auth::{AppClient, NoAuthClient, TeamClient, UserClient};
 pub use body::Body;
 pub use builder::{BuildError, ClientBuilder};
+pub use calls::RawAnswer;
 pub use classify::RouteError;
 pub use config::{Config, Timeouts};
 pub use download::{BodyError, ByteRange, Download};
@@ -70,5 +72,5 @@ pub use hooks::Interceptor;
 pub use retry::{LostAnswer, RetryPolicy};
 pub use secret::Secret;
 pub use token::{RefreshingToken, StaticToken, TokenError, TokenProvider};
-pub use transport::{RawAnswer, Transport};
+pub use transport::Transport;
 pub use wire::Timestamp;

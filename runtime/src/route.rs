@@ -40,7 +40,7 @@ pub struct RouteSpec {
     /// The `auth` attribute as written in the spec, for example `"app, user"`.
     pub auth: &'static str,
     /// Whether the route only reads, so that a request whose answer was lost may be sent
-    /// again ([`LostAnswer::RetryIdempotent`](crate::retry::LostAnswer)): the generator sets it
+    /// again (`LostAnswer::RetryIdempotent`, the default): the generator sets it
     /// for routes whose OAuth scope is a read scope (`files.metadata.read`,
     /// `sharing.read`, ..., `sessions.list`).
     pub idempotent: bool,

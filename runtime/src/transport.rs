@@ -1,31 +1,22 @@
-//! The transport: what every client holds. It encodes a route call the way Dropbox expects
-//! for the route's style (rpc, upload, download), hands it to the request lifecycle
-//! ([`crate::lifecycle`]), and decodes the answer.
+//! The transport: what every client holds (HTTP client, configuration, credentials,
+//! interceptors), and the values shared per account. The calls themselves are in `calls`
+//! (by route style) and `lifecycle` (attempts, retries, timeouts).
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use bytes::Bytes;
 use reqwest::header::HeaderValue;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
-use crate::classify::RouteError;
 use crate::config::{Config, Timeouts};
 use crate::credentials::{Credentials, Select};
-use crate::download::{ByteRange, Download};
-use crate::error::{Error, ErrorTypes};
-use crate::header::escape_header_json;
 use crate::hooks::Interceptor;
-use crate::lifecycle::{Call, Payload, Received};
 use crate::retry::RetryPolicy;
 use crate::route::{Host, RouteSpec};
-use crate::validate::Validate;
 
 /// Sends route calls. Every client holds one; generated route functions reach it through
-/// [`AuthClient::transport`](crate::auth::AuthClient::transport).
+/// `AuthClient::transport`.
 #[derive(Clone)]
 pub struct Transport {
     pub(crate) http: reqwest::Client,
@@ -46,20 +37,6 @@ impl std::fmt::Debug for Transport {
             .field("interceptors", &self.interceptors.len())
             .finish_non_exhaustive()
     }
-}
-
-/// An answer of [`Transport::post_raw`].
-#[derive(Debug, Clone)]
-pub struct RawAnswer {
-    /// The HTTP status.
-    pub status: u16,
-    /// The body.
-    pub body: Bytes,
-    /// Dropbox's request id, if the server sent one.
-    pub request_id: Option<String>,
-    /// Attempts made, this one included (more than 1: an earlier attempt failed, perhaps
-    /// after the server acted on it).
-    pub attempts: u32,
 }
 
 /// Values shared per account and type, process-wide (see [`Transport::shared`]).
@@ -151,44 +128,6 @@ impl Transport {
         }
     }
 
-    /// Posts `body` to `url`, an address outside the API routes (a temporary upload link),
-    /// through the request lifecycle: the same timeouts, retry policy and interceptors, with
-    /// `route` naming the call for them. Every answer but 429 and 5xx comes back as it is,
-    /// for the caller to read; 429 and 5xx, like transport failures and timeouts, are retried
-    /// as the policy allows and end as an [`Error`]. The URL never appears in errors or logs.
-    pub async fn post_raw(
-        &self,
-        route: &'static RouteSpec,
-        url: &crate::Secret,
-        body: crate::Body,
-    ) -> Result<RawAnswer, Error<crate::NoError>> {
-        let payload = match body.into_inner() {
-            Ok(bytes) => Payload::Bytes(bytes),
-            Err(stream) => Payload::Stream(Some(stream)),
-        };
-        let mut call = Call::new(route, payload, None, None);
-        call.url = Some(url.clone());
-        call.raw_statuses = true;
-        match self.execute(call).await? {
-            Received::Body {
-                bytes,
-                status,
-                request_id,
-                attempts,
-            } => Ok(RawAnswer {
-                status,
-                body: bytes,
-                request_id,
-                attempts,
-            }),
-            Received::Stream { .. } => Err(Error::Decode {
-                route: route.path,
-                message: "the answer's body was not read".into(),
-                request_id: None,
-            }),
-        }
-    }
-
     pub(crate) fn with_select(&self, select: Select) -> Transport {
         let mut t = self.clone();
         t.select = Some(select);
@@ -203,151 +142,4 @@ impl Transport {
         };
         format!("{base}{}", route.path)
     }
-
-    /// Calls an RPC route: JSON argument in the body, JSON result in the body.
-    pub async fn rpc<A, R, E, P>(
-        &self,
-        route: &'static RouteSpec,
-        arg: &A,
-    ) -> Result<R, Error<E, P>>
-    where
-        A: Serialize + Validate + ?Sized,
-        R: DeserializeOwned,
-        E: DeserializeOwned + RouteError,
-        P: ErrorTypes,
-    {
-        arg.validate().map_err(Error::Validation)?;
-        let json = encode_arg(route, arg)?;
-        let call = Call::new(route, Payload::Json(Bytes::from(json)), None, None);
-        let received = self.execute(call).await?;
-        decode_body(route, received)
-    }
-
-    /// Calls an upload route: argument in `Dropbox-API-Arg`, the body sent as-is. A body in
-    /// memory is sent again, from the same shared bytes, when an attempt is retried (or the
-    /// token refreshed); a streamed body is sent once.
-    pub async fn upload<A, R, E, P>(
-        &self,
-        route: &'static RouteSpec,
-        arg: &A,
-        body: crate::Body,
-    ) -> Result<R, Error<E, P>>
-    where
-        A: Serialize + Validate + ?Sized,
-        R: DeserializeOwned,
-        E: DeserializeOwned + RouteError,
-        P: ErrorTypes,
-    {
-        arg.validate().map_err(Error::Validation)?;
-        let header = arg_header(route, arg)?;
-        let payload = match body.into_inner() {
-            Ok(bytes) => Payload::Bytes(bytes),
-            Err(stream) => Payload::Stream(Some(stream)),
-        };
-        let received = self
-            .execute(Call::new(route, payload, Some(header), None))
-            .await?;
-        decode_body(route, received)
-    }
-
-    /// Calls a download route: argument in `Dropbox-API-Arg`, result in
-    /// `Dropbox-API-Result`, the body returned as a stream (bounded by the idle timeout).
-    pub async fn download<A, R, E, P>(
-        &self,
-        route: &'static RouteSpec,
-        arg: &A,
-        range: Option<ByteRange>,
-    ) -> Result<Download<R>, Error<E, P>>
-    where
-        A: Serialize + Validate + ?Sized,
-        R: DeserializeOwned,
-        E: DeserializeOwned + RouteError,
-        P: ErrorTypes,
-    {
-        arg.validate().map_err(Error::Validation)?;
-        let header = arg_header(route, arg)?;
-        let mut call = Call::new(route, Payload::Empty, Some(header), range);
-        call.stream_response = true;
-        let received = self.execute(call).await?;
-        let Received::Stream {
-            response,
-            request_id,
-        } = received
-        else {
-            return Err(Error::Decode {
-                route: route.path,
-                message: "the download's body was not streamed".into(),
-                request_id: None,
-            });
-        };
-        let raw = response
-            .headers()
-            .get("dropbox-api-result")
-            .ok_or_else(|| Error::Decode {
-                route: route.path,
-                message: "the response has no Dropbox-API-Result header".into(),
-                request_id: request_id.clone(),
-            })?;
-        let result: R = serde_json::from_slice(raw.as_bytes()).map_err(|e| Error::Decode {
-            route: route.path,
-            message: format!("Dropbox-API-Result: {e}"),
-            request_id: request_id.clone(),
-        })?;
-        Ok(Download::new(
-            result,
-            response,
-            request_id,
-            self.config.timeouts.idle_rule(),
-        ))
-    }
-}
-
-fn encode_arg<A: Serialize + ?Sized, E, P: ErrorTypes>(
-    route: &'static RouteSpec,
-    arg: &A,
-) -> Result<String, Error<E, P>> {
-    serde_json::to_string(arg).map_err(|e| Error::Decode {
-        route: route.path,
-        message: format!("could not encode the argument: {e}"),
-        request_id: None,
-    })
-}
-
-fn arg_header<A: Serialize + ?Sized, E, P: ErrorTypes>(
-    route: &'static RouteSpec,
-    arg: &A,
-) -> Result<HeaderValue, Error<E, P>> {
-    let json = encode_arg(route, arg)?;
-    HeaderValue::from_str(&escape_header_json(&json)).map_err(|e| Error::Decode {
-        route: route.path,
-        message: format!("the argument is not a valid header value: {e}"),
-        request_id: None,
-    })
-}
-
-fn decode_body<R: DeserializeOwned, E, P: ErrorTypes>(
-    route: &'static RouteSpec,
-    received: Received,
-) -> Result<R, Error<E, P>> {
-    let Received::Body {
-        bytes, request_id, ..
-    } = received
-    else {
-        return Err(Error::Decode {
-            route: route.path,
-            message: "the response body was not read".into(),
-            request_id: None,
-        });
-    };
-    // A Void result may come back as an empty body rather than `null`.
-    let body: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-        b"null"
-    } else {
-        &bytes
-    };
-    serde_json::from_slice(body).map_err(|e| Error::Decode {
-        route: route.path,
-        message: e.to_string(),
-        request_id,
-    })
 }

@@ -533,10 +533,22 @@ fn effective_failures(emu: &dbx_emulator::EmulatorHandle) -> BTreeMap<String, u6
         .values()
         .filter_map(|r| r.statuses.get(&0))
         .sum();
-    let before_response = kinds.get("reset_before_response").copied().unwrap_or(0);
+    // Resets the emulator made for other faults: before the answer, and at the end of a
+    // stall (when the client gave up on it).
+    let others: u64 = [
+        "reset_before_response",
+        "stall_before_response",
+        "stall_request_body",
+        "stall_response_body",
+        "trickle",
+    ]
+    .iter()
+    .map(|k| kinds.get(*k).copied().unwrap_or(0))
+    .sum();
+    let drawn = kinds.get("reset_after_bytes").copied().unwrap_or(0);
     kinds.insert(
         "reset_after_bytes".into(),
-        resets.saturating_sub(before_response),
+        resets.saturating_sub(others).min(drawn),
     );
     kinds
 }
