@@ -248,3 +248,61 @@ async fn a_session_the_server_lost_at_commit_is_started_over_from_the_source() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_entries_whose_session_the_server_lost_are_sent_again() {
+    use dbx_emulator::{FaultAction, FaultRule};
+    use dropbox_upload::{BatchItem, BatchOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let emu = start(dir.path(), 0, false).await;
+    let port = emu.addr().port();
+    // The commit waits, so that the server can go down while it is on the wire.
+    emu.faults().add(FaultRule::new(
+        "files/upload_session/finish_batch_v2",
+        FaultAction::Latency { millis: 3000 },
+    ));
+    let seen = Arc::new(Seen::default());
+    let client = patient_client(emu.base_url(), seen.clone());
+    let bodies: Vec<Vec<u8>> = (0..30)
+        .map(|i| data(500 + i * 101, 300 + i as u64))
+        .collect();
+    let items = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            BatchItem::bytes(b.clone(), CommitInfo::new(format!("/lostbatch/{i:02}.bin")))
+        })
+        .collect();
+    let batch = tokio::spawn({
+        let client = client.clone();
+        async move { client.upload_batch(items, &BatchOptions::default()).await }
+    });
+    // Wait until the commit is in flight (the sessions are all closed), then lose them.
+    let mut waited = 0;
+    while emu.stats().calls("files/upload_session/finish_batch_v2") == 0 && waited < 200 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += 1;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    emu.crash().await;
+    for e in std::fs::read_dir(dir.path().join("sessions")).unwrap() {
+        std::fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    let emu = start(dir.path(), port, false).await;
+    let report = batch.await.unwrap().expect("the batch completes");
+    assert_eq!(
+        report.succeeded(),
+        30,
+        "{:?}",
+        report.results.iter().find(|r| r.is_err())
+    );
+    for (i, b) in bodies.iter().enumerate() {
+        assert_eq!(
+            &download(&client, &format!("/lostbatch/{i:02}.bin")).await,
+            b
+        );
+    }
+    // Each file was sent again in a session of its own.
+    assert_eq!(seen.starts.load(Ordering::SeqCst), 30);
+    emu.shutdown().await;
+}
