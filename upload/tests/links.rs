@@ -172,9 +172,17 @@ async fn statuses_map_to_typed_errors() {
             |e| matches!(e, LinkError::HashMismatch { remote, .. } if remote == "00"),
         ),
     ];
+    // One attempt each, so that 429 and 5xx come back as they are (the lifecycle would retry
+    // them, and the canned server answers once).
+    let once = dropbox_api_runtime::ClientBuilder::new()
+        .retry_policy(dropbox_api_runtime::RetryPolicy::none())
+        .build_noauth()
+        .unwrap();
+    let once = dropbox_api_runtime::auth::AuthClient::transport(&once);
     for (status, body, check) in cases {
         let url = canned(status, body).await;
         let err = TemporaryUploadLink::from_url(url)
+            .with_transport(once)
             .upload_bytes("payload")
             .await
             .unwrap_err();
@@ -184,6 +192,7 @@ async fn statuses_map_to_typed_errors() {
     }
     // An unreachable link is a transport error that names no URL.
     let err = TemporaryUploadLink::from_url("http://127.0.0.1:9/2/files/secret-link-id")
+        .with_transport(once)
         .upload_bytes("x")
         .await
         .unwrap_err();
