@@ -21,6 +21,8 @@ mod api;
 pub mod clock;
 pub mod config;
 pub mod faults;
+mod fence;
+mod handoffs;
 mod hash;
 mod ids;
 mod ingest;
@@ -148,10 +150,10 @@ impl Emulator {
         for (id, job) in recovered_jobs {
             match job {
                 persist::RecoveredJob::Done(r) => {
-                    jobs.insert(id, state::Job::Done(r));
+                    jobs.insert(id, handoffs::Job::Done(r));
                 }
                 persist::RecoveredJob::Running(entries) => {
-                    jobs.insert(id.clone(), state::Job::Running);
+                    jobs.insert(id.clone(), handoffs::Job::Running);
                     resume.push((id, entries));
                 }
             }

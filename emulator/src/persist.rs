@@ -17,7 +17,7 @@
 //! one small write (plus, with fsync, as many fsyncs as a commit of the file index).
 //!
 //! - `sessions/<32 hex>.json` + `sessions/<32 hex>.spool`: an upload session (see
-//!   [`crate::sessions`]); the spool file holds its data.
+//!   the `sessions` module); the spool file holds its data.
 //! - `jobs/<job id without "dbjid:">.json`: a `finish_batch` job, running (with its entries,
 //!   re-run after a restart) or complete (with its result).
 //! - `links/<32 hex>.json`: an unused temporary upload link (its secret id is inside,
@@ -26,43 +26,17 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, TimeZone, Utc};
 use dropbox_api::files as f;
 use serde::{Deserialize, Serialize};
 
-use crate::state::{Job, Link, LinkState};
+pub(crate) use crate::fence::Fence;
+use crate::handoffs::{Job, Link, LinkState};
 use crate::store::CommitSpec;
 
 /// The format number written into every record.
 pub(crate) const FORMAT: u32 = 1;
-
-/// Set when an emulator crashed (in-process): its leftover tasks must not touch the disk
-/// that a new emulator may already have recovered.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Fence(Arc<AtomicBool>);
-
-impl Fence {
-    /// Stops all later writes.
-    pub(crate) fn raise(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether writes are stopped.
-    pub(crate) fn is_raised(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    /// An error if writes are stopped.
-    pub(crate) fn check(&self) -> io::Result<()> {
-        if self.is_raised() {
-            return Err(io::Error::other("the emulator has stopped (crashed)"));
-        }
-        Ok(())
-    }
-}
 
 /// fsyncs a directory (so renames and new files in it are durable).
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {

@@ -9,7 +9,7 @@
 //!
 //! Sessions survive restarts and crashes. Next to its spool file `<32 hex>.spool`, every
 //! session has a metadata record `<32 hex>.json` (written atomically, see
-//! [`crate::persist`]) holding what the session has *acknowledged*:
+//! the `persist` module) holding what the session has *acknowledged*:
 //!
 //! ```json
 //! {"format":1,"id":"pid_upload_session:...","kind":"sequential","expires":1700000000000,

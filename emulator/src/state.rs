@@ -4,45 +4,14 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
 use crate::clock::EmulatorClock;
 use crate::config::Limits;
 use crate::faults::Faults;
+use crate::handoffs::{Job, Link};
 use crate::oauth::OAuth;
 use crate::sessions::Sessions;
 use crate::stats::Stats;
-use crate::store::{CommitSpec, Store};
-
-/// A temporary upload link.
-#[derive(Debug, Clone)]
-pub(crate) struct Link {
-    pub(crate) commit: CommitSpec,
-    pub(crate) expires: DateTime<Utc>,
-    pub(crate) state: LinkState,
-    /// Name of its record below `links/` (32 hex digits; never the secret id).
-    pub(crate) file: String,
-}
-
-/// Where a temporary upload link is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LinkState {
-    /// Not used yet.
-    Fresh,
-    /// An upload through it is running.
-    InUse,
-    /// Used (successfully or with a failed commit).
-    Consumed,
-}
-
-/// A `finish_batch` (v1) job.
-#[derive(Debug, Clone)]
-pub(crate) enum Job {
-    /// Still committing.
-    Running,
-    /// Done.
-    Done(dropbox_api::files::UploadSessionFinishBatchResult),
-}
+use crate::store::Store;
 
 /// Everything the handlers share. Its `Debug` leaves out link ids (they are secrets).
 pub(crate) struct Shared {

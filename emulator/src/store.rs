@@ -9,7 +9,7 @@
 //!   A blob is complete and fsynced before the index refers to it, so a crash leaves at
 //!   worst an unreferenced blob, which is deleted at the next start.
 //! - `tmp/`: files being written (single-call uploads, index updates); cleared at start.
-//! - `sessions/`: upload-session spool files (see [`crate::sessions`]).
+//! - `sessions/`: upload-session spool files (see the `sessions` module).
 //!
 //! All methods are synchronous and may block on disk I/O; async callers run them on the
 //! blocking pool.
@@ -293,7 +293,7 @@ pub(crate) struct Store {
     index_path: PathBuf,
     root: PathBuf,
     durable: bool,
-    fence: crate::persist::Fence,
+    fence: crate::fence::Fence,
     index: Mutex<Index>,
     /// The generation of the index last written to disk (and the lock that serialises
     /// writers: one write covers every change made before it started).
@@ -374,7 +374,7 @@ impl Store {
     }
 
     /// Makes the store refuse all writes once `fence` is raised (after a crash).
-    pub(crate) fn with_fence(mut self, fence: crate::persist::Fence) -> Store {
+    pub(crate) fn with_fence(mut self, fence: crate::fence::Fence) -> Store {
         self.fence = fence;
         self
     }

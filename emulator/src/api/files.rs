@@ -25,10 +25,11 @@ use super::convert::{
     folder_metadata, lookup_error, metadata, start_error, upload_spec, write_error,
 };
 use super::{API_RESULT, ApiError, Call, header_safe_json, internal, ok, text};
+use crate::handoffs::{Job, Link, LinkState};
 use crate::hash::BlockHasher;
 use crate::ingest::{self, Hashers, IngestError};
 use crate::sessions::{Kind, SessionFailure, Upload};
-use crate::state::{FolderGuard, Job, Link, LinkState, Shared};
+use crate::state::{FolderGuard, Shared};
 use crate::store::{Content, EntryView, ListPosition, StoreError, ViewKind};
 
 /// A body that is known to be empty (for `finish_batch` entries).
