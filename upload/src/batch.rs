@@ -203,6 +203,10 @@ struct Sent {
     hash: ContentHash,
 }
 
+/// One item's outcome, once known.
+type Outcome = Option<Result<FileMetadata, UploadError>>;
+
+/// Uploads a batch in three phases: [`open_sessions`], [`send_contents`], [`commit_rounds`].
 pub(crate) async fn upload_batch(
     client: &UserClient,
     items: Vec<BatchItem>,
@@ -217,32 +221,67 @@ pub(crate) async fn upload_batch(
     let up = &options.upload;
     let clients = Clients::new(client, up);
     let client = &clients.checked;
-    let n = items.len();
-    let mut results: Vec<Option<Result<FileMetadata, UploadError>>> =
-        (0..n).map(|_| None).collect();
-    let mut readers = Vec::with_capacity(n);
-    let mut total_bytes = 0;
-    for item in &items {
+    let mut results: Vec<Outcome> = (0..items.len()).map(|_| None).collect();
+    let readers = open_readers(&items, &mut results).await;
+    let total_bytes = readers.iter().flatten().map(|r| r.len().unwrap_or(0)).sum();
+    let tracker = Tracker::new(up.progress.clone(), total_bytes, items.len() as u64);
+    let sessions = open_sessions(client, &readers).await?;
+    let sent = send_contents(
+        client,
+        up,
+        &tracker,
+        &items,
+        &readers,
+        sessions,
+        &mut results,
+    )
+    .await;
+    let batch = Batch {
+        client,
+        options,
+        items: &items,
+        readers: &readers,
+        tracker: &tracker,
+    };
+    let commit_calls = batch.commit_rounds(sent, &mut results).await?;
+    let results = results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(UploadError::Protocol("item was not processed".into()))))
+        .collect();
+    Ok(BatchReport {
+        results,
+        commit_calls,
+    })
+}
+
+/// Opens every item's source; an item that cannot be read gets its error at once.
+async fn open_readers(items: &[BatchItem], results: &mut [Outcome]) -> Vec<Option<Reader>> {
+    let mut readers = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
         let source = match &item.source {
             BatchSource::File(p) => UploadSource::File(p.clone()),
             BatchSource::Bytes(b) => UploadSource::Bytes(b.clone()),
         };
         match Reader::open(source).await {
-            Ok(r) => {
-                total_bytes += r.len().unwrap_or(0);
-                readers.push(Some(r));
-            }
+            Ok(r) => readers.push(Some(r)),
             Err(e) => {
-                results[readers.len()] = Some(Err(e));
+                results[i] = Some(Err(e));
                 readers.push(None);
             }
         }
     }
-    let tracker = Tracker::new(up.progress.clone(), total_bytes, n as u64);
+    readers
+}
 
-    // 1. Sessions, up to 1,000 per start_batch call.
-    let wanted: Vec<usize> = (0..n).filter(|i| readers[*i].is_some()).collect();
-    let mut sessions: Vec<Option<String>> = vec![None; n];
+/// Phase 1: a session per readable item, up to 1,000 per `start_batch` call.
+async fn open_sessions(
+    client: &UserClient,
+    readers: &[Option<Reader>],
+) -> Result<Vec<Option<String>>, UploadError> {
+    let wanted: Vec<usize> = (0..readers.len())
+        .filter(|i| readers[*i].is_some())
+        .collect();
+    let mut sessions: Vec<Option<String>> = vec![None; readers.len()];
     for group in wanted.chunks(MAX_BATCH) {
         let arg = UploadSessionStartBatchArg::new(group.len() as u64);
         // A resent start_batch opens sessions that expire unused.
@@ -260,17 +299,27 @@ pub(crate) async fn upload_batch(
             sessions[*i] = Some(id);
         }
     }
+    Ok(sessions)
+}
 
-    // 2. Contents, in parallel, each session closed by its last append.
-    let tracker_ref = &tracker;
-    // Items that fit in one chunk travel together in `append_batch` calls (up to 1,000
-    // pieces and one chunk of bytes per call); larger ones get appends of their own.
+/// Phase 2: the contents, in parallel, each session closed by its last append. Items that fit
+/// in one chunk travel together in `append_batch` calls (up to 1,000 pieces and one chunk of
+/// bytes per call); larger ones get appends of their own. Returns the items sent, in order.
+async fn send_contents(
+    client: &UserClient,
+    up: &UploadOptions,
+    tracker: &Tracker,
+    items: &[BatchItem],
+    readers: &[Option<Reader>],
+    sessions: Vec<Option<String>>,
+    results: &mut [Outcome],
+) -> Vec<Sent> {
     let cap = up.chunk_size;
     let mut packs: Vec<Vec<Piece<'_>>> = Vec::new();
     let mut pack_bytes = 0u64;
     let mut singles = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let (Some(reader), Some(session)) = (&readers[i], sessions[i].clone()) else {
+    for ((i, item), session) in items.iter().enumerate().zip(sessions) {
+        let (Some(reader), Some(session)) = (&readers[i], session) else {
             continue;
         };
         match reader.len() {
@@ -296,9 +345,11 @@ pub(crate) async fn upload_batch(
             _ => singles.push((i, reader, &item.commit, session)),
         }
     }
+    // The futures are collected first: mapping them lazily inside the stream trips the
+    // compiler's `Send` check of the caller's future.
     let mut pack_jobs = Vec::with_capacity(packs.len());
     for pack in packs {
-        pack_jobs.push(send_pack(client, up, tracker_ref, pack));
+        pack_jobs.push(send_pack(client, up, tracker, pack));
     }
     let packed = stream::iter(pack_jobs)
         .buffer_unordered(up.concurrency.max(1))
@@ -306,8 +357,10 @@ pub(crate) async fn upload_batch(
     let mut jobs = Vec::with_capacity(singles.len());
     for (i, reader, commit, session) in singles {
         jobs.push(async move {
-            let r = send_item(client, up, tracker_ref, reader, commit, session).await;
-            (i, r)
+            (
+                i,
+                send_item(client, up, tracker, reader, commit, session).await,
+            )
         });
     }
     let single = stream::iter(jobs)
@@ -328,131 +381,186 @@ pub(crate) async fn upload_batch(
         }
     }
     sent.sort_by_key(|s| s.index);
+    sent
+}
 
-    // 3. Commits, one call at a time for the account, retrying entries that can succeed.
-    let queue = options.commit_lock.clone().unwrap_or_else(|| {
-        client.transport().shared::<CommitQueue>() as std::sync::Arc<dyn CommitLock>
-    });
-    let policy = up
-        .retry
-        .clone()
-        .unwrap_or_else(|| client.transport().config().retry.clone());
-    let mut restarts = vec![0u32; n];
-    let mut commit_calls = 0u32;
-    let mut round = 0u32;
-    while !sent.is_empty() {
-        round += 1;
-        let mut retry_later = Vec::new();
-        let mut lost = Vec::new();
-        let groups: Vec<Vec<Sent>> = chunked(std::mem::take(&mut sent), options.commit_group);
-        for group in groups {
-            let entries: Vec<UploadSessionFinishArg> = group
-                .iter()
-                .map(|s| {
-                    UploadSessionFinishArg::new(
-                        UploadSessionCursor::new(s.session.clone(), s.total),
-                        items[s.index].commit.clone(),
-                    )
-                })
-                .collect();
-            let arg = UploadSessionFinishBatchArg::new(entries);
-            let answers = {
-                let _turn = queue
-                    .turn()
-                    .await
-                    .map_err(|e| UploadError::Protocol(format!("the commit lock failed: {e}")))?;
-                commit_calls += 1;
-                commit_group(client, up, &arg, options.commit_style).await?
-            };
-            if answers.len() != group.len() {
-                return Err(UploadError::Protocol(format!(
-                    "finish_batch answered {} entries for {} sent",
-                    answers.len(),
-                    group.len()
-                )));
-            }
-            for (s, answer) in group.into_iter().zip(answers) {
-                let item = &items[s.index];
-                match answer {
-                    UploadSessionFinishBatchResultEntry::Success(meta) => {
-                        results[s.index] = Some(verified(&item.commit, meta, &s.hash));
-                        tracker.file_done();
-                    }
-                    UploadSessionFinishBatchResultEntry::Failure(e)
-                        if e.is_transient() && round < options.commit_rounds =>
-                    {
-                        retry_later.push(s);
-                    }
-                    UploadSessionFinishBatchResultEntry::Failure(
-                        UploadSessionFinishError::LookupFailed(UploadSessionLookupError::NotFound),
-                    ) => {
-                        // Either a resent commit whose first answer was lost (the file is
-                        // there with our hash) or a session the server lost: that file
-                        // starts over from its source.
-                        match find_committed(client, &item.commit, &s.hash).await {
-                            Some(meta) => {
-                                results[s.index] = Some(Ok(meta));
-                                tracker.file_done();
-                            }
-                            None => lost.push(s),
-                        }
-                    }
-                    UploadSessionFinishBatchResultEntry::Failure(error) => {
-                        results[s.index] = Some(Err(UploadError::BatchEntry {
-                            remote: item.commit.path.clone(),
-                            error,
-                        }));
-                    }
+/// What the commit phase needs.
+struct Batch<'a> {
+    client: &'a UserClient,
+    options: &'a BatchOptions,
+    items: &'a [BatchItem],
+    readers: &'a [Option<Reader>],
+    tracker: &'a Tracker,
+}
+
+/// The entries of one commit round that go on to the next.
+#[derive(Default)]
+struct Round {
+    /// Failed with a transient error: committed again.
+    again: Vec<Sent>,
+    /// Their session is gone and the file is not there: sent again from the source.
+    lost: Vec<Sent>,
+}
+
+impl Batch<'_> {
+    /// Phase 3: commits, one call at a time for the account, in rounds: entries that failed
+    /// with a transient error are committed again, files whose session was lost are sent
+    /// again first. Returns the number of commit calls.
+    async fn commit_rounds(
+        &self,
+        mut sent: Vec<Sent>,
+        results: &mut [Outcome],
+    ) -> Result<u32, UploadError> {
+        let up = &self.options.upload;
+        let queue = self.options.commit_lock.clone().unwrap_or_else(|| {
+            self.client.transport().shared::<CommitQueue>() as std::sync::Arc<dyn CommitLock>
+        });
+        let policy = up
+            .retry
+            .clone()
+            .unwrap_or_else(|| self.client.transport().config().retry.clone());
+        let mut restarts = vec![0u32; self.items.len()];
+        let mut commit_calls = 0u32;
+        let mut round = 0u32;
+        while !sent.is_empty() {
+            round += 1;
+            let mut next = Round::default();
+            for group in chunked(std::mem::take(&mut sent), self.options.commit_group) {
+                let answers = {
+                    let _turn = queue.turn().await.map_err(|e| {
+                        UploadError::Protocol(format!("the commit lock failed: {e}"))
+                    })?;
+                    commit_calls += 1;
+                    self.commit(&group).await?
+                };
+                for (s, answer) in group.into_iter().zip(answers) {
+                    self.settle(s, answer, round, &mut next, results).await;
                 }
             }
-        }
-        // Files whose session was lost start over, each in a session of its own, and
-        // join the next commit round.
-        for s in lost {
-            let item = &items[s.index];
-            restarts[s.index] += 1;
-            let why = "lookup_failed/not_found".to_string();
-            let reader = match &readers[s.index] {
-                Some(r) if r.rewindable() && restarts[s.index] <= crate::session::MAX_RESTARTS => r,
-                _ => {
-                    results[s.index] = Some(Err(UploadError::SessionLost {
-                        remote: item.commit.path.clone(),
-                        restarts: restarts[s.index] - 1,
-                        why,
-                    }));
-                    continue;
+            for s in next.lost {
+                match self.start_over(&s, &mut restarts[s.index]).await {
+                    Ok(again) => next.again.push(again),
+                    Err(e) => results[s.index] = Some(Err(e)),
                 }
-            };
-            tracing::debug!(target: "dropbox_upload", %why, "a batch session was lost; sending the file again");
-            let sent_again = match new_session(client).await {
-                Ok(session) => send_item(client, up, &tracker, reader, &item.commit, session).await,
-                Err(e) => Err(e),
-            };
-            match sent_again {
-                Ok((session, total, hash)) => retry_later.push(Sent {
-                    index: s.index,
-                    session,
-                    total,
-                    hash,
-                }),
-                Err(e) => results[s.index] = Some(Err(e)),
             }
+            if !next.again.is_empty() {
+                let delay = policy.backoff(round, None);
+                tracing::debug!(target: "dropbox_upload", entries = next.again.len(), ?delay, "committing entries again");
+                tokio::time::sleep(delay).await;
+            }
+            sent = next.again;
         }
-        if !retry_later.is_empty() {
-            let delay = policy.backoff(round, None);
-            tracing::debug!(target: "dropbox_upload", entries = retry_later.len(), ?delay, "committing entries again");
-            tokio::time::sleep(delay).await;
-        }
-        sent = retry_later;
+        Ok(commit_calls)
     }
-    let results = results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(UploadError::Protocol("item was not processed".into()))))
-        .collect();
-    Ok(BatchReport {
-        results,
-        commit_calls,
-    })
+
+    /// One commit call for a group; one answer per entry.
+    async fn commit(
+        &self,
+        group: &[Sent],
+    ) -> Result<Vec<UploadSessionFinishBatchResultEntry>, UploadError> {
+        let entries: Vec<UploadSessionFinishArg> = group
+            .iter()
+            .map(|s| {
+                UploadSessionFinishArg::new(
+                    UploadSessionCursor::new(s.session.clone(), s.total),
+                    self.items[s.index].commit.clone(),
+                )
+            })
+            .collect();
+        let arg = UploadSessionFinishBatchArg::new(entries);
+        let answers = commit_group(
+            self.client,
+            &self.options.upload,
+            &arg,
+            self.options.commit_style,
+        )
+        .await?;
+        if answers.len() != group.len() {
+            return Err(UploadError::Protocol(format!(
+                "finish_batch answered {} entries for {} sent",
+                answers.len(),
+                group.len()
+            )));
+        }
+        Ok(answers)
+    }
+
+    /// Records an entry's answer, or puts it into the next round.
+    async fn settle(
+        &self,
+        s: Sent,
+        answer: UploadSessionFinishBatchResultEntry,
+        round: u32,
+        next: &mut Round,
+        results: &mut [Outcome],
+    ) {
+        let item = &self.items[s.index];
+        match answer {
+            UploadSessionFinishBatchResultEntry::Success(meta) => {
+                results[s.index] = Some(verified(&item.commit, meta, &s.hash));
+                self.tracker.file_done();
+            }
+            UploadSessionFinishBatchResultEntry::Failure(e)
+                if e.is_transient() && round < self.options.commit_rounds =>
+            {
+                next.again.push(s);
+            }
+            UploadSessionFinishBatchResultEntry::Failure(
+                UploadSessionFinishError::LookupFailed(UploadSessionLookupError::NotFound),
+            ) => {
+                // Either a resent commit whose first answer was lost (the file is there with
+                // our hash) or a session the server lost: that file starts over.
+                match find_committed(self.client, &item.commit, &s.hash).await {
+                    Some(meta) => {
+                        results[s.index] = Some(Ok(meta));
+                        self.tracker.file_done();
+                    }
+                    None => next.lost.push(s),
+                }
+            }
+            UploadSessionFinishBatchResultEntry::Failure(error) => {
+                results[s.index] = Some(Err(UploadError::BatchEntry {
+                    remote: item.commit.path.clone(),
+                    error,
+                }));
+            }
+        }
+    }
+
+    /// Sends a file whose session was lost again, in a session of its own, within the bound
+    /// on restarts.
+    async fn start_over(&self, s: &Sent, restarts: &mut u32) -> Result<Sent, UploadError> {
+        let item = &self.items[s.index];
+        let why = "lookup_failed/not_found".to_string();
+        let reader = match &self.readers[s.index] {
+            Some(r) if r.rewindable() && *restarts < crate::session::MAX_RESTARTS => r,
+            _ => {
+                return Err(UploadError::SessionLost {
+                    remote: item.commit.path.clone(),
+                    restarts: *restarts,
+                    why,
+                });
+            }
+        };
+        *restarts += 1;
+        tracing::debug!(target: "dropbox_upload", %why, "a batch session was lost; sending the file again");
+        let session = new_session(self.client).await?;
+        let (session, total, hash) = send_item(
+            self.client,
+            &self.options.upload,
+            self.tracker,
+            reader,
+            &item.commit,
+            session,
+        )
+        .await?;
+        Ok(Sent {
+            index: s.index,
+            session,
+            total,
+            hash,
+        })
+    }
 }
 
 fn chunked(items: Vec<Sent>, size: usize) -> Vec<Vec<Sent>> {
