@@ -6,7 +6,7 @@ use std::fmt;
 
 use bytes::Bytes;
 use dropbox_api::v1::{Client, types};
-use dropbox_api_runtime::{RetryPolicy, Secret};
+use dropbox_api_runtime::{RetryPolicy, Secret, Timeouts};
 use dropbox_content_hash::{ContentHash, content_hash};
 
 /// Why a v1 chunked upload failed.
@@ -59,10 +59,17 @@ fn is_transient<E>(e: &dropbox_api::v1::Error<E>) -> bool {
 }
 
 /// A v1 chunked uploader on the content host.
+///
+/// The v1 client is progenitor's, outside the runtime's request lifecycle: it retries
+/// transient failures itself ([`LegacyUploader::with_retry`]) and bounds every request as a
+/// whole, since it cannot watch bytes move: connect within `Timeouts::connect`, and finish
+/// within `Timeouts::attempt`, or ten idle periods when no attempt timeout is set (10 minutes
+/// by default) ([`LegacyUploader::with_timeouts`]).
 pub struct LegacyUploader {
     client: Client,
     base_url: String,
     retry: RetryPolicy,
+    auth: reqwest::header::HeaderValue,
 }
 
 impl fmt::Debug for LegacyUploader {
@@ -106,7 +113,6 @@ async fn describe<E: fmt::Debug>(
 impl LegacyUploader {
     /// An uploader for the server at `base_url` (the content host) with an access token.
     pub fn new(base_url: &str, access_token: &Secret) -> Result<Self, LegacyError> {
-        let mut headers = reqwest::header::HeaderMap::new();
         let mut auth =
             reqwest::header::HeaderValue::from_str(&format!("Bearer {}", access_token.expose()))
                 .map_err(|_| LegacyError::Failed {
@@ -114,20 +120,43 @@ impl LegacyUploader {
                     message: "the token is not a valid header value".into(),
                 })?;
         auth.set_sensitive(true);
-        headers.insert(reqwest::header::AUTHORIZATION, auth);
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        let client = Self::http(&base_url, &auth, &Timeouts::default())?;
+        Ok(LegacyUploader {
+            client,
+            base_url,
+            retry: RetryPolicy::default(),
+            auth,
+        })
+    }
+
+    fn http(
+        base_url: &str,
+        auth: &reqwest::header::HeaderValue,
+        timeouts: &Timeouts,
+    ) -> Result<Client, LegacyError> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::AUTHORIZATION, auth.clone());
+        let whole = timeouts
+            .attempt
+            .or(timeouts.idle.map(|i| i * 10))
+            .unwrap_or(std::time::Duration::from_secs(600));
         let http = reqwest::Client::builder()
             .default_headers(headers)
+            .connect_timeout(timeouts.connect)
+            .timeout(whole)
             .build()
             .map_err(|e| LegacyError::Failed {
                 operation: "setup",
                 message: e.to_string(),
             })?;
-        let base_url = base_url.trim_end_matches('/').to_owned();
-        Ok(LegacyUploader {
-            client: Client::new_with_client(&base_url, http),
-            base_url,
-            retry: RetryPolicy::default(),
-        })
+        Ok(Client::new_with_client(base_url, http))
+    }
+
+    /// Sets the bounds of every request (see the type's docs for how they apply here).
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Result<Self, LegacyError> {
+        self.client = Self::http(&self.base_url, &self.auth, &timeouts)?;
+        Ok(self)
     }
 
     /// Sets how often and how patiently a chunk that failed transiently is sent again.

@@ -95,3 +95,41 @@ async fn refusals_are_typed() {
         "max_attempts of the policy"
     );
 }
+
+#[tokio::test]
+async fn a_v1_server_that_never_answers_is_bounded() {
+    // Accepts, reads, never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = tokio::io::AsyncReadExt::read(&mut s, &mut buf).await;
+            held.push(s);
+        }
+    });
+    let up = dropbox_upload::legacy::LegacyUploader::new(&base, &"t".into())
+        .unwrap()
+        .with_retry(dropbox_api_runtime::RetryPolicy::default().max_attempts(2).delays(
+            std::time::Duration::from_millis(10),
+            std::time::Duration::from_millis(10),
+        ))
+        .with_timeouts(
+            dropbox_api_runtime::Timeouts::default().attempt(std::time::Duration::from_millis(300)),
+        )
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = up
+        .chunked_upload(&bytes::Bytes::from_static(b"hello"), 4)
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(elapsed >= std::time::Duration::from_millis(600), "{elapsed:?}");
+    assert!(elapsed < std::time::Duration::from_secs(3), "{elapsed:?}: {err}");
+    assert!(
+        matches!(&err, LegacyError::Failed { operation: "chunked_upload", .. }),
+        "{err}"
+    );
+    assert!(!err.to_string().contains(&base), "no URL in {err}");
+}
