@@ -111,10 +111,14 @@ async fn a_v1_server_that_never_answers_is_bounded() {
     });
     let up = dropbox_upload::legacy::LegacyUploader::new(&base, &"t".into())
         .unwrap()
-        .with_retry(dropbox_api_runtime::RetryPolicy::default().max_attempts(2).delays(
-            std::time::Duration::from_millis(10),
-            std::time::Duration::from_millis(10),
-        ))
+        .with_retry(
+            dropbox_api_runtime::RetryPolicy::default()
+                .max_attempts(2)
+                .delays(
+                    std::time::Duration::from_millis(10),
+                    std::time::Duration::from_millis(10),
+                ),
+        )
         .with_timeouts(
             dropbox_api_runtime::Timeouts::default().attempt(std::time::Duration::from_millis(300)),
         )
@@ -125,10 +129,22 @@ async fn a_v1_server_that_never_answers_is_bounded() {
         .await
         .unwrap_err();
     let elapsed = started.elapsed();
-    assert!(elapsed >= std::time::Duration::from_millis(600), "{elapsed:?}");
-    assert!(elapsed < std::time::Duration::from_secs(3), "{elapsed:?}: {err}");
     assert!(
-        matches!(&err, LegacyError::Failed { operation: "chunked_upload", .. }),
+        elapsed >= std::time::Duration::from_millis(600),
+        "{elapsed:?}"
+    );
+    assert!(
+        elapsed < std::time::Duration::from_secs(3),
+        "{elapsed:?}: {err}"
+    );
+    assert!(
+        matches!(
+            &err,
+            LegacyError::Failed {
+                operation: "chunked_upload",
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(!err.to_string().contains(&base), "no URL in {err}");

@@ -483,21 +483,11 @@ where
 }
 
 /// JSON for a `Dropbox-API-Result` header: every character outside printable ASCII is
-/// written as a `\uXXXX` escape (surrogate pairs above U+FFFF), as Dropbox does.
+/// written as a `\uXXXX` escape (surrogate pairs above U+FFFF), as Dropbox does, with the
+/// runtime's escaping (one place for the rule).
 pub(crate) fn header_safe_json<T: Serialize>(value: &T) -> Result<HeaderValue, ApiError> {
     let s = serde_json::to_string(value).map_err(internal)?;
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_ascii() && c != '\u{7f}' {
-            out.push(c);
-        } else {
-            let mut buf = [0u16; 2];
-            for unit in c.encode_utf16(&mut buf) {
-                out.push_str(&format!("\\u{unit:04x}"));
-            }
-        }
-    }
-    HeaderValue::from_str(&out).map_err(internal)
+    HeaderValue::from_str(&dropbox_api::header::escape_header_json(&s)).map_err(internal)
 }
 
 #[cfg(test)]
