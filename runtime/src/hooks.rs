@@ -28,6 +28,8 @@ use crate::route::RouteSpec;
 pub trait Interceptor: Send + Sync + 'static {
     /// Before attempt `start.attempt` is sent; may add or change headers of the request.
     /// The `Authorization` header is marked sensitive, so `Debug` of the request hides it.
+    /// When `start.url_is_secret` (an upload to a temporary upload link, whose URL is the
+    /// only credential), the request's URL and its `Debug` are secret: never log them.
     fn before_attempt(&self, start: &AttemptStart<'_>, request: &mut reqwest::Request) {
         let _ = (start, request);
     }
@@ -57,6 +59,8 @@ pub struct AttemptStart<'a> {
     pub route: &'a RouteSpec,
     /// The attempt number, 1 for the first.
     pub attempt: u32,
+    /// The request's URL is a secret (a temporary upload link).
+    pub url_is_secret: bool,
 }
 
 /// How an attempt ended.

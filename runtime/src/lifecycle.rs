@@ -475,7 +475,11 @@ impl Transport {
             .build()
             .map_err(|e| transport_error::<E, P>(e, connect_timeout))?;
         if !self.interceptors.is_empty() {
-            let start = AttemptStart { route, attempt };
+            let start = AttemptStart {
+                route,
+                attempt,
+                url_is_secret: call.url.is_some(),
+            };
             for i in self.interceptors.iter() {
                 i.before_attempt(&start, &mut request);
             }

@@ -202,3 +202,61 @@ async fn statuses_map_to_typed_errors() {
     );
     assert!(!err.to_string().contains("secret-link-id"), "{err}");
 }
+
+/// Link uploads go through the request lifecycle: interceptors see them, are told the URL is
+/// a secret, and a 503 from the link is retried from the bytes in memory.
+#[tokio::test]
+async fn link_uploads_go_through_the_lifecycle() {
+    use std::sync::{Arc, Mutex};
+
+    use dbx_emulator::{FaultAction, FaultRule};
+    use dropbox_api_runtime::hooks::{AttemptEnd, AttemptStart, Interceptor};
+
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<(String, u32, bool)>>, Mutex<u32>);
+    impl Interceptor for Seen {
+        fn before_attempt(&self, s: &AttemptStart<'_>, _: &mut reqwest::Request) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((s.route.name.to_owned(), s.attempt, s.url_is_secret));
+        }
+        fn after_attempt(&self, e: &AttemptEnd<'_>) {
+            if e.retry_in.is_some() {
+                *self.1.lock().unwrap() += 1;
+            }
+        }
+    }
+    let emu = emulator().await;
+    emu.faults()
+        .add(FaultRule::new("apitul/*", FaultAction::ServiceUnavailable).times(1));
+    let seen = Arc::new(Seen::default());
+    let client = dropbox_api_runtime::ClientBuilder::new()
+        .access_token(emu.access_token().to_string())
+        .base_url(emu.base_url())
+        .retry_policy(fast_retry())
+        .interceptor(seen.clone())
+        .build_user()
+        .unwrap();
+    let link = client
+        .create_upload_link(
+            CommitInfo::new("/links/hooked.bin"),
+            Duration::from_secs(600),
+        )
+        .await
+        .unwrap();
+    let body = data(70_000, 5);
+    link.upload_bytes(body.clone()).await.unwrap();
+    assert_eq!(download(&client, "/links/hooked.bin").await, body);
+    let seen_starts = seen.0.lock().unwrap().clone();
+    assert_eq!(
+        seen_starts,
+        vec![
+            ("get_temporary_upload_link".to_owned(), 1, false),
+            ("temporary_upload_link".to_owned(), 1, true),
+            ("temporary_upload_link".to_owned(), 2, true),
+            ("download".to_owned(), 1, false),
+        ]
+    );
+    assert_eq!(*seen.1.lock().unwrap(), 1, "the 503 was retried");
+}
