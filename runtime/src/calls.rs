@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::classify::RouteError;
-use crate::download::{ByteRange, Download};
+use crate::download::{ByteRange, Download, Reopen, Resume};
 use crate::error::{Error, ErrorTypes};
 use crate::header::escape_header_json;
 use crate::lifecycle::{Call, Payload, Received};
@@ -95,7 +95,7 @@ impl Transport {
     {
         arg.validate().map_err(Error::Validation)?;
         let header = arg_header(route, arg)?;
-        let mut call = Call::new(route, Payload::Empty, Some(header), range);
+        let mut call = Call::new(route, Payload::Empty, Some(header.clone()), range);
         call.stream_response = true;
         let received = self.execute(call).await?;
         let Received::Stream {
@@ -122,12 +122,54 @@ impl Transport {
             message: format!("Dropbox-API-Result: {e}"),
             request_id: request_id.clone(),
         })?;
+        let resume = self.resume(route, &header, range, raw.clone());
         Ok(Download::new(
             result,
             response,
             request_id,
             self.config.timeouts.idle_rule(),
+            Some(resume),
         ))
+    }
+
+    /// How a download's body continues after it broke off: the same request with the rest
+    /// of the range, accepted only when it answers 206 with the same `Dropbox-API-Result`.
+    fn resume(
+        &self,
+        route: &'static RouteSpec,
+        header: &HeaderValue,
+        range: Option<ByteRange>,
+        result: HeaderValue,
+    ) -> Resume {
+        let transport = self.clone();
+        let header = header.clone();
+        let reopen: Reopen = Box::new(move |rest: ByteRange| {
+            let transport = transport.clone();
+            let header = header.clone();
+            let result = result.clone();
+            Box::pin(async move {
+                let mut call = Call::new(route, Payload::Empty, Some(header), Some(rest));
+                call.stream_response = true;
+                let received = transport
+                    .execute::<crate::NoError, crate::Untyped>(call)
+                    .await
+                    .ok()?;
+                let Received::Stream {
+                    response,
+                    request_id,
+                } = received
+                else {
+                    return None;
+                };
+                let same = response.headers().get("dropbox-api-result") == Some(&result);
+                (response.status().as_u16() == 206 && same).then_some((response, request_id))
+            })
+        });
+        Resume {
+            range,
+            reopen,
+            policy: self.config.retry.clone(),
+        }
     }
 
     /// Posts `body` to `url`, an address outside the API routes (a temporary upload link),

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::Stream;
 
+use crate::retry::RetryPolicy;
 use crate::stall::{Checkpoint, IdleRule};
+use crate::token::BoxFuture;
 
 /// A byte range for the `Range` header of a download.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +28,18 @@ pub enum ByteRange {
 }
 
 impl ByteRange {
+    /// The rest of this range once its first `received` bytes arrived.
+    pub fn after(&self, received: u64) -> ByteRange {
+        match *self {
+            ByteRange::From(a) => ByteRange::From(a.saturating_add(received)),
+            ByteRange::Inclusive { start, end } => ByteRange::Inclusive {
+                start: start.saturating_add(received),
+                end,
+            },
+            ByteRange::Last(n) => ByteRange::Last(n.saturating_sub(received)),
+        }
+    }
+
     /// The `Range` header value.
     pub fn header_value(&self) -> String {
         match self {
@@ -86,9 +100,31 @@ impl From<BodyError> for std::io::Error {
     }
 }
 
+/// Reopens a download at a range: the response and its request id, or `None` when the
+/// request failed or the file is not the same any more.
+pub(crate) type Reopen = Box<
+    dyn Fn(ByteRange) -> BoxFuture<'static, Option<(reqwest::Response, Option<String>)>>
+        + Send
+        + Sync,
+>;
+
+/// How a download whose body broke off continues.
+pub(crate) struct Resume {
+    /// The range asked for at first (`None`: the whole file).
+    pub(crate) range: Option<ByteRange>,
+    /// Sends the request again for the bytes not received yet.
+    pub(crate) reopen: Reopen,
+    /// The retry policy: resumes left and the wait before each.
+    pub(crate) policy: RetryPolicy,
+}
+
 /// The result of a download route: its metadata and the content, read as a stream under
 /// the idle timeout (only the time spent waiting for the server counts, not the time the
 /// caller takes between chunks).
+///
+/// A body that stalls or breaks off is resumed where it stopped: the request is sent again
+/// with a `Range` for the bytes not received yet (and must describe the same file), as often
+/// as the client's retry policy allows; the caller sees one uninterrupted stream.
 pub struct Download<R> {
     /// The result decoded from `Dropbox-API-Result`.
     pub result: R,
@@ -101,6 +137,11 @@ pub struct Download<R> {
     response: reqwest::Response,
     idle: Option<IdleRule>,
     checkpoint: Checkpoint,
+    resume: Option<Resume>,
+    /// Body bytes received so far, across resumes.
+    received: u64,
+    /// Resumes made.
+    resumed: u32,
 }
 
 impl<R: fmt::Debug> fmt::Debug for Download<R> {
@@ -120,6 +161,7 @@ impl<R> Download<R> {
         response: reqwest::Response,
         request_id: Option<String>,
         idle: Option<IdleRule>,
+        resume: Option<Resume>,
     ) -> Self {
         Download {
             result,
@@ -129,11 +171,68 @@ impl<R> Download<R> {
             response,
             idle,
             checkpoint: Checkpoint::new(),
+            resume,
+            received: 0,
+            resumed: 0,
         }
     }
 
-    /// The next chunk of the body, or `None` at the end.
+    /// How often the body was resumed after it stalled or broke off.
+    pub fn resumed(&self) -> u32 {
+        self.resumed
+    }
+
+    /// The next chunk of the body, or `None` at the end; resumes a body that stalled or broke
+    /// off while the retry policy allows.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
+        loop {
+            match self.chunk_once().await {
+                Ok(Some(c)) => {
+                    self.received += c.len() as u64;
+                    return Ok(Some(c));
+                }
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    if !self.reopen().await {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends the request again for the rest of the body; whether that worked.
+    async fn reopen(&mut self) -> bool {
+        let Some(resume) = &self.resume else {
+            return false;
+        };
+        if self.resumed + 1 >= resume.policy.max_attempts.max(1) {
+            return false;
+        }
+        self.resumed += 1;
+        let range = match resume.range {
+            Some(r) => r.after(self.received),
+            None => ByteRange::From(self.received),
+        };
+        if matches!(range, ByteRange::Last(0)) {
+            return false;
+        }
+        tokio::time::sleep(resume.policy.backoff(self.resumed, None)).await;
+        tracing::debug!(target: "dropbox_api_runtime", received = self.received, resumed = self.resumed, "resuming a download");
+        match (resume.reopen)(range).await {
+            Some((response, request_id)) => {
+                self.response = response;
+                if request_id.is_some() {
+                    self.request_id = request_id;
+                }
+                self.checkpoint = Checkpoint::new();
+                true
+            }
+            None => false,
+        }
+    }
+
+    async fn chunk_once(&mut self) -> Result<Option<Bytes>, BodyError> {
         let Some(rule) = self.idle else {
             return self
                 .response

@@ -31,6 +31,16 @@ enum Act {
     Trickle { len: usize, every: Duration },
     /// Answers with this status, extra headers and JSON body.
     Answer(u16, Vec<(&'static str, &'static str)>, &'static str),
+    /// A download of `len` bytes: without a `Range`, sends `sent` bytes and stalls; with
+    /// `Range: bytes=K-`, answers 206 with the bytes from K.
+    Resumable { len: usize, sent: usize },
+}
+
+/// The `Range` headers the server saw.
+static RANGES: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+fn byte(i: usize) -> u8 {
+    (i % 251) as u8
 }
 
 struct Server {
@@ -64,8 +74,9 @@ async fn server(acts: Vec<Act>) -> Server {
     }
 }
 
-/// Reads up to the end of the headers; returns the content length and the body bytes read.
-async fn read_head(stream: &mut TcpStream) -> Option<(usize, usize)> {
+/// Reads up to the end of the headers; returns the content length, the body bytes read and
+/// the `Range` header.
+async fn read_head(stream: &mut TcpStream) -> Option<(usize, usize, Option<String>)> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 4096];
     loop {
@@ -81,7 +92,11 @@ async fn read_head(stream: &mut TcpStream) -> Option<(usize, usize)> {
                 .find_map(|l| l.strip_prefix("content-length:"))
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(0);
-            return Some((len, buf.len() - end - 4));
+            let range = head
+                .lines()
+                .find_map(|l| l.strip_prefix("range:"))
+                .map(|v| v.trim().to_owned());
+            return Some((len, buf.len() - end - 4, range));
         }
     }
 }
@@ -93,7 +108,7 @@ async fn connection(
     arrivals: Arc<Mutex<Vec<Instant>>>,
 ) {
     loop {
-        let Some((len, mut read)) = read_head(&mut stream).await else {
+        let Some((len, mut read, range)) = read_head(&mut stream).await else {
             return;
         };
         let n = requests.fetch_add(1, Ordering::SeqCst) as usize;
@@ -150,6 +165,30 @@ async fn connection(
                 }
                 return;
             }
+            Act::Resumable { len, sent } => {
+                let r = r#"{"name":"big.bin"}"#;
+                let from = range
+                    .as_deref()
+                    .and_then(|r| r.strip_prefix("bytes="))
+                    .and_then(|r| r.strip_suffix('-'))
+                    .and_then(|k| k.parse::<usize>().ok());
+                let base = s_base(&stream);
+                RANGES
+                    .lock()
+                    .unwrap()
+                    .push((base, range.clone().unwrap_or_default()));
+                let body: Vec<u8> = (from.unwrap_or(0)..len).map(byte).collect();
+                let status = if from.is_some() { 206 } else { 200 };
+                let h = head(status, body.len(), &[("dropbox-api-result", r)]);
+                let _ = stream.write_all(h.as_bytes()).await;
+                if from.is_some() {
+                    let _ = stream.write_all(&body).await;
+                } else {
+                    let _ = stream.write_all(&body[..sent]).await;
+                    tokio::time::sleep(Duration::from_secs(600)).await;
+                    return;
+                }
+            }
             Act::Answer(status, extra, body) => {
                 let h = head(status, body.len(), &extra);
                 if stream.write_all(h.as_bytes()).await.is_err()
@@ -160,6 +199,14 @@ async fn connection(
             }
         }
     }
+}
+
+/// The server's own address, to tell test servers apart in `RANGES`.
+fn s_base(stream: &TcpStream) -> String {
+    stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default()
 }
 
 const fn route(path: &'static str, style: Style, idempotent: bool) -> RouteSpec {
@@ -306,7 +353,8 @@ async fn a_download_body_that_stops_fails_within_the_idle_timeout() {
         sent: 2000,
     }])
     .await;
-    let c = client(&s.base, fast(2));
+    // No retries: the stalled body is not resumed.
+    let c = client(&s.base, RetryPolicy::none());
     let d = c
         .transport()
         .download::<_, Value, Value, Untyped>(&DOWNLOAD, &json!({"path": "/a"}), None)
@@ -323,6 +371,50 @@ async fn a_download_body_that_stops_fails_within_the_idle_timeout() {
         elapsed >= IDLE && elapsed < IDLE * 2 + Duration::from_millis(500),
         "{elapsed:?}"
     );
+}
+
+#[tokio::test]
+async fn a_download_body_that_stops_is_resumed_where_it_stopped() {
+    let len = 300_000;
+    let s = server(vec![Act::Resumable { len, sent: 70_000 }]).await;
+    let c = client(&s.base, fast(2));
+    let d = c
+        .transport()
+        .download::<_, Value, Value, Untyped>(&DOWNLOAD, &json!({"path": "/big.bin"}), None)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut d = d;
+    let mut body = Vec::new();
+    while let Some(chunk) = d.chunk().await.unwrap() {
+        body.extend_from_slice(&chunk);
+    }
+    assert_eq!(body.len(), len);
+    assert!(
+        body.iter().enumerate().all(|(i, b)| *b == byte(i)),
+        "the bytes line up"
+    );
+    assert_eq!(d.resumed(), 1);
+    assert_eq!(
+        d.request_id.as_deref(),
+        Some("req-1"),
+        "the resumed response's id"
+    );
+    assert_eq!(
+        s.requests.load(Ordering::SeqCst),
+        2,
+        "one resume, counted server-side"
+    );
+    let host = s.base.trim_start_matches("http://").to_owned();
+    let ranges: Vec<String> = RANGES
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(b, _)| *b == host)
+        .map(|(_, r)| r.clone())
+        .collect();
+    assert_eq!(ranges, vec![String::new(), "bytes=70000-".to_owned()]);
+    assert!(started.elapsed() >= IDLE && started.elapsed() < IDLE * 2 + Duration::from_secs(1));
 }
 
 #[tokio::test]

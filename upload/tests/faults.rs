@@ -314,3 +314,48 @@ async fn stalls_on_every_upload_route_are_survived() {
         }
     }
 }
+
+/// A download whose body stalls is resumed with a `Range` for the rest, and the caller gets
+/// one whole stream.
+#[tokio::test]
+async fn a_stalled_download_resumes_where_it_stopped() {
+    let emu = emulator().await;
+    let client = dropbox_api_runtime::ClientBuilder::new()
+        .access_token(emu.access_token().to_string())
+        .base_url(emu.base_url())
+        .idle_timeout(std::time::Duration::from_millis(400))
+        .retry_policy(fast_retry())
+        .build_user()
+        .unwrap();
+    let body = data(5 * MB + 3, 77);
+    client
+        .upload_bytes(
+            body.clone(),
+            CommitInfo::new("/dl/big.bin"),
+            &UploadOptions::default(),
+        )
+        .await
+        .unwrap();
+    emu.faults().add(
+        FaultRule::new(
+            "files/download",
+            FaultAction::StallResponseBody { bytes: 1 << 20 },
+        )
+        .times(1),
+    );
+    let mut d = dropbox_api::files::download(
+        &client,
+        &dropbox_api::files::DownloadArg::new("/dl/big.bin"),
+        None,
+    )
+    .await
+    .unwrap();
+    let mut got = Vec::new();
+    while let Some(chunk) = d.chunk().await.unwrap() {
+        got.extend_from_slice(&chunk);
+    }
+    assert_eq!(d.resumed(), 1);
+    assert_eq!(got, body);
+    assert_eq!(emu.stats().calls("files/download"), 2);
+    assert_eq!(emu.stats().status_count("files/download", 206), 1);
+}
