@@ -341,4 +341,15 @@ impl rt::RouteError for PollError {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
+
+impl ::std::fmt::Display for PollError {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("PollError", self, f)
+    }
+}
+
+impl ::std::error::Error for PollError {}

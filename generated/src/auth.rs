@@ -204,8 +204,18 @@ impl rt::RouteError for RateLimitReason {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for RateLimitReason {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("RateLimitReason", self, f)
+    }
+}
+
+impl ::std::error::Error for RateLimitReason {}
 /// Body of an HTTP 429 response.
 ///
 /// Stone struct `auth.RateLimitError`.
@@ -275,8 +285,18 @@ impl rt::RouteError for RateLimitError {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for RateLimitError {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("RateLimitError", self, f)
+    }
+}
+
+impl ::std::error::Error for RateLimitError {}
 /// Why a request was rejected with HTTP 403.
 ///
 /// Stone union `auth.AccessError`.

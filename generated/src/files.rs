@@ -585,8 +585,18 @@ impl rt::RouteError for UploadWriteFailed {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for UploadWriteFailed {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("UploadWriteFailed", self, f)
+    }
+}
+
+impl ::std::error::Error for UploadWriteFailed {}
 /// Errors of [`upload`](crate::files::upload).
 ///
 /// Stone union `files.UploadError`.
@@ -685,8 +695,18 @@ impl rt::RouteError for UploadError {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for UploadError {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("UploadError", self, f)
+    }
+}
+
+impl ::std::error::Error for UploadError {}
 /// How the pieces of an upload session may be sent.
 ///
 /// Stone union `files.UploadSessionType`.
@@ -986,8 +1006,18 @@ impl rt::RouteError for UploadSessionStartError {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for UploadSessionStartError {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("UploadSessionStartError", self, f)
+    }
+}
+
+impl ::std::error::Error for UploadSessionStartError {}
 /// Argument of [`upload_session/start_batch`](crate::files::upload_session_start_batch).
 ///
 /// Stone struct `files.UploadSessionStartBatchArg`.
@@ -1409,8 +1439,18 @@ impl rt::RouteError for UploadSessionAppendError {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for UploadSessionAppendError {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("UploadSessionAppendError", self, f)
+    }
+}
+
+impl ::std::error::Error for UploadSessionAppendError {}
 /// One session's share of an [`upload_session/append_batch`](crate::files::upload_session_append_batch) body.
 ///
 /// Stone struct `files.UploadSessionAppendBatchArgEntry`.
@@ -1832,8 +1872,18 @@ impl rt::RouteError for UploadSessionAppendBatchError {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for UploadSessionAppendBatchError {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("UploadSessionAppendBatchError", self, f)
+    }
+}
+
+impl ::std::error::Error for UploadSessionAppendBatchError {}
 /// Argument of [`upload_session/finish`](crate::files::upload_session_finish); also one entry of a finish batch.
 ///
 /// Stone struct `files.UploadSessionFinishArg`.
@@ -2199,8 +2249,18 @@ impl rt::RouteError for UploadSessionFinishError {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for UploadSessionFinishError {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("UploadSessionFinishError", self, f)
+    }
+}
+
+impl ::std::error::Error for UploadSessionFinishError {}
 /// Argument of [`upload_session/finish_batch:2`](crate::files::upload_session_finish_batch_v2) and [`upload_session/finish_batch`](crate::files::upload_session_finish_batch).
 ///
 /// Stone struct `files.UploadSessionFinishBatchArg`.
@@ -2343,8 +2403,18 @@ impl rt::RouteError for UploadSessionFinishBatchResultEntry {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for UploadSessionFinishBatchResultEntry {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("UploadSessionFinishBatchResultEntry", self, f)
+    }
+}
+
+impl ::std::error::Error for UploadSessionFinishBatchResultEntry {}
 /// Outcome of a finish batch.
 ///
 /// Stone struct `files.UploadSessionFinishBatchResult`.
@@ -4539,8 +4609,18 @@ impl rt::RouteError for GetMetadataError {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for GetMetadataError {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("GetMetadataError", self, f)
+    }
+}
+
+impl ::std::error::Error for GetMetadataError {}
 /// Argument of [`download`](crate::files::download).
 ///
 /// Stone struct `files.DownloadArg`.
@@ -4680,8 +4760,18 @@ impl rt::RouteError for DownloadError {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for DownloadError {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("DownloadError", self, f)
+    }
+}
+
+impl ::std::error::Error for DownloadError {}
 /// Base struct extended by the results of delete and create-folder calls.
 ///
 /// Stone struct `files.FileOpsResult`.
@@ -4933,8 +5023,18 @@ impl rt::RouteError for DeleteError {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for DeleteError {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("DeleteError", self, f)
+    }
+}
+
+impl ::std::error::Error for DeleteError {}
 /// Argument of [`create_folder:2`](crate::files::create_folder_v2).
 ///
 /// Stone struct `files.CreateFolderArg`.
@@ -5107,8 +5207,18 @@ impl rt::RouteError for CreateFolderError {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for CreateFolderError {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("CreateFolderError", self, f)
+    }
+}
+
+impl ::std::error::Error for CreateFolderError {}
 /// A shared link whose contents are to be listed.
 ///
 /// Stone struct `files.SharedLink`.
@@ -5615,8 +5725,18 @@ impl rt::RouteError for ListFolderError {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for ListFolderError {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("ListFolderError", self, f)
+    }
+}
+
+impl ::std::error::Error for ListFolderError {}
 /// Errors of [`list_folder/continue`](crate::files::list_folder_continue).
 ///
 /// Stone union `files.ListFolderContinueError`.
@@ -5683,8 +5803,18 @@ impl rt::RouteError for ListFolderContinueError {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for ListFolderContinueError {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("ListFolderContinueError", self, f)
+    }
+}
+
+impl ::std::error::Error for ListFolderContinueError {}
 /// Why a path could not be resolved for reading.
 ///
 /// Stone union `files.LookupError`.
@@ -5887,8 +6017,18 @@ impl rt::RouteError for WriteError {
     fn as_any(&self) -> &dyn ::std::any::Any {
         self
     }
+    fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+        Some(self)
+    }
 }
 
+impl ::std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        rt::tags::fmt_route_error("WriteError", self, f)
+    }
+}
+
+impl ::std::error::Error for WriteError {}
 /// What kind of entry is in the way.
 ///
 /// Stone union `files.WriteConflictError`.

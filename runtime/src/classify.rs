@@ -27,6 +27,13 @@ pub trait RouteError: fmt::Debug + Send + Sync + 'static {
     /// The error as [`Any`], to get the concrete type back from a boxed one:
     /// `e.as_any().downcast_ref::<files::UploadSessionFinishError>()`.
     fn as_any(&self) -> &dyn Any;
+
+    /// The error as a `std::error::Error`, when it is one (every generated route error is:
+    /// its `Display` names its type and tag path). `dropbox_api::Error::source()` returns it,
+    /// so an `anyhow` chain prints the route's own error too.
+    fn as_error(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        None
+    }
 }
 
 impl RouteError for Box<dyn RouteError> {
@@ -40,6 +47,10 @@ impl RouteError for Box<dyn RouteError> {
 
     fn as_any(&self) -> &dyn Any {
         (**self).as_any()
+    }
+
+    fn as_error(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        (**self).as_error()
     }
 }
 

@@ -519,9 +519,13 @@ impl<E: fmt::Debug, P: ErrorTypes> fmt::Display for Error<E, P> {
     }
 }
 
-impl<E: fmt::Debug, P: ErrorTypes> std::error::Error for Error<E, P> {
+impl<E: RouteError, P: ErrorTypes> std::error::Error for Error<E, P> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            Error::Route(e) => e
+                .error
+                .as_error()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
             Error::Transport { source, .. } => Some(source),
             Error::Validation(v) => Some(v),
             Error::Token(t) => Some(t),
@@ -545,6 +549,8 @@ impl RouteError for NoError {
         self
     }
 }
+
+impl std::error::Error for NoError {}
 
 impl fmt::Display for NoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

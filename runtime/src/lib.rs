@@ -53,6 +53,7 @@ pub mod secret;
 pub mod shape;
 mod stall;
 mod status;
+pub mod tags;
 pub mod token;
 pub mod transport;
 pub mod validate;

@@ -89,7 +89,10 @@ pub enum UploadError {
         error: Box<CallError>,
     },
     /// A batch commit entry failed.
-    #[error("committing {remote} in a batch failed: {}", tag_path(error))]
+    #[error(
+        "committing {remote} in a batch failed: {}",
+        dropbox_api_runtime::tags::tag_path(error)
+    )]
     BatchEntry {
         /// The destination.
         remote: String,
@@ -207,36 +210,5 @@ impl UploadError {
             UploadError::Api { stage, .. } => Some(stage),
             _ => None,
         }
-    }
-}
-
-/// The tag path of a union value as Dropbox writes it in `error_summary`, e.g.
-/// `path/conflict/file`.
-pub(crate) fn tag_path(value: &impl serde::Serialize) -> String {
-    let mut parts = Vec::new();
-    let mut v = serde_json::to_value(value).unwrap_or_default();
-    loop {
-        let tag = match &v {
-            serde_json::Value::String(s) => {
-                parts.push(s.clone());
-                break;
-            }
-            serde_json::Value::Object(m) => match m.get(".tag").and_then(|t| t.as_str()) {
-                Some(t) => t.to_owned(),
-                None => break,
-            },
-            _ => break,
-        };
-        let next = v.get(&tag).cloned();
-        parts.push(tag);
-        match next {
-            Some(n @ (serde_json::Value::Object(_) | serde_json::Value::String(_))) => v = n,
-            _ => break,
-        }
-    }
-    if parts.is_empty() {
-        "unknown error".into()
-    } else {
-        parts.join("/")
     }
 }

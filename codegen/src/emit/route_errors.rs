@@ -7,7 +7,9 @@
 //! is found through `WriteError`); a struct is when one of its fields holds a
 //! transient-capable type (`UploadError::Path(UploadWriteFailed { reason: WriteError::.. })`).
 //! Such types get an `is_transient`/`retry_after` that looks exactly there; other route
-//! error types keep the trait's defaults.
+//! error types keep the trait's defaults. Every one of them is also a `std::error::Error`
+//! whose `Display` names its type and tag path (`UploadSessionFinishError: path/conflict/file`),
+//! which `dropbox_api::Error::source()` returns.
 
 use std::collections::BTreeSet;
 
@@ -128,13 +130,23 @@ impl ModuleCx<'_> {
             Some(UserType::Struct(s)) if transient => self.transient_struct_methods(s),
             _ => TokenStream::new(),
         };
+        let type_name = self.names.ty(key);
         quote! {
             impl rt::RouteError for #name {
                 #methods
                 fn as_any(&self) -> &dyn ::std::any::Any {
                     self
                 }
+                fn as_error(&self) -> Option<&(dyn ::std::error::Error + Send + Sync + 'static)> {
+                    Some(self)
+                }
             }
+            impl ::std::fmt::Display for #name {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    rt::tags::fmt_route_error(#type_name, self, f)
+                }
+            }
+            impl ::std::error::Error for #name {}
         }
     }
 

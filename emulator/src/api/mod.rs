@@ -198,30 +198,7 @@ fn envelope_value(status: StatusCode, error: serde_json::Value) -> Response {
 
 /// Dropbox's `error_summary`: the tags from the outside in, joined by `/`, then `/...`.
 pub(crate) fn error_summary(error: &serde_json::Value) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur = error;
-    for _ in 0..16 {
-        let tag = cur.get(".tag").and_then(|t| t.as_str());
-        if let Some(tag) = tag {
-            parts.push(tag.to_string());
-        }
-        let nested = tag
-            .and_then(|t| cur.get(t))
-            .filter(|v| v.get(".tag").is_some())
-            .or_else(|| {
-                cur.as_object().and_then(|m| {
-                    m.iter()
-                        .filter(|(k, _)| !k.starts_with(".tag"))
-                        .map(|(_, v)| v)
-                        .find(|v| v.get(".tag").is_some())
-                })
-            });
-        match nested {
-            Some(n) => cur = n,
-            None => break,
-        }
-    }
-    format!("{}/...", parts.join("/"))
+    format!("{}/...", dropbox_api::tags::tags_of(error).join("/"))
 }
 
 /// The answer of an injected 500 or 503.
