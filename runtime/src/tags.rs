@@ -9,7 +9,7 @@ use serde::Serialize;
 /// The tag path of `value` (`"unknown error"` when it has no tag).
 ///
 /// ```
-/// let v = serde_json::json!({".tag": "path", "path": {".tag": "conflict", "conflict": "file"}});
+/// let v = serde_json::json!({".tag": "path", "path": {".tag": "conflict", "conflict": {".tag": "file"}}});
 /// assert_eq!(dropbox_api_runtime::tags::tag_path(&v), "path/conflict/file");
 /// ```
 pub fn tag_path(value: &impl Serialize) -> String {
@@ -19,10 +19,11 @@ pub fn tag_path(value: &impl Serialize) -> String {
     }
 }
 
-/// [`tag_path`] of a JSON value. At each level: the `.tag`, then the value under that tag;
-/// for a struct member, whose fields sit beside `.tag`, the first field that is itself tagged
-/// (`{".tag": "path", "reason": {".tag": "conflict", ...}}` reads `path/conflict/...`); a bare
-/// string is a void member's tag.
+/// [`tag_path`] of a JSON value. At each level: the `.tag`, then the value under that tag
+/// when it is tagged itself; otherwise (a struct member, whose fields sit beside `.tag`, or a
+/// struct) the first field that is tagged (`{".tag": "path", "reason": {".tag": "conflict"}}`
+/// reads `path/conflict`). Strings under a tag are data, not tags; a bare string on its own is
+/// a void member's tag.
 pub fn tag_path_of(value: &serde_json::Value) -> String {
     let parts = tags_of(value);
     if parts.is_empty() {
@@ -34,31 +35,31 @@ pub fn tag_path_of(value: &serde_json::Value) -> String {
 
 /// The tags of [`tag_path_of`], outside in (empty when the value has no tag).
 pub fn tags_of(value: &serde_json::Value) -> Vec<&str> {
+    if let serde_json::Value::String(s) = value {
+        // A void member on its own.
+        return vec![s];
+    }
     let mut parts: Vec<&str> = Vec::new();
     let mut cur = value;
     // Bounded: a value nests at most as deep as the spec's types.
     for _ in 0..32 {
-        let tag = match cur {
-            serde_json::Value::String(s) => {
-                parts.push(s);
-                break;
-            }
-            serde_json::Value::Object(m) => match m.get(".tag").and_then(|t| t.as_str()) {
-                Some(t) => t,
-                None => break,
-            },
-            _ => break,
-        };
-        parts.push(tag);
-        let tagged = |v: &&serde_json::Value| v.is_string() || v.get(".tag").is_some();
-        let nested = cur.get(tag).filter(tagged).or_else(|| {
-            cur.as_object().and_then(|m| {
-                m.iter()
-                    .filter(|(k, _)| !k.starts_with(".tag") && k.as_str() != tag)
-                    .map(|(_, v)| v)
-                    .find(|v| v.get(".tag").is_some())
-            })
-        });
+        let tag = cur.get(".tag").and_then(|t| t.as_str());
+        if let Some(tag) = tag {
+            parts.push(tag);
+        }
+        // The value under the tag, if it is tagged itself; else the first tagged field (of a
+        // struct member, or of a struct such as `RateLimitError { reason, .. }`).
+        let nested = tag
+            .and_then(|t| cur.get(t))
+            .filter(|v| v.get(".tag").is_some())
+            .or_else(|| {
+                cur.as_object().and_then(|m| {
+                    m.iter()
+                        .filter(|(k, _)| !k.starts_with(".tag"))
+                        .map(|(_, v)| v)
+                        .find(|v| v.get(".tag").is_some())
+                })
+            });
         match nested {
             Some(n) => cur = n,
             None => break,
@@ -101,9 +102,14 @@ mod tests {
             ),
             "path/conflict/file"
         );
+        // A string under a tag is data; a struct without a tag of its own is looked into.
         assert_eq!(
-            tag_path(&json!({".tag": "path", "path": {".tag": "conflict", "conflict": "file"}})),
-            "path/conflict/file"
+            tag_path(&json!({".tag": "malformed_path", "malformed_path": "no dots"})),
+            "malformed_path"
+        );
+        assert_eq!(
+            tag_path(&json!({"reason": {".tag": "too_many_requests"}, "retry_after": 1})),
+            "too_many_requests"
         );
         assert_eq!(tag_path(&json!(null)), "unknown error");
         assert_eq!(tag_path(&json!({"a": 1})), "unknown error");
