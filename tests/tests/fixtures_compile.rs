@@ -84,6 +84,9 @@ fn route_specs_carry_the_typed_attributes() {
         );
     }
     assert_eq!(routes::GET_V2.version, 2);
+    let all: Vec<&str> = routes::ALL.iter().map(|r| r.path).collect();
+    let listed: Vec<&str> = cases.iter().map(|c| c.1).collect();
+    assert_eq!(all, listed, "`ALL` lists every route in spec order");
 }
 
 /// Never run: it only has to compile, which proves each route function takes the

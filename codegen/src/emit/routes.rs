@@ -34,8 +34,11 @@ impl ModuleCx<'_> {
             return TokenStream::new();
         }
         let mut consts = TokenStream::new();
+        let mut all = TokenStream::new();
         for r in &ns.routes {
             let c = Self::route_const(r);
+            let cfg = preview_cfg(r);
+            all.extend(quote!(#cfg #c,));
             let namespace = &r.namespace;
             let name = &r.name;
             let version = r.version;
@@ -53,7 +56,6 @@ impl ModuleCx<'_> {
             let auth = r.auth.as_str();
             let idempotent = r.is_read_only();
             let doc = format!(" `{name}` version {version}.");
-            let cfg = preview_cfg(r);
             consts.extend(quote! {
                 #[doc = #doc]
                 #cfg
@@ -75,6 +77,9 @@ impl ModuleCx<'_> {
                 #[allow(unused_imports)]
                 use ::dropbox_api_runtime as rt;
                 #consts
+                /// Every route of this namespace, in spec order (preview routes only with
+                /// the `preview` feature).
+                pub const ALL: &[rt::route::RouteSpec] = &[#all];
             }
         }
     }
