@@ -6,10 +6,10 @@
 
 mod crate_files;
 mod docs;
+mod families;
 mod names;
 mod route_errors;
 mod routes;
-mod shapes;
 mod structs;
 mod types;
 mod unions;
@@ -93,7 +93,7 @@ pub(crate) struct ModuleCx<'a> {
     pub(crate) needs: validate::NeedsValidation,
     pub(crate) patterns: validate::Patterns,
     /// Struct families emitted as one generic struct (none with `serde_derive`).
-    pub(crate) shapes: shapes::Shapes,
+    pub(crate) families: families::Families,
 }
 
 impl<'a> std::ops::Deref for ModuleCx<'a> {
@@ -124,10 +124,10 @@ fn emit_module(krate: &CrateCx<'_>, ns: &str) -> Result<String, EmitError> {
         },
         needs: validate::NeedsValidation::default(),
         patterns: validate::Patterns::default(),
-        shapes: if krate.serde_derive {
-            shapes::Shapes::default()
+        families: if krate.serde_derive {
+            families::Families::default()
         } else {
-            shapes::Shapes::find(api, names, ns, &krate.boxed, &krate.sendable)
+            families::Families::find(api, names, ns, &krate.boxed, &krate.sendable)
         },
     };
     let Some(namespace) = api.namespaces.get(ns) else {
@@ -146,7 +146,7 @@ fn emit_module(krate: &CrateCx<'_>, ns: &str) -> Result<String, EmitError> {
         items.extend(cx.emit_route(r));
     }
     let route_specs = cx.route_specs();
-    let kinds = cx.emit_kinds();
+    let family_markers = cx.emit_family_markers();
     let statics = cx.patterns.statics();
     let format_markers = format_markers(&formats);
     let module_doc = match &namespace.doc {
@@ -176,7 +176,7 @@ fn emit_module(krate: &CrateCx<'_>, ns: &str) -> Result<String, EmitError> {
         #format_markers
         #items
         #route_specs
-        #kinds
+        #family_markers
     };
     format_file(&format!("module `{ns}`"), tokens)
 }

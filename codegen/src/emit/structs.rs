@@ -10,7 +10,7 @@ use super::validate::{checks, float_literal, int_literal};
 use crate::ir::{DataType, Struct, Value};
 
 /// The pieces of an ordinary struct's code, built from its fields; shared by a single
-/// struct and by a family emitted as one generic struct (see [`super::shapes`]).
+/// struct and by a family emitted as one generic struct (see [`super::families`]).
 pub(super) struct StructParts {
     /// Field declarations (with docs and attributes).
     pub decls: TokenStream,
@@ -68,7 +68,7 @@ impl ModuleCx<'_> {
         if s.subtypes.is_some() {
             return self.polymorphic(s);
         }
-        if let Some(family) = self.shapes.family_of(&s.key) {
+        if let Some(family) = self.families.family_of(&s.key) {
             return self.emit_family_member(s, family);
         }
         let name = ident(&self.names.ty(&s.key));
