@@ -7,7 +7,7 @@ use std::fmt;
 use bytes::Bytes;
 use dropbox_api::v1::{Client, types};
 use dropbox_api_runtime::{RetryPolicy, Secret, Timeouts};
-use dropbox_content_hash::{ContentHash, content_hash};
+use dropbox_content_hash::{ContentHash, HashMismatch, content_hash};
 
 /// Why a v1 chunked upload failed.
 #[derive(Debug, thiserror::Error)]
@@ -35,13 +35,8 @@ pub enum LegacyError {
     #[error("the server asked to resume at offset {0}, outside the data")]
     BadOffset(i64),
     /// The committed file's hash differs.
-    #[error("content hash mismatch: local {local}, server {remote}")]
-    HashMismatch {
-        /// Local hash.
-        local: String,
-        /// Server hash.
-        remote: String,
-    },
+    #[error(transparent)]
+    HashMismatch(#[from] HashMismatch),
 }
 
 /// Transport failures, 5xx and 429 may succeed when tried again.
@@ -260,13 +255,9 @@ impl LegacyUploader {
             Ok(m) => m.into_inner(),
             Err(e) => return Err(describe("commit_chunked_upload", e).await),
         };
-        if let (Some(local), Some(remote)) = (expected, &meta.content_hash)
-            && local.to_hex() != *remote
-        {
-            return Err(LegacyError::HashMismatch {
-                local: local.to_hex(),
-                remote: remote.clone(),
-            });
+        // A v1 answer may carry no hash; only a reported one is checked.
+        if let (Some(local), Some(reported)) = (expected, meta.content_hash.as_deref()) {
+            local.verify(Some(reported))?;
         }
         Ok(meta)
     }

@@ -105,11 +105,10 @@ use dropbox_api::files::{self, CommitInfo, UploadArg};
 use dropbox_api_runtime::auth::AuthClient as _;
 
 pub use batch::{
-    BatchItem, BatchOptions, BatchReport, BatchSource, CommitLock, CommitQueue, CommitStyle,
-    CommitTurn,
+    BatchItem, BatchOptions, BatchReport, CommitLock, CommitQueue, CommitStyle, CommitTurn,
 };
 pub use dropbox_content_hash::{
-    ContentHash, ContentHasher, content_hash, hash_file, hash_file_parallel,
+    ContentHash, ContentHasher, HashMismatch, content_hash, hash_file, hash_file_parallel,
 };
 pub use error::{CallError, Stage, UploadError};
 pub use link::{LinkError, TemporaryUploadLink};
