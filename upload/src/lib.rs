@@ -27,7 +27,7 @@
 //! 3. **Temporary upload links**: [`UploadExt::create_upload_link`] issues a link that a
 //!    party without a token uses once ([`TemporaryUploadLink::upload_bytes`] and friends).
 //!
-//! The legacy v1 chunked upload is in [`legacy`].
+//! The legacy v1 chunked upload is in [`v1`].
 //!
 //! A runnable tour of all three, against an emulator started in-process (or your Dropbox
 //! when `DROPBOX_TOKEN` is set): `cargo run -p dropbox-upload --example three_ways`.
@@ -88,12 +88,12 @@
 
 pub mod batch;
 pub mod error;
-pub mod legacy;
 pub mod link;
 pub mod options;
 mod session;
 pub mod source;
 pub mod state;
+pub mod v1;
 
 use std::future::Future;
 use std::path::Path;

@@ -281,7 +281,10 @@ async fn seekable_readers_are_batch_items_and_streams_are_refused_alone() {
         &dropbox_api::files::GetMetadataArg::new("/src/streamed.bin"),
     )
     .await;
-    assert!(listed.is_err(), "the refused item was not stored: {listed:?}");
+    assert!(
+        listed.is_err(),
+        "the refused item was not stored: {listed:?}"
+    );
 }
 
 #[tokio::test]

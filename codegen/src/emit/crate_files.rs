@@ -44,6 +44,8 @@ pub struct ExtraModule {
     pub name: String,
     /// One line describing it, for `lib.rs`.
     pub summary: String,
+    /// What it was generated from, for its header, e.g. ``the OpenAPI description `openapi/v1.json` ``.
+    pub origin: String,
     /// The formatted source, without the header.
     pub source: String,
     /// The crates it needs.
