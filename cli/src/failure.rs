@@ -185,6 +185,19 @@ impl<E: dropbox_api_runtime::RouteError> From<dropbox_api::Error<E>> for Failure
     }
 }
 
+/// A paginator's error is the error of the call that failed.
+impl<F, N> From<dropbox_api::PageError<F, N>> for Failure
+where
+    Failure: From<F> + From<N>,
+{
+    fn from(e: dropbox_api::PageError<F, N>) -> Self {
+        match e {
+            dropbox_api::PageError::First(e) => e.into(),
+            dropbox_api::PageError::Next(e) => e.into(),
+        }
+    }
+}
+
 /// The hint after an idle timeout (a stalled connection or download).
 pub const TIMEOUT_HINT: &str = "the connection stalled: try again; on a slow network allow longer with --timeout (e.g. --timeout 5m) and more attempts with --retries";
 

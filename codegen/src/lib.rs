@@ -18,6 +18,7 @@ pub mod emit;
 pub mod example_json;
 pub mod ir;
 pub mod openapi;
+pub mod pagination;
 pub mod resolve;
 pub mod source;
 pub mod stats;

@@ -33,6 +33,10 @@ pub struct Stats {
     pub aliases: usize,
     /// `example` blocks on structs and unions.
     pub examples: usize,
+    /// Route pairs `X` / `X/continue` that get a generated paginator.
+    pub paginators: usize,
+    /// The `.../continue` routes no paginator follows, with the reason.
+    pub not_paged: Vec<crate::pagination::NotPaged>,
 }
 
 impl Stats {
@@ -42,6 +46,9 @@ impl Stats {
             namespaces: api.namespaces.len(),
             ..Stats::default()
         };
+        let (paginators, not_paged) = crate::pagination::find(api);
+        s.paginators = paginators.len();
+        s.not_paged = not_paged;
         for r in api.routes() {
             s.routes += 1;
             match r.style {
@@ -92,6 +99,11 @@ impl fmt::Display for Stats {
         writeln!(f, "structs: {}", self.structs)?;
         writeln!(f, "unions: {} ({} closed)", self.unions, self.closed_unions)?;
         writeln!(f, "aliases: {}", self.aliases)?;
-        write!(f, "examples: {}", self.examples)
+        writeln!(f, "examples: {}", self.examples)?;
+        write!(f, "paginators: {}", self.paginators)?;
+        for n in &self.not_paged {
+            write!(f, "\n  not paged: {} ({})", n.route, n.reason)?;
+        }
+        Ok(())
     }
 }

@@ -11,7 +11,7 @@
 )]
 
 #[allow(unused_imports)]
-use ::dropbox_api_runtime as rt;
+use ::dropbox_api_runtime::__private as rt;
 
 /// Why a request was rejected with HTTP 401.
 ///

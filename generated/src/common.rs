@@ -11,7 +11,7 @@
 )]
 
 #[allow(unused_imports)]
-use ::dropbox_api_runtime as rt;
+use ::dropbox_api_runtime::__private as rt;
 
 /// Stone alias `common.NamespaceId`.
 pub type NamespaceId = String;

@@ -11,7 +11,7 @@
 )]
 
 #[allow(unused_imports)]
-use ::dropbox_api_runtime as rt;
+use ::dropbox_api_runtime::__private as rt;
 
 static PATTERN_0: rt::validate::Pattern = rt::validate::Pattern::new("[0-9a-f]+");
 
@@ -6094,7 +6094,7 @@ pub fn upload<'a>(
 ) -> impl ::std::future::Future<
     Output = Result<FileMetadata, crate::Error<UploadError>>,
 > + 'a {
-    client.transport().upload(&routes::UPLOAD, arg, body.into())
+    rt::upload(client, &routes::UPLOAD, arg, body.into())
 }
 
 /// Opens an upload session, optionally with the first piece of the file as the body. Sessions carry files of any size up to 2^41 - 2^22 bytes, at most 150 MiB per call, and expire 7 days after they are opened (then the ID yields [`not_found`](crate::files::UploadSessionLookupError::NotFound)). Add data with [`upload_session/append:2`](crate::files::upload_session_append_v2) or [`upload_session/append_batch`](crate::files::upload_session_append_batch) and commit with [`upload_session/finish`](crate::files::upload_session_finish) or [`upload_session/finish_batch:2`](crate::files::upload_session_finish_batch_v2). A sequential session takes pieces in order. With [`session_type`](crate::files::UploadSessionStartArg::session_type) set to [`concurrent`](crate::files::UploadSessionType::Concurrent), appends may run in parallel; start and finish then carry no data, and every append must be a multiple of 4 MiB (4,194,304 bytes) except the one that sets [`close`](crate::files::UploadSessionAppendArg::close). Counts as a data transport call.
@@ -6107,7 +6107,7 @@ pub fn upload_session_start<'a>(
 ) -> impl ::std::future::Future<
     Output = Result<UploadSessionStartResult, crate::Error<UploadSessionStartError>>,
 > + 'a {
-    client.transport().upload(&routes::UPLOAD_SESSION_START, arg, body.into())
+    rt::upload(client, &routes::UPLOAD_SESSION_START, arg, body.into())
 }
 
 /// Opens several empty upload sessions in one RPC call; each behaves like one opened by [`upload_session/start`](crate::files::upload_session_start). Counts as a data transport call.
@@ -6119,7 +6119,7 @@ pub fn upload_session_start_batch<'a>(
 ) -> impl ::std::future::Future<
     Output = Result<UploadSessionStartBatchResult, crate::Error<rt::NoError>>,
 > + 'a {
-    client.transport().rpc(&routes::UPLOAD_SESSION_START_BATCH, arg)
+    rt::rpc(client, &routes::UPLOAD_SESSION_START_BATCH, arg)
 }
 
 /// Appends the body to an upload session. Older form of [`upload_session/append:2`](crate::files::upload_session_append_v2), which can also close the session. Limits as for [`upload_session/start`](crate::files::upload_session_start); counts as a data transport call.
@@ -6133,7 +6133,7 @@ pub fn upload_session_append<'a>(
 ) -> impl ::std::future::Future<
     Output = Result<(), crate::Error<UploadSessionAppendError>>,
 > + 'a {
-    client.transport().upload(&routes::UPLOAD_SESSION_APPEND, arg, body.into())
+    rt::upload(client, &routes::UPLOAD_SESSION_APPEND, arg, body.into())
 }
 
 /// Appends the body to an upload session at the cursor's offset, and closes the session if [`close`](crate::files::UploadSessionAppendArg::close) is set. At most 150 MiB per call; the file may reach 2^41 - 2^22 bytes. Counts as a data transport call.
@@ -6146,7 +6146,7 @@ pub fn upload_session_append_v2<'a>(
 ) -> impl ::std::future::Future<
     Output = Result<(), crate::Error<UploadSessionAppendError>>,
 > + 'a {
-    client.transport().upload(&routes::UPLOAD_SESSION_APPEND_V2, arg, body.into())
+    rt::upload(client, &routes::UPLOAD_SESSION_APPEND_V2, arg, body.into())
 }
 
 /// Appends data to several upload sessions in one call. The body is the pieces concatenated in the order of [`entries`](crate::files::UploadSessionAppendBatchArg::entries), each [`length`](crate::files::UploadSessionAppendBatchArgEntry::length) bytes long. At most 150 MiB per call; counts as a data transport call.
@@ -6162,7 +6162,7 @@ pub fn upload_session_append_batch<'a>(
         crate::Error<UploadSessionAppendBatchError>,
     >,
 > + 'a {
-    client.transport().upload(&routes::UPLOAD_SESSION_APPEND_BATCH, arg, body.into())
+    rt::upload(client, &routes::UPLOAD_SESSION_APPEND_BATCH, arg, body.into())
 }
 
 /// Commits an upload session to a file, optionally appending a last piece sent as the body (not allowed for concurrent sessions). At most 150 MiB per call; the file may reach 2^41 - 2^22 bytes. Counts as a data transport call.
@@ -6175,7 +6175,7 @@ pub fn upload_session_finish<'a>(
 ) -> impl ::std::future::Future<
     Output = Result<FileMetadata, crate::Error<UploadSessionFinishError>>,
 > + 'a {
-    client.transport().upload(&routes::UPLOAD_SESSION_FINISH, arg, body.into())
+    rt::upload(client, &routes::UPLOAD_SESSION_FINISH, arg, body.into())
 }
 
 /// Commits up to 1000 closed upload sessions in one request, usually as a background job to poll with [`upload_session/finish_batch/check`](crate::files::upload_session_finish_batch_check). Run at most one such job per account at a time. Superseded by [`upload_session/finish_batch:2`](crate::files::upload_session_finish_batch_v2), which answers synchronously. Counts as a data transport call.
@@ -6188,7 +6188,7 @@ pub fn upload_session_finish_batch<'a>(
 ) -> impl ::std::future::Future<
     Output = Result<UploadSessionFinishBatchLaunch, crate::Error<rt::NoError>>,
 > + 'a {
-    client.transport().rpc(&routes::UPLOAD_SESSION_FINISH_BATCH, arg)
+    rt::rpc(client, &routes::UPLOAD_SESSION_FINISH_BATCH, arg)
 }
 
 /// Commits up to 1000 upload sessions in one request and returns one outcome per entry. Each session must have been closed by its last [`upload_session/start`](crate::files::upload_session_start) or [`upload_session/append:2`](crate::files::upload_session_append_v2) call (see [`close`](crate::files::UploadSessionAppendArg::close)). Committing many files this way avoids write contention. Counts as a data transport call.
@@ -6200,7 +6200,7 @@ pub fn upload_session_finish_batch_v2<'a>(
 ) -> impl ::std::future::Future<
     Output = Result<UploadSessionFinishBatchResult, crate::Error<rt::NoError>>,
 > + 'a {
-    client.transport().rpc(&routes::UPLOAD_SESSION_FINISH_BATCH_V2, arg)
+    rt::rpc(client, &routes::UPLOAD_SESSION_FINISH_BATCH_V2, arg)
 }
 
 /// Reports the state of a job started by [`upload_session/finish_batch`](crate::files::upload_session_finish_batch), with the per-entry outcomes once it is done.
@@ -6215,7 +6215,7 @@ pub fn upload_session_finish_batch_check<'a>(
         crate::Error<crate::r#async::PollError>,
     >,
 > + 'a {
-    client.transport().rpc(&routes::UPLOAD_SESSION_FINISH_BATCH_CHECK, arg)
+    rt::rpc(client, &routes::UPLOAD_SESSION_FINISH_BATCH_CHECK, arg)
 }
 
 /// Creates a one-time URL to which the file content can be POSTed later (body as `application/octet-stream`), without an access token. The commit settings are only checked when the link is used, and failures then show up as plain HTTP statuses: 400 for a bad request or content type, 409 when the link is unusable or the write fails, 410 once the link has expired or been used. On success the reply is a small JSON object with the data's `content-hash`.
@@ -6227,7 +6227,7 @@ pub fn get_temporary_upload_link<'a>(
 ) -> impl ::std::future::Future<
     Output = Result<GetTemporaryUploadLinkResult, crate::Error<rt::NoError>>,
 > + 'a {
-    client.transport().rpc(&routes::GET_TEMPORARY_UPLOAD_LINK, arg)
+    rt::rpc(client, &routes::GET_TEMPORARY_UPLOAD_LINK, arg)
 }
 
 /// Looks up one file or folder and returns its metadata. Does not work on the root folder.
@@ -6239,7 +6239,7 @@ pub fn get_metadata<'a>(
 ) -> impl ::std::future::Future<
     Output = Result<Metadata, crate::Error<GetMetadataError>>,
 > + 'a {
-    client.transport().rpc(&routes::GET_METADATA, arg)
+    rt::rpc(client, &routes::GET_METADATA, arg)
 }
 
 /// Downloads a file: its metadata arrives in the `Dropbox-API-Result` response header and its content as the body.
@@ -6252,7 +6252,7 @@ pub fn download<'a>(
 ) -> impl ::std::future::Future<
     Output = Result<rt::Download<FileMetadata>, crate::Error<DownloadError>>,
 > + 'a {
-    client.transport().download(&routes::DOWNLOAD, arg, range)
+    rt::download(client, &routes::DOWNLOAD, arg, range)
 }
 
 /// Deletes a file, or a folder with everything in it. The result holds the metadata of the entry as a file or folder, not as a deleted entry.
@@ -6264,7 +6264,7 @@ pub fn delete_v2<'a>(
 ) -> impl ::std::future::Future<
     Output = Result<DeleteResult, crate::Error<DeleteError>>,
 > + 'a {
-    client.transport().rpc(&routes::DELETE_V2, arg)
+    rt::rpc(client, &routes::DELETE_V2, arg)
 }
 
 /// Creates a folder, including missing parent folders.
@@ -6276,7 +6276,7 @@ pub fn create_folder_v2<'a>(
 ) -> impl ::std::future::Future<
     Output = Result<CreateFolderResult, crate::Error<CreateFolderError>>,
 > + 'a {
-    client.transport().rpc(&routes::CREATE_FOLDER_V2, arg)
+    rt::rpc(client, &routes::CREATE_FOLDER_V2, arg)
 }
 
 /// Lists the first page of a folder's contents; while [`has_more`](crate::files::ListFolderResult::has_more) is true, fetch further pages with [`list_folder/continue`](crate::files::list_folder_continue). To mirror a folder tree with [`recursive`](crate::files::ListFolderArg::recursive), apply entries in order: a file replaces whatever is at its path (including any children), a folder replaces a non-folder but keeps existing children, and a deleted entry removes the path and its children. Identical concurrent calls by the same app for the same user may be rate limited; wait for a call to finish before retrying it.
@@ -6288,7 +6288,7 @@ pub fn list_folder<'a>(
 ) -> impl ::std::future::Future<
     Output = Result<ListFolderResult, crate::Error<ListFolderError>>,
 > + 'a {
-    client.transport().rpc(&routes::LIST_FOLDER, arg)
+    rt::rpc(client, &routes::LIST_FOLDER, arg)
 }
 
 /// Fetches the next page of a listing, or the changes since a cursor, applying entries as described for [`list_folder`](crate::files::list_folder).
@@ -6300,15 +6300,77 @@ pub fn list_folder_continue<'a>(
 ) -> impl ::std::future::Future<
     Output = Result<ListFolderResult, crate::Error<ListFolderContinueError>>,
 > + 'a {
-    client.transport().rpc(&routes::LIST_FOLDER_CONTINUE, arg)
+    rt::rpc(client, &routes::LIST_FOLDER_CONTINUE, arg)
+}
+
+/// Every page of `files/list_folder`: the first from `arg`, then `files/list_folder/continue` with each page's cursor while `has_more` is set. Each call has the client's retries and timeouts; an error is the stream's last item. Keep a page's `cursor` to resume with [`list_folder_pages_from`].
+pub fn list_folder_pages<'a>(
+    client: &'a impl rt::auth::AppOrUserAuth,
+    arg: &'a ListFolderArg,
+) -> impl rt::Stream<
+    Item = Result<
+        ListFolderResult,
+        rt::PageError<
+            crate::Error<ListFolderError>,
+            crate::Error<ListFolderContinueError>,
+        >,
+    >,
+> + 'a {
+    rt::pages(
+        Some(list_folder(client, arg)),
+        None,
+        move |cursor: String| async move {
+            list_folder_continue(client, &ListFolderContinueArg::new(cursor)).await
+        },
+        |page: &ListFolderResult| page.has_more.then(|| page.cursor.clone()),
+    )
+}
+
+/// The pages of `files/list_folder/continue` from a cursor a page of [`list_folder_pages`] gave: the listing resumed where it stopped.
+pub fn list_folder_pages_from<'a>(
+    client: &'a impl rt::auth::AppOrUserAuth,
+    cursor: String,
+) -> impl rt::Stream<
+    Item = Result<
+        ListFolderResult,
+        rt::PageError<
+            crate::Error<ListFolderError>,
+            crate::Error<ListFolderContinueError>,
+        >,
+    >,
+> + 'a {
+    rt::pages(
+        None::<::std::future::Ready<_>>,
+        Some(cursor),
+        move |cursor: String| async move {
+            list_folder_continue(client, &ListFolderContinueArg::new(cursor)).await
+        },
+        |page: &ListFolderResult| page.has_more.then(|| page.cursor.clone()),
+    )
+}
+
+/// Every item of `entries` on every page of [`list_folder_pages`], in order; an error is the stream's last item.
+pub fn list_folder_stream<'a>(
+    client: &'a impl rt::auth::AppOrUserAuth,
+    arg: &'a ListFolderArg,
+) -> impl rt::Stream<
+    Item = Result<
+        Metadata,
+        rt::PageError<
+            crate::Error<ListFolderError>,
+            crate::Error<ListFolderContinueError>,
+        >,
+    >,
+> + 'a {
+    rt::items(list_folder_pages(client, arg), |page: ListFolderResult| page.entries)
 }
 
 /// Static descriptions of this namespace's routes (URL path, host, style, auth).
 pub mod routes {
     #[allow(unused_imports)]
-    use ::dropbox_api_runtime as rt;
+    use ::dropbox_api_runtime::__private as rt;
     /// `upload` version 1.
-    pub const UPLOAD: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const UPLOAD: rt::route::Route<rt::auth::User> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "upload",
         version: 1u32,
@@ -6317,9 +6379,9 @@ pub mod routes {
         style: rt::route::Style::Upload,
         auth: "user",
         idempotent: false,
-    };
+    });
     /// `upload_session/start` version 1.
-    pub const UPLOAD_SESSION_START: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const UPLOAD_SESSION_START: rt::route::Route<rt::auth::User> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "upload_session/start",
         version: 1u32,
@@ -6328,9 +6390,9 @@ pub mod routes {
         style: rt::route::Style::Upload,
         auth: "user",
         idempotent: false,
-    };
+    });
     /// `upload_session/start_batch` version 1.
-    pub const UPLOAD_SESSION_START_BATCH: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const UPLOAD_SESSION_START_BATCH: rt::route::Route<rt::auth::User> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "upload_session/start_batch",
         version: 1u32,
@@ -6339,9 +6401,9 @@ pub mod routes {
         style: rt::route::Style::Rpc,
         auth: "user",
         idempotent: false,
-    };
+    });
     /// `upload_session/append` version 1.
-    pub const UPLOAD_SESSION_APPEND: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const UPLOAD_SESSION_APPEND: rt::route::Route<rt::auth::User> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "upload_session/append",
         version: 1u32,
@@ -6350,9 +6412,9 @@ pub mod routes {
         style: rt::route::Style::Upload,
         auth: "user",
         idempotent: false,
-    };
+    });
     /// `upload_session/append` version 2.
-    pub const UPLOAD_SESSION_APPEND_V2: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const UPLOAD_SESSION_APPEND_V2: rt::route::Route<rt::auth::User> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "upload_session/append",
         version: 2u32,
@@ -6361,9 +6423,9 @@ pub mod routes {
         style: rt::route::Style::Upload,
         auth: "user",
         idempotent: false,
-    };
+    });
     /// `upload_session/append_batch` version 1.
-    pub const UPLOAD_SESSION_APPEND_BATCH: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const UPLOAD_SESSION_APPEND_BATCH: rt::route::Route<rt::auth::User> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "upload_session/append_batch",
         version: 1u32,
@@ -6372,9 +6434,9 @@ pub mod routes {
         style: rt::route::Style::Upload,
         auth: "user",
         idempotent: false,
-    };
+    });
     /// `upload_session/finish` version 1.
-    pub const UPLOAD_SESSION_FINISH: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const UPLOAD_SESSION_FINISH: rt::route::Route<rt::auth::User> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "upload_session/finish",
         version: 1u32,
@@ -6383,9 +6445,9 @@ pub mod routes {
         style: rt::route::Style::Upload,
         auth: "user",
         idempotent: false,
-    };
+    });
     /// `upload_session/finish_batch` version 1.
-    pub const UPLOAD_SESSION_FINISH_BATCH: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const UPLOAD_SESSION_FINISH_BATCH: rt::route::Route<rt::auth::User> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "upload_session/finish_batch",
         version: 1u32,
@@ -6394,9 +6456,9 @@ pub mod routes {
         style: rt::route::Style::Rpc,
         auth: "user",
         idempotent: false,
-    };
+    });
     /// `upload_session/finish_batch` version 2.
-    pub const UPLOAD_SESSION_FINISH_BATCH_V2: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const UPLOAD_SESSION_FINISH_BATCH_V2: rt::route::Route<rt::auth::User> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "upload_session/finish_batch",
         version: 2u32,
@@ -6405,9 +6467,9 @@ pub mod routes {
         style: rt::route::Style::Rpc,
         auth: "user",
         idempotent: false,
-    };
+    });
     /// `upload_session/finish_batch/check` version 1.
-    pub const UPLOAD_SESSION_FINISH_BATCH_CHECK: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const UPLOAD_SESSION_FINISH_BATCH_CHECK: rt::route::Route<rt::auth::User> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "upload_session/finish_batch/check",
         version: 1u32,
@@ -6416,9 +6478,9 @@ pub mod routes {
         style: rt::route::Style::Rpc,
         auth: "user",
         idempotent: false,
-    };
+    });
     /// `get_temporary_upload_link` version 1.
-    pub const GET_TEMPORARY_UPLOAD_LINK: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const GET_TEMPORARY_UPLOAD_LINK: rt::route::Route<rt::auth::User> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "get_temporary_upload_link",
         version: 1u32,
@@ -6427,9 +6489,9 @@ pub mod routes {
         style: rt::route::Style::Rpc,
         auth: "user",
         idempotent: false,
-    };
+    });
     /// `get_metadata` version 1.
-    pub const GET_METADATA: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const GET_METADATA: rt::route::Route<rt::auth::User> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "get_metadata",
         version: 1u32,
@@ -6438,9 +6500,9 @@ pub mod routes {
         style: rt::route::Style::Rpc,
         auth: "user",
         idempotent: true,
-    };
+    });
     /// `download` version 1.
-    pub const DOWNLOAD: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const DOWNLOAD: rt::route::Route<rt::auth::User> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "download",
         version: 1u32,
@@ -6449,9 +6511,9 @@ pub mod routes {
         style: rt::route::Style::Download,
         auth: "user",
         idempotent: true,
-    };
+    });
     /// `delete` version 2.
-    pub const DELETE_V2: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const DELETE_V2: rt::route::Route<rt::auth::User> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "delete",
         version: 2u32,
@@ -6460,9 +6522,9 @@ pub mod routes {
         style: rt::route::Style::Rpc,
         auth: "user",
         idempotent: false,
-    };
+    });
     /// `create_folder` version 2.
-    pub const CREATE_FOLDER_V2: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const CREATE_FOLDER_V2: rt::route::Route<rt::auth::User> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "create_folder",
         version: 2u32,
@@ -6471,9 +6533,9 @@ pub mod routes {
         style: rt::route::Style::Rpc,
         auth: "user",
         idempotent: false,
-    };
+    });
     /// `list_folder` version 1.
-    pub const LIST_FOLDER: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const LIST_FOLDER: rt::route::Route<rt::auth::AppOrUser> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "list_folder",
         version: 1u32,
@@ -6482,9 +6544,9 @@ pub mod routes {
         style: rt::route::Style::Rpc,
         auth: "app, user",
         idempotent: true,
-    };
+    });
     /// `list_folder/continue` version 1.
-    pub const LIST_FOLDER_CONTINUE: rt::route::RouteSpec = rt::route::RouteSpec {
+    pub const LIST_FOLDER_CONTINUE: rt::route::Route<rt::auth::AppOrUser> = rt::route::Route::new(rt::route::RouteSpec {
         namespace: "files",
         name: "list_folder/continue",
         version: 1u32,
@@ -6493,26 +6555,26 @@ pub mod routes {
         style: rt::route::Style::Rpc,
         auth: "app, user",
         idempotent: true,
-    };
+    });
     /// Every route of this namespace, in spec order (preview routes only with
     /// the `preview` feature).
     pub const ALL: &[rt::route::RouteSpec] = &[
-        UPLOAD,
-        UPLOAD_SESSION_START,
-        UPLOAD_SESSION_START_BATCH,
-        UPLOAD_SESSION_APPEND,
-        UPLOAD_SESSION_APPEND_V2,
-        UPLOAD_SESSION_APPEND_BATCH,
-        UPLOAD_SESSION_FINISH,
-        UPLOAD_SESSION_FINISH_BATCH,
-        UPLOAD_SESSION_FINISH_BATCH_V2,
-        UPLOAD_SESSION_FINISH_BATCH_CHECK,
-        GET_TEMPORARY_UPLOAD_LINK,
-        GET_METADATA,
-        DOWNLOAD,
-        DELETE_V2,
-        CREATE_FOLDER_V2,
-        LIST_FOLDER,
-        LIST_FOLDER_CONTINUE,
+        UPLOAD.spec(),
+        UPLOAD_SESSION_START.spec(),
+        UPLOAD_SESSION_START_BATCH.spec(),
+        UPLOAD_SESSION_APPEND.spec(),
+        UPLOAD_SESSION_APPEND_V2.spec(),
+        UPLOAD_SESSION_APPEND_BATCH.spec(),
+        UPLOAD_SESSION_FINISH.spec(),
+        UPLOAD_SESSION_FINISH_BATCH.spec(),
+        UPLOAD_SESSION_FINISH_BATCH_V2.spec(),
+        UPLOAD_SESSION_FINISH_BATCH_CHECK.spec(),
+        GET_TEMPORARY_UPLOAD_LINK.spec(),
+        GET_METADATA.spec(),
+        DOWNLOAD.spec(),
+        DELETE_V2.spec(),
+        CREATE_FOLDER_V2.spec(),
+        LIST_FOLDER.spec(),
+        LIST_FOLDER_CONTINUE.spec(),
     ];
 }

@@ -4,10 +4,22 @@
 //!
 //! One module per namespace (each also a cargo feature of `dropbox-api`), one `async fn` per
 //! route, and types that read and write Dropbox's JSON exactly. The clients, errors and
-//! transport come from `dropbox-api-runtime` and are re-exported here.
+//! transport come from `dropbox-api-runtime` and are re-exported here (the runtime's
+//! wire-format helpers are not: they are for generated code only).
 #![cfg_attr(rustfmt, rustfmt::skip)]
 #![forbid(unsafe_code)]
-pub use ::dropbox_api_runtime::*;
+pub use ::dropbox_api_runtime::{
+    AppClient, NoAuthClient, TeamClient, UserClient, ClientBuilder, BuildError, Config,
+    Timeouts, RetryPolicy, LostAnswer, Interceptor, Transport, RawAnswer, ApiError,
+    ErrorTypes, NoError, RateLimitReason, TimeoutKind, Untyped, UserMessage, RouteError,
+    Body, BodyError, ByteRange, Download, PageError, Secret, RefreshingToken,
+    StaticToken, TokenError, TokenProvider, Timestamp, Validate, ValidationError,
+    Violation,
+};
+
+pub use ::dropbox_api_runtime::{
+    builder, config, download, error, header, hooks, retry, route, secret, tags, token,
+};
 
 /// The `async` namespace.
 #[cfg(feature = "async")]

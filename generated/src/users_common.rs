@@ -11,7 +11,7 @@
 )]
 
 #[allow(unused_imports)]
-use ::dropbox_api_runtime as rt;
+use ::dropbox_api_runtime::__private as rt;
 
 /// Stone alias `users_common.AccountId`.
 pub type AccountId = String;

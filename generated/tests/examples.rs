@@ -7,7 +7,7 @@ where
     T: ::serde::Serialize + ::serde::de::DeserializeOwned + PartialEq
         + ::std::fmt::Debug,
 {
-    if let Err(e) = ::dropbox_api_runtime::wire::round_trip::<T>(json) {
+    if let Err(e) = ::dropbox_api_runtime::__private::wire::round_trip::<T>(json) {
         failures.push(format!("{label}: {e}"));
     }
 }

@@ -1,6 +1,11 @@
-//! Clients, one per auth type, and the marker traits that let the type system check that a
-//! route is called with a client that may call it: a user-token client cannot call a team
-//! route, because `UserClient` does not implement [`TeamAuth`].
+//! Clients, one per auth type, and the types that let the compiler check that a route is
+//! called with a client that may call it.
+//!
+//! Every generated route constant is a [`Route<A>`](crate::route::Route) whose marker `A`
+//! ([`User`], [`Team`], [`App`], [`Anyone`], [`AppOrUser`], [`AppOrTeam`]) is its `auth`
+//! attribute; only a client that [`Grants`] `A` can call it, and no type outside this crate
+//! can claim to: [`Grants`] and [`AuthClient`] are sealed. The traits [`UserAuth`],
+//! [`TeamAuth`], ... name the same facts for route function signatures.
 //!
 //! ```compile_fail
 //! fn team_only(_: &impl dropbox_api_runtime::auth::TeamAuth) {}
@@ -16,24 +21,78 @@ use crate::credentials::Select;
 use crate::retry::RetryPolicy;
 use crate::transport::Transport;
 
-/// A client that can send route calls.
-pub trait AuthClient {
-    /// The transport that sends requests.
+mod sealed {
+    /// Only the clients of this crate are clients.
+    pub trait Sealed {}
+}
+
+/// A client that can send route calls: one of [`UserClient`], [`TeamClient`],
+/// [`AppClient`] and [`NoAuthClient`] (sealed).
+pub trait AuthClient: sealed::Sealed {
+    /// The transport that sends requests (its configuration, shared values, posts to
+    /// temporary links; route calls go through the generated route functions).
     fn transport(&self) -> &Transport;
 }
 
-/// May call routes with `auth = "user"`.
-pub trait UserAuth: AuthClient {}
-/// May call routes with `auth = "team"`.
-pub trait TeamAuth: AuthClient {}
-/// May call routes with `auth = "app"`.
-pub trait AppAuth: AuthClient {}
-/// May call routes with `auth = "noauth"`.
-pub trait NoAuth: AuthClient {}
-/// May call routes with `auth = "app, user"`.
-pub trait AppOrUserAuth: AuthClient {}
-/// May call routes with `auth = "app, team"`.
-pub trait AppOrTeamAuth: AuthClient {}
+/// The `auth` attribute of a route, as a type: the marker of [`Route<A>`](crate::route::Route).
+pub trait AuthKind {
+    /// The attribute as the spec writes it (kinds sorted, `", "` between them).
+    const AUTH: &'static str;
+}
+
+/// This client may call routes whose auth marker is `A` (sealed: the clients of this crate
+/// are the only ones).
+pub trait Grants<A: AuthKind>: AuthClient {}
+
+macro_rules! auth_kind {
+    ($($(#[$doc:meta])* $name:ident = $auth:literal;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {}
+
+        impl AuthKind for $name {
+            const AUTH: &'static str = $auth;
+        }
+    )*};
+}
+
+auth_kind! {
+    /// Routes with `auth = "user"`.
+    User = "user";
+    /// Routes with `auth = "team"`.
+    Team = "team";
+    /// Routes with `auth = "app"`.
+    App = "app";
+    /// Routes with `auth = "noauth"`: any client may call them.
+    Anyone = "noauth";
+    /// Routes with `auth = "app, user"`.
+    AppOrUser = "app, user";
+    /// Routes with `auth = "app, team"`.
+    AppOrTeam = "app, team";
+}
+
+macro_rules! auth_trait {
+    ($($(#[$doc:meta])* $name:ident = $kind:ident;)*) => {$(
+        $(#[$doc])*
+        pub trait $name: Grants<$kind> {}
+        impl<C: Grants<$kind>> $name for C {}
+    )*};
+}
+
+auth_trait! {
+    /// May call routes with `auth = "user"`.
+    UserAuth = User;
+    /// May call routes with `auth = "team"`.
+    TeamAuth = Team;
+    /// May call routes with `auth = "app"`.
+    AppAuth = App;
+    /// May call routes with `auth = "noauth"`.
+    NoAuth = Anyone;
+    /// May call routes with `auth = "app, user"`.
+    AppOrUserAuth = AppOrUser;
+    /// May call routes with `auth = "app, team"`.
+    AppOrTeamAuth = AppOrTeam;
+}
 
 macro_rules! client {
     ($(#[$doc:meta])* $name:ident: $($auth:ident),*) => {
@@ -64,13 +123,15 @@ macro_rules! client {
             }
         }
 
+        impl sealed::Sealed for $name {}
+
         impl AuthClient for $name {
             fn transport(&self) -> &Transport {
                 &self.transport
             }
         }
 
-        $(impl $auth for $name {})*
+        $(impl Grants<$auth> for $name {})*
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -85,20 +146,20 @@ macro_rules! client {
 
 client!(
     /// A client with a user access token: user routes, "app, user" routes and noauth routes.
-    UserClient: UserAuth, AppOrUserAuth, NoAuth
+    UserClient: User, AppOrUser, Anyone
 );
 client!(
     /// A client with a team access token: team routes. Use [`TeamClient::as_user`] or
     /// [`TeamClient::as_admin`] to call user routes on behalf of a team member.
-    TeamClient: TeamAuth, AppOrTeamAuth, NoAuth
+    TeamClient: Team, AppOrTeam, Anyone
 );
 client!(
     /// A client authenticated as the app itself (app key and secret): app routes.
-    AppClient: AppAuth, AppOrUserAuth, AppOrTeamAuth, NoAuth
+    AppClient: App, AppOrUser, AppOrTeam, Anyone
 );
 client!(
     /// A client without credentials: only noauth routes (such as `files/list_folder/longpoll`).
-    NoAuthClient: NoAuth
+    NoAuthClient: Anyone
 );
 
 impl TeamClient {

@@ -9,12 +9,13 @@ use reqwest::header::HeaderValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::auth::{AuthKind, Grants};
 use crate::classify::RouteError;
 use crate::download::{ByteRange, Download, Reopen, Resume};
 use crate::error::{Error, ErrorTypes};
 use crate::header::escape_header_json;
 use crate::lifecycle::{Call, Payload, Received};
-use crate::route::RouteSpec;
+use crate::route::{Route, RouteSpec};
 use crate::transport::Transport;
 use crate::validate::Validate;
 
@@ -34,7 +35,7 @@ pub struct RawAnswer {
 
 impl Transport {
     /// Calls an RPC route: JSON argument in the body, JSON result in the body.
-    pub async fn rpc<A, R, E, P>(
+    pub(crate) async fn rpc<A, R, E, P>(
         &self,
         route: &'static RouteSpec,
         arg: &A,
@@ -55,7 +56,7 @@ impl Transport {
     /// Calls an upload route: argument in `Dropbox-API-Arg`, the body sent as-is. A body in
     /// memory is sent again, from the same shared bytes, when an attempt is retried (or the
     /// token refreshed); a streamed body is sent once.
-    pub async fn upload<A, R, E, P>(
+    pub(crate) async fn upload<A, R, E, P>(
         &self,
         route: &'static RouteSpec,
         arg: &A,
@@ -81,7 +82,7 @@ impl Transport {
 
     /// Calls a download route: argument in `Dropbox-API-Arg`, result in
     /// `Dropbox-API-Result`, the body returned as a stream (bounded by the idle timeout).
-    pub async fn download<A, R, E, P>(
+    pub(crate) async fn download<A, R, E, P>(
         &self,
         route: &'static RouteSpec,
         arg: &A,
@@ -259,4 +260,60 @@ fn decode_body<R: DeserializeOwned, E, P: ErrorTypes>(
         message: e.to_string(),
         request_id,
     })
+}
+
+/// Calls an RPC route with a client that may call it (what generated route functions do).
+pub async fn rpc<C, K, A, R, E, P>(
+    client: &C,
+    route: &'static Route<K>,
+    arg: &A,
+) -> Result<R, Error<E, P>>
+where
+    C: Grants<K>,
+    K: AuthKind,
+    A: Serialize + Validate + ?Sized,
+    R: DeserializeOwned,
+    E: DeserializeOwned + RouteError,
+    P: ErrorTypes,
+{
+    let spec: &'static RouteSpec = route;
+    client.transport().rpc(spec, arg).await
+}
+
+/// Calls an upload route with a client that may call it.
+pub async fn upload<C, K, A, R, E, P>(
+    client: &C,
+    route: &'static Route<K>,
+    arg: &A,
+    body: crate::Body,
+) -> Result<R, Error<E, P>>
+where
+    C: Grants<K>,
+    K: AuthKind,
+    A: Serialize + Validate + ?Sized,
+    R: DeserializeOwned,
+    E: DeserializeOwned + RouteError,
+    P: ErrorTypes,
+{
+    let spec: &'static RouteSpec = route;
+    client.transport().upload(spec, arg, body).await
+}
+
+/// Calls a download route with a client that may call it.
+pub async fn download<C, K, A, R, E, P>(
+    client: &C,
+    route: &'static Route<K>,
+    arg: &A,
+    range: Option<ByteRange>,
+) -> Result<Download<R>, Error<E, P>>
+where
+    C: Grants<K>,
+    K: AuthKind,
+    A: Serialize + Validate + ?Sized,
+    R: DeserializeOwned,
+    E: DeserializeOwned + RouteError,
+    P: ErrorTypes,
+{
+    let spec: &'static RouteSpec = route;
+    client.transport().download(spec, arg, range).await
 }

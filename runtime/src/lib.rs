@@ -17,7 +17,9 @@
 //!   429 with `Retry-After`, 5xx), transport failures and timeouts, with the request id;
 //! - [`token`]: fixed tokens and refresh-token providers; [`secret`]: values that never print;
 //! - [`header`]: the `Dropbox-API-Arg` escaping;
-//! - [`wire`] and [`validate`]: Dropbox's JSON format and spec constraints for generated types.
+//! - [`Validate`]: the spec's constraints, checked before a request is sent; the wire format
+//!   helpers and the typed route calls that only generated code uses live in a hidden
+//!   module (`__private`), which is not part of the API.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,10 +46,10 @@ pub mod config;
 mod credentials;
 pub mod download;
 pub mod error;
-pub mod family;
 pub mod header;
 pub mod hooks;
 mod lifecycle;
+mod paginate;
 pub mod retry;
 pub mod route;
 pub mod secret;
@@ -56,8 +58,6 @@ mod status;
 pub mod tags;
 pub mod token;
 pub mod transport;
-pub mod validate;
-pub mod wire;
 
 pub use auth::{AppClient, NoAuthClient, TeamClient, UserClient};
 pub use body::Body;
@@ -70,8 +70,17 @@ pub use error::{
     ApiError, Error, ErrorTypes, NoError, RateLimitReason, TimeoutKind, Untyped, UserMessage,
 };
 pub use hooks::Interceptor;
+pub use paginate::PageError;
 pub use retry::{LostAnswer, RetryPolicy};
 pub use secret::Secret;
 pub use token::{RefreshingToken, StaticToken, TokenError, TokenProvider};
 pub use transport::Transport;
-pub use wire::Timestamp;
+pub use validate::{Validate, ValidationError, Violation};
+pub use wire::{Timestamp, TimestampFormat};
+
+/// What generated code needs; not part of the API (see its module docs).
+#[doc(hidden)]
+#[path = "for_generated/mod.rs"]
+pub mod __private;
+
+use __private::{validate, wire};

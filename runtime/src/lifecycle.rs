@@ -401,7 +401,11 @@ impl Transport {
 
     fn headers(&self, call: &Call, token: Option<&Secret>) -> Result<HeaderMap, TokenError> {
         let mut headers = HeaderMap::new();
-        if let Some(v) = self.credentials.header(token)? {
+        // A post to an address outside the routes (a temporary link) never carries the
+        // client's credentials.
+        if call.url.is_none()
+            && let Some(v) = self.credentials.header(token)?
+        {
             headers.insert(AUTHORIZATION, v);
         }
         if let Ok(ua) = HeaderValue::from_str(&self.config.user_agent) {

@@ -1,5 +1,7 @@
 //! Static description of one API route, emitted by the generator for every route.
 
+use std::marker::PhantomData;
+
 /// Which Dropbox host serves a route (the `host` attribute of the spec).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Host {
@@ -44,4 +46,69 @@ pub struct RouteSpec {
     /// for routes whose OAuth scope is a read scope (`files.metadata.read`,
     /// `sharing.read`, ..., `sessions.list`).
     pub idempotent: bool,
+}
+
+/// A route whose auth type the compiler knows: what the generated `routes::X` constants
+/// are. `A` is one of the auth markers of [`crate::auth`] ([`User`](crate::auth::User),
+/// [`Team`](crate::auth::Team), ...), and only a client that [`Grants`](crate::auth::Grants)
+/// it can call the route, so a `UserClient` cannot call a team route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Route<A> {
+    spec: RouteSpec,
+    auth: PhantomData<fn() -> A>,
+}
+
+impl<A: crate::auth::AuthKind> Route<A> {
+    /// The typed route of `spec`, for generated code. `spec.auth` must be `A`'s attribute
+    /// (`"user"` for [`User`](crate::auth::User), ...): in a `const`, as the generator writes
+    /// them, a mismatch does not compile.
+    ///
+    /// ```compile_fail
+    /// use dropbox_api_runtime::auth::User;
+    /// use dropbox_api_runtime::route::{Host, Route, RouteSpec, Style};
+    /// const TEAM_AS_USER: Route<User> = Route::new(RouteSpec {
+    ///     namespace: "team", name: "members/list", version: 1, path: "/2/team/members/list",
+    ///     host: Host::Api, style: Style::Rpc, auth: "team", idempotent: true,
+    /// });
+    /// let _ = TEAM_AS_USER;
+    /// ```
+    pub const fn new(spec: RouteSpec) -> Self {
+        assert!(
+            same(spec.auth.as_bytes(), A::AUTH.as_bytes()),
+            "the route's auth attribute is not that of its marker type"
+        );
+        Route {
+            spec,
+            auth: PhantomData,
+        }
+    }
+}
+
+impl<A> Route<A> {
+    /// The route's description.
+    pub const fn spec(&self) -> RouteSpec {
+        self.spec
+    }
+}
+
+impl<A> std::ops::Deref for Route<A> {
+    type Target = RouteSpec;
+
+    fn deref(&self) -> &RouteSpec {
+        &self.spec
+    }
+}
+
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }

@@ -9,7 +9,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use dropbox_api_runtime::route::{Host, RouteSpec, Style};
+use dropbox_api_runtime::__private as rt;
+use dropbox_api_runtime::auth::{AppOrUser, User};
+use dropbox_api_runtime::route::{Host, Route, RouteSpec, Style};
 use dropbox_api_runtime::{
     ByteRange, ClientBuilder, Error, RateLimitReason, RetryPolicy, Secret, Untyped,
 };
@@ -83,7 +85,7 @@ async fn server(answers: Vec<Answer>) -> (String, Shared) {
     (format!("http://{addr}"), script)
 }
 
-static RPC: RouteSpec = RouteSpec {
+static RPC: Route<User> = Route::new(RouteSpec {
     namespace: "files",
     name: "get_metadata",
     version: 1,
@@ -92,8 +94,8 @@ static RPC: RouteSpec = RouteSpec {
     style: Style::Rpc,
     auth: "user",
     idempotent: false,
-};
-static UPLOAD: RouteSpec = RouteSpec {
+});
+static UPLOAD: Route<User> = Route::new(RouteSpec {
     namespace: "files",
     name: "upload",
     version: 1,
@@ -102,8 +104,19 @@ static UPLOAD: RouteSpec = RouteSpec {
     style: Style::Upload,
     auth: "user",
     idempotent: false,
-};
-static DOWNLOAD: RouteSpec = RouteSpec {
+});
+/// A route open to app and user clients.
+static APP_OR_USER: Route<AppOrUser> = Route::new(RouteSpec {
+    namespace: "files",
+    name: "get_thumbnail",
+    version: 1,
+    path: "/2/files/get_thumbnail",
+    host: Host::Api,
+    style: Style::Rpc,
+    auth: "app, user",
+    idempotent: true,
+});
+static DOWNLOAD: Route<User> = Route::new(RouteSpec {
     namespace: "files",
     name: "download",
     version: 1,
@@ -112,7 +125,7 @@ static DOWNLOAD: RouteSpec = RouteSpec {
     style: Style::Download,
     auth: "user",
     idempotent: false,
-};
+});
 
 type Res<T> = Result<T, Error<Value, Untyped>>;
 
@@ -126,8 +139,8 @@ async fn rpc_sends_json_with_bearer_token_and_user_agent() {
         .user_agent("test-agent/1")
         .build_user()
         .unwrap();
-    let t = dropbox_api_runtime::auth::AuthClient::transport(&client);
-    let out: Res<Value> = t.rpc(&RPC, &json!({"path": "/a"})).await;
+    let t = &client;
+    let out: Res<Value> = rt::rpc(t, &RPC, &json!({"path": "/a"})).await;
     assert_eq!(out.unwrap(), json!({"ok": true}));
     let s = script.lock().unwrap();
     let seen = &s.seen[0];
@@ -147,10 +160,14 @@ async fn upload_puts_the_escaped_argument_in_the_header_and_streams_the_body() {
         .base_url(&base)
         .build_user()
         .unwrap();
-    let t = dropbox_api_runtime::auth::AuthClient::transport(&client);
-    let out: Res<()> = t
-        .upload(&UPLOAD, &json!({"path": "/ü\u{7f}😀.txt"}), "hello".into())
-        .await;
+    let t = &client;
+    let out: Res<()> = rt::upload(
+        t,
+        &UPLOAD,
+        &json!({"path": "/ü\u{7f}😀.txt"}),
+        "hello".into(),
+    )
+    .await;
     out.unwrap();
     let s = script.lock().unwrap();
     let seen = &s.seen[0];
@@ -176,14 +193,14 @@ async fn download_reads_the_result_header_and_streams_the_body() {
         .base_url(&base)
         .build_user()
         .unwrap();
-    let t = dropbox_api_runtime::auth::AuthClient::transport(&client);
-    let d: Res<dropbox_api_runtime::Download<Value>> = t
-        .download(
-            &DOWNLOAD,
-            &json!({"path": "/café.txt"}),
-            Some(ByteRange::From(1)),
-        )
-        .await;
+    let t = &client;
+    let d: Res<dropbox_api_runtime::Download<Value>> = rt::download(
+        t,
+        &DOWNLOAD,
+        &json!({"path": "/café.txt"}),
+        Some(ByteRange::From(1)),
+    )
+    .await;
     let d = d.unwrap();
     assert_eq!(d.result["name"], "café.txt");
     assert_eq!(d.status, 206);
@@ -249,9 +266,8 @@ async fn every_error_status_maps_to_its_variant() {
             .base_url(&base)
             .build_user()
             .unwrap();
-        let t = dropbox_api_runtime::auth::AuthClient::transport(&client);
-        let err = t
-            .rpc::<Value, Value, Value, Untyped>(&RPC, &json!({}))
+        let t = &client;
+        let err = rt::rpc::<_, _, Value, Value, Value, Untyped>(t, &RPC, &json!({}))
             .await
             .unwrap_err();
         let got = format!("{err:?}");
@@ -279,9 +295,8 @@ async fn rate_limit_retry_after_header_wins_over_the_body() {
         .base_url(&base)
         .build_user()
         .unwrap();
-    let t = dropbox_api_runtime::auth::AuthClient::transport(&client);
-    let err = t
-        .rpc::<Value, Value, Value, Untyped>(&RPC, &json!({}))
+    let t = &client;
+    let err = rt::rpc::<_, _, Value, Value, Value, Untyped>(t, &RPC, &json!({}))
         .await
         .unwrap_err();
     match err {
@@ -323,8 +338,8 @@ async fn expired_token_is_refreshed_once_and_the_call_retried() {
         .base_url(&base)
         .build_user()
         .unwrap();
-    let t = dropbox_api_runtime::auth::AuthClient::transport(&client);
-    let out: Res<Value> = t.rpc(&RPC, &json!({"path": "/a"})).await;
+    let t = &client;
+    let out: Res<Value> = rt::rpc(t, &RPC, &json!({"path": "/a"})).await;
     assert_eq!(out.unwrap(), json!({"done": 1}));
     let s = script.lock().unwrap();
     let paths: Vec<&str> = s.seen.iter().map(|x| x.path.as_str()).collect();
@@ -372,11 +387,11 @@ async fn an_upload_body_in_memory_is_sent_again_after_a_refresh() {
         .base_url(&base)
         .build_user()
         .unwrap();
-    let t = dropbox_api_runtime::auth::AuthClient::transport(&client);
+    let t = &client;
     let data = bytes::Bytes::from(vec![7u8; 100_000]);
     let body = dropbox_api_runtime::Body::from(data.clone());
     assert_eq!(body.len(), Some(100_000));
-    let out: Res<Value> = t.upload(&UPLOAD, &json!({"path": "/b"}), body).await;
+    let out: Res<Value> = rt::upload(t, &UPLOAD, &json!({"path": "/b"}), body).await;
     assert_eq!(out.unwrap(), json!({"stored": 1}));
     let s = script.lock().unwrap();
     assert_eq!(s.seen[1].path, "/2/files/upload");
@@ -406,14 +421,12 @@ async fn a_token_close_to_expiry_is_refreshed_before_the_call() {
         .base_url(&base)
         .build_user()
         .unwrap();
-    let t = dropbox_api_runtime::auth::AuthClient::transport(&client);
-    let _: Value = t
-        .rpc::<_, _, Value, Untyped>(&RPC, &json!({}))
+    let t = &client;
+    let _: Value = rt::rpc::<_, _, _, _, Value, Untyped>(t, &RPC, &json!({}))
         .await
         .unwrap();
     // The first token expires within the 5-minute margin, so the next call refreshes first.
-    let _: Value = t
-        .rpc::<_, _, Value, Untyped>(&RPC, &json!({}))
+    let _: Value = rt::rpc::<_, _, _, _, Value, Untyped>(t, &RPC, &json!({}))
         .await
         .unwrap();
     let s = script.lock().unwrap();
@@ -441,15 +454,13 @@ async fn team_clients_select_a_member_and_set_the_path_root() {
         .build_team()
         .unwrap();
     let as_user = team.as_user("dbmid:abc");
-    let t = dropbox_api_runtime::auth::AuthClient::transport(&as_user);
-    let _: Value = t
-        .rpc::<_, _, Value, Untyped>(&RPC, &json!({}))
+    let t = &as_user;
+    let _: Value = rt::rpc::<_, _, _, _, Value, Untyped>(t, &RPC, &json!({}))
         .await
         .unwrap();
     let as_admin = team.as_admin("dbmid:adm");
-    let t = dropbox_api_runtime::auth::AuthClient::transport(&as_admin);
-    let _: Value = t
-        .rpc::<_, _, Value, Untyped>(&RPC, &json!({}))
+    let t = &as_admin;
+    let _: Value = rt::rpc::<_, _, _, _, Value, Untyped>(t, &RPC, &json!({}))
         .await
         .unwrap();
     let s = script.lock().unwrap();
@@ -470,9 +481,8 @@ async fn app_clients_use_basic_auth() {
         .base_url(&base)
         .build_app()
         .unwrap();
-    let t = dropbox_api_runtime::auth::AuthClient::transport(&app);
-    let _: Value = t
-        .rpc::<_, _, Value, Untyped>(&RPC, &json!({}))
+    let t = &app;
+    let _: Value = rt::rpc::<_, _, _, _, Value, Untyped>(t, &APP_OR_USER, &json!({}))
         .await
         .unwrap();
     let s = script.lock().unwrap();
@@ -506,11 +516,10 @@ async fn no_secret_in_debug_of_clients_builders_and_errors() {
         .unwrap();
     let dbg = format!("{client:?}");
     assert!(!dbg.contains("TOPSECRET"), "{dbg}");
-    let t = dropbox_api_runtime::auth::AuthClient::transport(&client);
+    let t = &client;
     let dbg = format!("{t:?}");
     assert!(!dbg.contains("TOPSECRET"), "{dbg}");
-    let err = t
-        .rpc::<Value, Value, Value, Untyped>(&RPC, &json!({}))
+    let err = rt::rpc::<_, _, Value, Value, Value, Untyped>(t, &RPC, &json!({}))
         .await
         .unwrap_err();
     let shown = format!("{err:?} {err}");
@@ -529,9 +538,8 @@ async fn transport_errors_do_not_carry_the_url() {
         .base_url(&format!("http://127.0.0.1:{port}"))
         .build_user()
         .unwrap();
-    let t = dropbox_api_runtime::auth::AuthClient::transport(&client);
-    let err = t
-        .rpc::<Value, Value, Value, Untyped>(&RPC, &json!({}))
+    let t = &client;
+    let err = rt::rpc::<_, _, Value, Value, Value, Untyped>(t, &RPC, &json!({}))
         .await
         .unwrap_err();
     assert!(err.is_transient());

@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dropbox_api_runtime::auth::AuthClient as _;
+use dropbox_api_runtime::__private as rt;
+use dropbox_api_runtime::auth::User;
 use dropbox_api_runtime::hooks::{AttemptEnd, AttemptStart, Interceptor, Outcome};
-use dropbox_api_runtime::route::{Host, RouteSpec, Style};
+use dropbox_api_runtime::route::{Host, Route, RouteSpec, Style};
 use dropbox_api_runtime::{
     BodyError, ClientBuilder, Error, LostAnswer, RetryPolicy, TimeoutKind, Untyped, UserClient,
 };
@@ -209,8 +210,8 @@ fn s_base(stream: &TcpStream) -> String {
         .unwrap_or_default()
 }
 
-const fn route(path: &'static str, style: Style, idempotent: bool) -> RouteSpec {
-    RouteSpec {
+const fn route(path: &'static str, style: Style, idempotent: bool) -> Route<User> {
+    Route::new(RouteSpec {
         namespace: "files",
         name: "test",
         version: 1,
@@ -219,14 +220,14 @@ const fn route(path: &'static str, style: Style, idempotent: bool) -> RouteSpec 
         style,
         auth: "user",
         idempotent,
-    }
+    })
 }
 
 /// A read route (retried after a lost answer by default) and a write route (not).
-static READ: RouteSpec = route("/2/files/list_folder", Style::Rpc, true);
-static WRITE: RouteSpec = route("/2/files/create_folder_v2", Style::Rpc, false);
-static UPLOAD: RouteSpec = route("/2/files/upload", Style::Upload, false);
-static DOWNLOAD: RouteSpec = route("/2/files/download", Style::Download, true);
+static READ: Route<User> = route("/2/files/list_folder", Style::Rpc, true);
+static WRITE: Route<User> = route("/2/files/create_folder_v2", Style::Rpc, false);
+static UPLOAD: Route<User> = route("/2/files/upload", Style::Upload, false);
+static DOWNLOAD: Route<User> = route("/2/files/download", Style::Download, true);
 
 const IDLE: Duration = Duration::from_millis(400);
 
@@ -246,8 +247,8 @@ fn client(base: &str, policy: RetryPolicy) -> UserClient {
         .unwrap()
 }
 
-async fn rpc(c: &UserClient, route: &'static RouteSpec) -> Result<Value, Error<Value, Untyped>> {
-    c.transport().rpc(route, &json!({"path": ""})).await
+async fn rpc(c: &UserClient, route: &'static Route<User>) -> Result<Value, Error<Value, Untyped>> {
+    rt::rpc(c, route, &json!({"path": ""})).await
 }
 
 /// The error is the idle timeout, transient, and came within about its bound per attempt.
@@ -301,11 +302,14 @@ async fn a_server_that_stops_reading_an_upload_body_is_an_idle_timeout() {
     let c = client(&s.base, fast(1).lost_answer(LostAnswer::Retry));
     let body = bytes::Bytes::from(vec![7u8; 32 << 20]);
     let started = Instant::now();
-    let err = c
-        .transport()
-        .upload::<_, Value, Value, Untyped>(&UPLOAD, &json!({"path": "/a"}), body.into())
-        .await
-        .unwrap_err();
+    let err = rt::upload::<_, _, _, Value, Value, Untyped>(
+        &c,
+        &UPLOAD,
+        &json!({"path": "/a"}),
+        body.into(),
+    )
+    .await
+    .unwrap_err();
     assert_idle(&err, 2, started.elapsed());
     assert_eq!(
         s.requests.load(Ordering::SeqCst),
@@ -322,11 +326,10 @@ async fn a_streamed_upload_body_is_sent_once() {
         (0..64).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![1u8; 1 << 20]))),
     );
     let body = dropbox_api_runtime::Body::wrap_stream(chunks);
-    let err = c
-        .transport()
-        .upload::<_, Value, Value, Untyped>(&UPLOAD, &json!({"path": "/a"}), body)
-        .await
-        .unwrap_err();
+    let err =
+        rt::upload::<_, _, _, Value, Value, Untyped>(&c, &UPLOAD, &json!({"path": "/a"}), body)
+            .await
+            .unwrap_err();
     assert_eq!(err.timeout().map(|t| t.0), Some(TimeoutKind::Idle));
     assert_eq!(s.requests.load(Ordering::SeqCst), 1);
 }
@@ -355,11 +358,10 @@ async fn a_download_body_that_stops_fails_within_the_idle_timeout() {
     .await;
     // No retries: the stalled body is not resumed.
     let c = client(&s.base, RetryPolicy::none());
-    let d = c
-        .transport()
-        .download::<_, Value, Value, Untyped>(&DOWNLOAD, &json!({"path": "/a"}), None)
-        .await
-        .unwrap();
+    let d =
+        rt::download::<_, _, _, Value, Value, Untyped>(&c, &DOWNLOAD, &json!({"path": "/a"}), None)
+            .await
+            .unwrap();
     assert_eq!(d.request_id.as_deref(), Some("req-0"));
     assert_eq!(d.result["name"], "a.txt");
     let started = Instant::now();
@@ -378,11 +380,14 @@ async fn a_download_body_that_stops_is_resumed_where_it_stopped() {
     let len = 300_000;
     let s = server(vec![Act::Resumable { len, sent: 70_000 }]).await;
     let c = client(&s.base, fast(2));
-    let d = c
-        .transport()
-        .download::<_, Value, Value, Untyped>(&DOWNLOAD, &json!({"path": "/big.bin"}), None)
-        .await
-        .unwrap();
+    let d = rt::download::<_, _, _, Value, Value, Untyped>(
+        &c,
+        &DOWNLOAD,
+        &json!({"path": "/big.bin"}),
+        None,
+    )
+    .await
+    .unwrap();
     let started = Instant::now();
     let mut d = d;
     let mut body = Vec::new();

@@ -92,6 +92,8 @@ fn small_groups_stay_ordinary_structs() {
 
 #[test]
 fn examples_round_trip() {
-    dropbox_api_runtime::wire::round_trip::<PinType>(r#"{"description": "(pins) Pinned an item"}"#)
-        .unwrap();
+    dropbox_api_runtime::__private::wire::round_trip::<PinType>(
+        r#"{"description": "(pins) Pinned an item"}"#,
+    )
+    .unwrap();
 }

@@ -17,65 +17,72 @@ use serde_json::json;
 fn route_specs_carry_the_typed_attributes() {
     use things::routes;
     let cases = [
-        (&routes::GET, "/2/things/get", Host::Api, Style::Rpc, "user"),
         (
-            &routes::GET_V2,
+            routes::GET.spec(),
+            "/2/things/get",
+            Host::Api,
+            Style::Rpc,
+            "user",
+        ),
+        (
+            routes::GET_V2.spec(),
             "/2/things/get_v2",
             Host::Api,
             Style::Rpc,
             "user",
         ),
         (
-            &routes::PUT,
+            routes::PUT.spec(),
             "/2/things/put",
             Host::Content,
             Style::Upload,
             "user",
         ),
         (
-            &routes::FETCH,
+            routes::FETCH.spec(),
             "/2/things/fetch",
             Host::Content,
             Style::Download,
             "user",
         ),
         (
-            &routes::TEAM_LIST,
+            routes::TEAM_LIST.spec(),
             "/2/things/team/list",
             Host::Api,
             Style::Rpc,
             "team",
         ),
         (
-            &routes::APP_INFO,
+            routes::APP_INFO.spec(),
             "/2/things/app/info",
             Host::Api,
             Style::Rpc,
             "app",
         ),
         (
-            &routes::BOTH,
+            routes::BOTH.spec(),
             "/2/things/both",
             Host::Api,
             Style::Rpc,
             "app, user",
         ),
         (
-            &routes::POLL,
+            routes::POLL.spec(),
             "/2/things/poll",
             Host::Notify,
             Style::Rpc,
             "noauth",
         ),
         (
-            &routes::BETA,
+            routes::BETA.spec(),
             "/2/things/beta",
             Host::Api,
             Style::Rpc,
             "user",
         ),
     ];
-    for (spec, path, host, style, auth) in cases {
+    for (spec, path, host, style, auth) in &cases {
+        let (path, host, style, auth) = (*path, *host, *style, *auth);
         assert_eq!(
             (spec.path, spec.host, spec.style, spec.auth),
             (path, host, style, auth),

@@ -196,7 +196,7 @@ fn malformed_input_is_an_error_not_a_panic() {
 
 #[test]
 fn validation_rejects_values_the_spec_forbids() {
-    use dropbox_api_runtime::validate::Validate;
+    use dropbox_api_runtime::Validate;
     let ok = CommitInfo::new("/Homework/a.txt").with_mode(WriteMode::Update("a1c10ce0dd78".into()));
     assert!(ok.validate().is_ok());
     let bad_path = CommitInfo::new("relative/path");

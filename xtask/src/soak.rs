@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use dbx_emulator::{Emulator, EmulatorConfig, FaultAction, FaultRule, RateLimitKind};
-use dropbox_api::files::{self, CommitInfo, ListFolderArg, ListFolderContinueArg, Metadata};
+use dropbox_api::files::{self, CommitInfo, ListFolderArg, Metadata};
 use dropbox_api_runtime::hooks::{AttemptEnd, Interceptor, Outcome};
 use dropbox_api_runtime::{ClientBuilder, RetryPolicy};
 
@@ -391,23 +391,15 @@ async fn soak(plan: Plan, seed: u64, retries: RetryCounter) -> Result<()> {
     // Verification, with the faults off: the whole account, recursively.
     emu.faults().clear();
     let mut listed: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut page =
-        files::list_folder(&client, &ListFolderArg::new("").with_recursive(true)).await?;
-    loop {
-        for e in &page.entries {
-            if let Metadata::File(f) = e {
-                listed
-                    .entry(f.path_lower.clone().unwrap_or_default())
-                    .or_default()
-                    .push(f.content_hash.clone().unwrap_or_default());
-            }
+    let everything = ListFolderArg::new("").with_recursive(true);
+    let mut entries = std::pin::pin!(files::list_folder_stream(&client, &everything));
+    while let Some(e) = futures::StreamExt::next(&mut entries).await {
+        if let Metadata::File(f) = e? {
+            listed
+                .entry(f.path_lower.clone().unwrap_or_default())
+                .or_default()
+                .push(f.content_hash.clone().unwrap_or_default());
         }
-        if !page.has_more {
-            break;
-        }
-        page =
-            files::list_folder_continue(&client, &ListFolderContinueArg::new(page.cursor.clone()))
-                .await?;
     }
     let mut problems = Vec::new();
     let mut verified = 0;

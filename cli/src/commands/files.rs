@@ -4,9 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use dropbox_api::UserClient;
-use dropbox_api::files::{
-    self, CreateFolderArg, DeleteArg, DownloadArg, ListFolderArg, ListFolderContinueArg, Metadata,
-};
+use dropbox_api::files::{self, CreateFolderArg, DeleteArg, DownloadArg, ListFolderArg, Metadata};
 use dropbox_api_runtime::BodyError;
 use dropbox_upload::ContentHasher;
 use serde_json::json;
@@ -33,15 +31,7 @@ pub async fn list_all(
     recursive: bool,
 ) -> CmdResult<Vec<Metadata>> {
     let arg = ListFolderArg::new(api_path(path)).with_recursive(recursive);
-    let mut page = files::list_folder(client, &arg).await?;
-    let mut entries = std::mem::take(&mut page.entries);
-    while page.has_more {
-        page =
-            files::list_folder_continue(client, &ListFolderContinueArg::new(page.cursor.clone()))
-                .await?;
-        entries.append(&mut page.entries);
-    }
-    Ok(entries)
+    Ok(futures_util::TryStreamExt::try_collect(files::list_folder_stream(client, &arg)).await?)
 }
 
 /// `dbx ls`.

@@ -177,7 +177,7 @@ pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String
     let (auth, access, path_root) = (assoc("Auth"), assoc("Access"), assoc("PathRoot"));
     let package = &options.package;
     let crate_doc = format!(
-        " Typed async client for the Dropbox API, generated from Stone specs by `dbx-codegen`.\n\n One module per namespace (each also a cargo feature of `{package}`), one `async fn` per\n route, and types that read and write Dropbox's JSON exactly. The clients, errors and\n transport come from `dropbox-api-runtime` and are re-exported here."
+        " Typed async client for the Dropbox API, generated from Stone specs by `dbx-codegen`.\n\n One module per namespace (each also a cargo feature of `{package}`), one `async fn` per\n route, and types that read and write Dropbox's JSON exactly. The clients, errors and\n transport come from `dropbox-api-runtime` and are re-exported here (the runtime's\n wire-format helpers are not: they are for generated code only)."
     );
     let crate_doc_attrs: TokenStream = crate_doc.lines().map(|l| quote!(#![doc = #l])).collect();
     let tokens = quote! {
@@ -185,7 +185,18 @@ pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String
         #![cfg_attr(rustfmt, rustfmt::skip)]
         #![forbid(unsafe_code)]
 
-        pub use ::dropbox_api_runtime::*;
+        pub use ::dropbox_api_runtime::{
+            AppClient, NoAuthClient, TeamClient, UserClient,
+            ClientBuilder, BuildError, Config, Timeouts, RetryPolicy, LostAnswer, Interceptor,
+            Transport, RawAnswer,
+            ApiError, ErrorTypes, NoError, RateLimitReason, TimeoutKind, Untyped, UserMessage,
+            RouteError, Body, BodyError, ByteRange, Download, PageError,
+            Secret, RefreshingToken, StaticToken, TokenError, TokenProvider,
+            Timestamp, Validate, ValidationError, Violation,
+        };
+        pub use ::dropbox_api_runtime::{
+            builder, config, download, error, header, hooks, retry, route, secret, tags, token,
+        };
 
         #mods
 
@@ -399,7 +410,7 @@ pub fn examples_test(
         where
             T: ::serde::Serialize + ::serde::de::DeserializeOwned + PartialEq + ::std::fmt::Debug,
         {
-            if let Err(e) = ::dropbox_api_runtime::wire::round_trip::<T>(json) {
+            if let Err(e) = ::dropbox_api_runtime::__private::wire::round_trip::<T>(json) {
                 failures.push(format!("{label}: {e}"));
             }
         }

@@ -9,7 +9,7 @@
 //!
 //! Every struct keeps its name, its docs, its constructor and setters, and stays a distinct
 //! type (the marker `K` differs); `Debug` prints the struct's own name and decode errors name
-//! it, through [`Member`](dropbox_api_runtime::family::Member) on the marker. The compiler checks
+//! it, through [`Member`](dropbox_api_runtime::__private::family::Member) on the marker. The compiler checks
 //! the family's impls once instead of once per struct, which is most of the build time of
 //! the full spec's `team_log`.
 

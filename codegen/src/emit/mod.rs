@@ -8,6 +8,7 @@ mod crate_files;
 mod docs;
 mod families;
 mod names;
+mod paginators;
 mod route_errors;
 mod routes;
 mod structs;
@@ -73,6 +74,8 @@ pub(crate) struct CrateCx<'a> {
     pub(crate) route_errors: route_errors::RouteErrors,
     /// Structs use `#[derive(Serialize, Deserialize)]` instead of the table-driven impls.
     pub(crate) serde_derive: bool,
+    /// The route pairs that page.
+    pub(crate) paginators: Vec<crate::pagination::Paginator<'a>>,
 }
 
 impl<'a> CrateCx<'a> {
@@ -85,6 +88,7 @@ impl<'a> CrateCx<'a> {
             sendable: validate::sendable_types(api),
             route_errors: route_errors::RouteErrors::find(api),
             serde_derive: serde == SerdeStyle::Derive,
+            paginators: crate::pagination::find(api).0,
         })
     }
 }
@@ -150,6 +154,7 @@ fn emit_module(krate: &CrateCx<'_>, ns: &str) -> Result<String, EmitError> {
     for r in &namespace.routes {
         items.extend(cx.emit_route(r));
     }
+    items.extend(cx.emit_paginators());
     let route_specs = cx.route_specs();
     let family_markers = cx.emit_family_markers();
     let statics = cx.patterns.statics();
@@ -175,7 +180,7 @@ fn emit_module(krate: &CrateCx<'_>, ns: &str) -> Result<String, EmitError> {
         #![allow(clippy::too_many_arguments, clippy::large_enum_variant, clippy::module_inception, clippy::doc_lazy_continuation, clippy::doc_overindented_list_items)]
 
         #[allow(unused_imports)]
-        use ::dropbox_api_runtime as rt;
+        use ::dropbox_api_runtime::__private as rt;
 
         #statics
         #format_markers

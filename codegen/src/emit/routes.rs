@@ -7,8 +7,8 @@ use super::ModuleCx;
 use super::names::{ident, route_fn_name};
 use crate::ir::{Auth, DataType, Host, Route, Style};
 
-/// The runtime marker trait for an `auth` attribute.
-fn auth_trait(auth: Auth) -> TokenStream {
+/// The runtime marker trait for an `auth` attribute, for route function signatures.
+pub(super) fn auth_trait(auth: Auth) -> TokenStream {
     match auth {
         Auth::User => quote!(rt::auth::UserAuth),
         Auth::Team => quote!(rt::auth::TeamAuth),
@@ -16,6 +16,18 @@ fn auth_trait(auth: Auth) -> TokenStream {
         Auth::NoAuth => quote!(rt::auth::NoAuth),
         Auth::AppOrUser => quote!(rt::auth::AppOrUserAuth),
         Auth::AppOrTeam => quote!(rt::auth::AppOrTeamAuth),
+    }
+}
+
+/// The runtime marker type of an `auth` attribute, the parameter of `rt::route::Route`.
+fn auth_kind(auth: Auth) -> TokenStream {
+    match auth {
+        Auth::User => quote!(rt::auth::User),
+        Auth::Team => quote!(rt::auth::Team),
+        Auth::App => quote!(rt::auth::App),
+        Auth::NoAuth => quote!(rt::auth::Anyone),
+        Auth::AppOrUser => quote!(rt::auth::AppOrUser),
+        Auth::AppOrTeam => quote!(rt::auth::AppOrTeam),
     }
 }
 
@@ -38,7 +50,7 @@ impl ModuleCx<'_> {
         for r in &ns.routes {
             let c = Self::route_const(r);
             let cfg = preview_cfg(r);
-            all.extend(quote!(#cfg #c,));
+            all.extend(quote!(#cfg #c.spec(),));
             let namespace = &r.namespace;
             let name = &r.name;
             let version = r.version;
@@ -54,12 +66,13 @@ impl ModuleCx<'_> {
                 Style::Download => quote!(rt::route::Style::Download),
             };
             let auth = r.auth.as_str();
+            let kind = auth_kind(r.auth);
             let idempotent = r.is_read_only();
             let doc = format!(" `{name}` version {version}.");
             consts.extend(quote! {
                 #[doc = #doc]
                 #cfg
-                pub const #c: rt::route::RouteSpec = rt::route::RouteSpec {
+                pub const #c: rt::route::Route<#kind> = rt::route::Route::new(rt::route::RouteSpec {
                     namespace: #namespace,
                     name: #name,
                     version: #version,
@@ -68,14 +81,14 @@ impl ModuleCx<'_> {
                     style: #style,
                     auth: #auth,
                     idempotent: #idempotent,
-                };
+                });
             });
         }
         quote! {
             /// Static descriptions of this namespace's routes (URL path, host, style, auth).
             pub mod routes {
                 #[allow(unused_imports)]
-                use ::dropbox_api_runtime as rt;
+                use ::dropbox_api_runtime::__private as rt;
                 #consts
                 /// Every route of this namespace, in spec order (preview routes only with
                 /// the `preview` feature).
@@ -145,7 +158,7 @@ impl ModuleCx<'_> {
                     #arg_param
                     body: impl Into<rt::Body>,
                 ) -> impl ::std::future::Future<Output = Result<#result, crate::Error<#error>>> + 'a {
-                    client.transport().upload(&routes::#c, #arg_expr, body.into())
+                    rt::upload(client, &routes::#c, #arg_expr, body.into())
                 }
             },
             Style::Download => quote! {
@@ -154,7 +167,7 @@ impl ModuleCx<'_> {
                     #arg_param
                     range: Option<rt::ByteRange>,
                 ) -> impl ::std::future::Future<Output = Result<rt::Download<#result>, crate::Error<#error>>> + 'a {
-                    client.transport().download(&routes::#c, #arg_expr, range)
+                    rt::download(client, &routes::#c, #arg_expr, range)
                 }
             },
             Style::Rpc => quote! {
@@ -162,7 +175,7 @@ impl ModuleCx<'_> {
                     client: &'a impl #auth,
                     #arg_param
                 ) -> impl ::std::future::Future<Output = Result<#result, crate::Error<#error>>> + 'a {
-                    client.transport().rpc(&routes::#c, #arg_expr)
+                    rt::rpc(client, &routes::#c, #arg_expr)
                 }
             },
         };

@@ -87,13 +87,13 @@ impl TypeMapper<'_> {
         }
     }
 
-    /// The wire adapter for a data type (see `dropbox_api_runtime::wire::Adapter`), or
+    /// The wire adapter for a data type (see `dropbox_api_runtime::__private::wire::Adapter`), or
     /// `None` when its serde form is its wire form.
     pub fn adapter_opt(&self, ty: &DataType) -> Option<TokenStream> {
         self.needs_adapter(ty).then(|| self.adapter(ty))
     }
 
-    /// The wire adapter type for a data type (see `dropbox_api_runtime::wire::Adapter`).
+    /// The wire adapter type for a data type (see `dropbox_api_runtime::__private::wire::Adapter`).
     pub fn adapter(&self, ty: &DataType) -> TokenStream {
         if !self.needs_adapter(ty) {
             return quote!(rt::wire::Plain);

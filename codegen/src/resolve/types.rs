@@ -86,6 +86,27 @@ impl<'a> Resolver<'a> {
         Some(DataType::Named(TypeKey::new(ns, &tr.name.name)))
     }
 
+    /// Both bounds of a numeric type, once each was read (`Err` when reading it already
+    /// reported an error); `min <= max` or an error at the type.
+    fn ordered_bounds<T: PartialOrd + std::fmt::Display>(
+        &mut self,
+        span: crate::source::Span,
+        min: Result<Option<T>, ()>,
+        max: Result<Option<T>, ()>,
+    ) -> Option<(Option<T>, Option<T>)> {
+        let (Ok(min), Ok(max)) = (min, max) else {
+            return None;
+        };
+        if let (Some(a), Some(b)) = (&min, &max)
+            && a > b
+        {
+            self.diags
+                .error(span, format!("min_value {a} is greater than max_value {b}"));
+            return None;
+        }
+        Some((min, max))
+    }
+
     /// Maps the arguments of a built-in to its parameter names (positional first).
     fn builtin_args<'t>(
         &mut self,
@@ -184,20 +205,8 @@ impl<'a> Resolver<'a> {
                         }
                     }
                 };
-                let min = bound("min_value");
-                let max = bound("max_value");
-                let (Ok(min), Ok(max)) = (min, max) else {
-                    return None;
-                };
-                if let (Some(a), Some(b)) = (min, max)
-                    && a > b
-                {
-                    self.diags.error(
-                        tr.span,
-                        format!("min_value {a} is greater than max_value {b}"),
-                    );
-                    return None;
-                }
+                let (min, max) = (bound("min_value"), bound("max_value"));
+                let (min, max) = self.ordered_bounds(tr.span, min, max)?;
                 DataType::Int { kind, min, max }
             }
             "Float32" | "Float64" => {
@@ -234,20 +243,8 @@ impl<'a> Resolver<'a> {
                         }
                     }
                 };
-                let min = bound("min_value");
-                let max = bound("max_value");
-                let (Ok(min), Ok(max)) = (min, max) else {
-                    return None;
-                };
-                if let (Some(a), Some(b)) = (min, max)
-                    && a > b
-                {
-                    self.diags.error(
-                        tr.span,
-                        format!("min_value {a} is greater than max_value {b}"),
-                    );
-                    return None;
-                }
+                let (min, max) = (bound("min_value"), bound("max_value"));
+                let (min, max) = self.ordered_bounds(tr.span, min, max)?;
                 DataType::Float { kind, min, max }
             }
             "String" => {

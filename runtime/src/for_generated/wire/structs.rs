@@ -23,7 +23,7 @@ use super::skip_value;
 /// expression:
 ///
 /// ```
-/// use dropbox_api_runtime::wire::Encoder;
+/// use dropbox_api_runtime::__private::wire::Encoder;
 ///
 /// struct Entry {
 ///     name: String,
@@ -110,7 +110,7 @@ impl<S: Serializer> Encoder<S> {
 /// Unknown keys are skipped; a missing required field is an error naming it.
 ///
 /// ```
-/// use dropbox_api_runtime::wire::{Defaulted, Optional, Required, decode_struct};
+/// use dropbox_api_runtime::__private::wire::{Defaulted, Optional, Required, decode_struct};
 ///
 /// let mut json = serde_json::Deserializer::from_str(r#"{"rev": null, "name": "a.txt", "x": [1]}"#);
 /// let (name, (rev, (mute, ()))) = decode_struct(
