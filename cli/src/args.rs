@@ -11,7 +11,7 @@ Exit codes:
   0  success
   1  failure (see the message)
   2  usage error (bad arguments)
-  3  authentication failed: check DROPBOX_TOKEN or the refresh-token variables
+  3  authentication failed: check DROPBOX_TOKEN, the refresh-token variables or `dbx login`
   4  refused by Dropbox: a path conflict, a missing path, an expired or used link
   5  transient failure: network, rate limit or server error; try again (uploads: --resume)
   6  verification failed: a content hash did not match
@@ -20,6 +20,8 @@ Credentials, from the environment:
   DROPBOX_TOKEN                                   an access token
   DROPBOX_REFRESH_TOKEN + DROPBOX_APP_KEY [+ DROPBOX_APP_SECRET]   refreshed automatically
   DROPBOX_BASE_URL (or --base-url)                any Dropbox-compatible server, e.g. `dbx serve`
+Else the refresh token `dbx login` saved (in DBX_CREDENTIALS or --credentials, default
+$XDG_CONFIG_HOME/dbx/credentials.json or ~/.config/dbx/credentials.json).
 With none of them, every command runs on an embedded emulator and says so first.";
 
 /// `dbx`: the Dropbox API from the terminal.
@@ -59,6 +61,10 @@ pub struct Global {
     /// Retries of transient failures after the first attempt (0: exactly one attempt).
     #[arg(long, global = true, value_name = "N")]
     pub retries: Option<u32>,
+    /// The credentials file of `dbx login` (default: $XDG_CONFIG_HOME/dbx/credentials.json
+    /// or ~/.config/dbx/credentials.json).
+    #[arg(long, global = true, value_name = "FILE", env = "DBX_CREDENTIALS")]
+    pub credentials: Option<PathBuf>,
 }
 
 impl Global {
@@ -144,6 +150,25 @@ pub enum Command {
     Serve(ServeArgs),
     /// A guided tour of the toolkit (on an embedded emulator unless credentials are set).
     Demo(DemoArgs),
+    /// Sign in to Dropbox (OAuth 2 with PKCE) and save a refresh token for later runs.
+    Login(LoginArgs),
+    /// Revoke the saved token and delete the credentials file.
+    Logout,
+}
+
+/// `dbx login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The app key of your Dropbox app (App Console); the app needs no secret (PKCE).
+    #[arg(long, env = "DBX_APP_KEY")]
+    pub app_key: Option<String>,
+    /// A redirect URI registered for the app: the browser is sent there with the code
+    /// (paste that address); without it Dropbox shows the code to copy.
+    #[arg(long)]
+    pub redirect_uri: Option<String>,
+    /// A scope to ask for (repeatable; default: the app's scopes).
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Vec<String>,
 }
 
 /// What to do when the remote path exists.

@@ -1,5 +1,6 @@
-//! Which server and which credentials: Dropbox with a token or a refresh token, any server
-//! given by `--base-url`, or (with nothing set) an emulator embedded in this process.
+//! Which server and which credentials: Dropbox with a token or a refresh token (from the
+//! environment, else the one `dbx login` saved), any server given by `--base-url`, or (with
+//! nothing set) an emulator embedded in this process.
 
 use std::path::PathBuf;
 
@@ -65,10 +66,14 @@ pub async fn connect(global: &Global, out: &Output) -> CmdResult<Connection> {
             .hint("set DROPBOX_APP_KEY (and DROPBOX_APP_SECRET unless the app uses PKCE)"));
         };
         builder = builder.refresh_token(refresh, app_key, env_secret("DROPBOX_APP_SECRET"));
+    } else if let Some(saved) = saved_credentials(global)? {
+        // `dbx login` apps use PKCE: no secret.
+        builder = builder.refresh_token(saved.refresh_token, saved.app_key, None);
     } else if global.base_url.is_some() {
         return Err(
-            Failure::new(Kind::Usage, "a base URL is set but no credentials")
-                .hint("set DROPBOX_TOKEN (`dbx serve` prints a token for its emulator)"),
+            Failure::new(Kind::Usage, "a base URL is set but no credentials").hint(
+                "set DROPBOX_TOKEN (`dbx serve` prints a token for its emulator), or sign in with `dbx login`",
+            ),
         );
     } else {
         return embedded(global, out).await;
@@ -80,6 +85,14 @@ pub async fn connect(global: &Global, out: &Output) -> CmdResult<Connection> {
         client,
         emulator: None,
     })
+}
+
+/// The credentials `dbx login` saved, if any.
+fn saved_credentials(global: &Global) -> CmdResult<Option<crate::credentials::Saved>> {
+    match crate::credentials::path(global) {
+        Some(path) => crate::credentials::load(&path),
+        None => Ok(None),
+    }
 }
 
 /// Starts the embedded emulator and says so.
@@ -107,7 +120,7 @@ async fn embedded(global: &Global, out: &Output) -> CmdResult<Connection> {
 }
 
 /// The timeouts and retries of the global flags, on a builder.
-fn configured(builder: ClientBuilder, global: &Global) -> ClientBuilder {
+pub fn configured(builder: ClientBuilder, global: &Global) -> ClientBuilder {
     builder
         .idle_timeout(global.timeout)
         .connect_timeout(global.timeout.min(std::time::Duration::from_secs(10)))

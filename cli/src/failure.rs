@@ -51,7 +51,7 @@ impl Kind {
     fn hint(self) -> Option<&'static str> {
         match self {
             Kind::Auth => Some(
-                "check DROPBOX_TOKEN (or DROPBOX_REFRESH_TOKEN with DROPBOX_APP_KEY); tokens expire after 4 hours",
+                "check DROPBOX_TOKEN (or DROPBOX_REFRESH_TOKEN with DROPBOX_APP_KEY, or sign in again with `dbx login`); tokens expire after 4 hours",
             ),
             Kind::Transient => Some(
                 "this may pass if you try again; an interrupted upload continues with `dbx upload --resume`",

@@ -7,6 +7,7 @@
 mod args;
 mod commands;
 mod connect;
+mod credentials;
 mod failure;
 mod output;
 
@@ -43,6 +44,8 @@ async fn run(cli: &Cli, out: &Output) -> CmdResult {
         Command::Serve(a) => commands::serve::run(a, out).await,
         Command::Demo(a) => commands::demo::run(a, &cli.global, out).await,
         Command::Link(LinkCommand::Put { url, file }) => commands::link::put(url, file, out).await,
+        Command::Login(a) => commands::login::login(a, &cli.global, out).await,
+        Command::Logout => commands::login::logout(&cli.global, out).await,
         other => {
             let conn = connect::connect(&cli.global, out).await?;
             let c = &conn.client;
@@ -65,6 +68,8 @@ async fn run(cli: &Cli, out: &Output) -> CmdResult {
                 Command::Hash { .. }
                 | Command::Serve(_)
                 | Command::Demo(_)
+                | Command::Login(_)
+                | Command::Logout
                 | Command::Link(LinkCommand::Put { .. }) => Ok(()),
             };
             conn.close().await;

@@ -154,11 +154,29 @@ async fn tokens_never_appear_in_any_output() {
         ));
     }
     assert_eq!(runs.len(), 21);
+    // A refresh token saved by `dbx login` that the server refuses: used, then logged out.
+    let saved = "saved-refresh-never-printed-42";
+    let creds = home.path().join("creds.json");
+    std::fs::write(
+        &creds,
+        format!(r#"{{"app_key": "dbx-emulator-app", "refresh_token": "{saved}"}}"#),
+    )
+    .unwrap();
+    for args in [["-vv", "ls"], ["-vv", "logout"]] {
+        let o = run(dbx(home.path())
+            .env("DROPBOX_BASE_URL", emu.base_url())
+            .env("DBX_CREDENTIALS", &creds)
+            .args(args));
+        runs.push(o);
+    }
+    assert_eq!(runs[21].status.code(), Some(3), "{}", stderr(&runs[21]));
+    assert_eq!(runs[22].status.code(), Some(0), "{}", stderr(&runs[22]));
+    assert!(!creds.exists());
     let mut exit_codes = Vec::new();
     for o in &runs {
         exit_codes.push(o.status.code());
         for text in [stdout(o), stderr(o)] {
-            for secret in [token.as_str(), refresh, app_secret, wrong] {
+            for secret in [token.as_str(), refresh, app_secret, wrong, saved] {
                 assert!(!text.contains(secret), "a secret was printed:\n{text}");
             }
         }

@@ -1,5 +1,6 @@
 //! Tokens: the development token, OAuth2 access and refresh tokens, authorization codes
-//! with PKCE, and the `/oauth2/token` grant logic.
+//! with PKCE, the authorize step (`GET /oauth2/authorize`, approved at once), the
+//! `/oauth2/token` grant logic, and revocation (`auth/token/revoke`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -32,6 +33,14 @@ impl PkceMethod {
                 .encode(Sha256::digest(verifier.as_bytes())),
         }
     }
+
+    fn parse(s: &str) -> Option<PkceMethod> {
+        match s {
+            "S256" => Some(PkceMethod::S256),
+            "plain" => Some(PkceMethod::Plain),
+            _ => None,
+        }
+    }
 }
 
 /// The state of a bearer token.
@@ -45,12 +54,15 @@ pub(crate) enum TokenState {
     Invalid,
 }
 
-/// An error of the OAuth test helpers.
+/// An error of the OAuth test helpers and of the authorize step.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OAuthError {
     /// The client id is not a registered app.
     #[error("unknown client_id {0:?}")]
     UnknownClient(String),
+    /// The authorize request is malformed (the message says which parameter).
+    #[error("invalid authorize request: {0}")]
+    InvalidRequest(String),
 }
 
 /// An OAuth2 error answer (`{"error": ..., "error_description": ...}`, status 400).
@@ -70,11 +82,11 @@ fn failure(error: &'static str, d: impl Into<String>) -> TokenFailure {
 /// The success answer of `/oauth2/token` (OAuth2 wire format, not part of the Stone spec).
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct TokenResponse {
-    access_token: String,
+    pub(crate) access_token: String,
     token_type: &'static str,
     expires_in: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<String>,
+    pub(crate) refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -91,11 +103,42 @@ impl fmt::Debug for TokenResponse {
     }
 }
 
+/// The scopes granted when an authorize request names none (the app's scopes).
+pub const DEFAULT_SCOPES: &str =
+    "account_info.read files.content.read files.content.write files.metadata.read";
+
+/// The longest `state` Dropbox accepts (bytes).
+const MAX_STATE: usize = 500;
+
+/// An approved authorize request.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Approval {
+    /// The authorization code (single use, valid 10 minutes).
+    pub code: String,
+    /// Where the browser is sent: the request's `redirect_uri` with `code` and `state`
+    /// appended; `None` in the copy-paste flow (no `redirect_uri`).
+    pub redirect: Option<String>,
+    /// The request's `state`, returned as it was.
+    pub state: Option<String>,
+}
+
+impl fmt::Debug for Approval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Approval")
+            .field("code", &"<redacted>")
+            .field("redirect", &self.redirect.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
 struct Code {
     client_id: String,
     challenge: Option<(String, PkceMethod)>,
     redirect_uri: Option<String>,
     expires: DateTime<Utc>,
+    /// `token_access_type=offline`: the exchange issues a refresh token.
+    offline: bool,
+    scope: String,
 }
 
 struct Refresh {
@@ -103,9 +146,16 @@ struct Refresh {
     pkce: bool,
 }
 
+struct Access {
+    /// `None`: never expires (the development token).
+    expires: Option<DateTime<Utc>>,
+    /// The refresh token it was issued from (revoking it revokes the whole family).
+    family: Option<String>,
+}
+
 #[derive(Default)]
 struct Inner {
-    access: HashMap<String, Option<DateTime<Utc>>>,
+    access: HashMap<String, Access>,
     refresh: HashMap<String, Refresh>,
     codes: HashMap<String, Code>,
     apps: Vec<OAuthApp>,
@@ -142,7 +192,13 @@ impl OAuth {
             apps,
             ..Inner::default()
         };
-        inner.access.insert(dev_token.to_string(), None);
+        inner.access.insert(
+            dev_token.to_string(),
+            Access {
+                expires: None,
+                family: None,
+            },
+        );
         OAuth {
             inner: Mutex::new(inner),
             clock,
@@ -163,9 +219,11 @@ impl OAuth {
     pub(crate) fn check(&self, token: &str) -> TokenState {
         match self.lock().access.get(token) {
             None => TokenState::Invalid,
-            Some(None) => TokenState::Valid,
-            Some(Some(exp)) if *exp > self.clock.now() => TokenState::Valid,
-            Some(Some(_)) => TokenState::Expired,
+            Some(Access { expires: None, .. }) => TokenState::Valid,
+            Some(Access {
+                expires: Some(exp), ..
+            }) if *exp > self.clock.now() => TokenState::Valid,
+            Some(_) => TokenState::Expired,
         }
     }
 
@@ -181,7 +239,13 @@ impl OAuth {
     pub fn issue_access_token(&self, lifetime: Option<Duration>) -> String {
         let token = crate::ids::access_token();
         let exp = clock::add(self.clock.now(), lifetime.unwrap_or(self.lifetime));
-        self.lock().access.insert(token.clone(), Some(exp));
+        self.lock().access.insert(
+            token.clone(),
+            Access {
+                expires: Some(exp),
+                family: None,
+            },
+        );
         token
     }
 
@@ -204,12 +268,30 @@ impl OAuth {
     }
 
     /// Issues an authorization code, as the `/oauth2/authorize` page would after the user
-    /// approved. With a PKCE challenge the code must be redeemed with its verifier.
+    /// approved (`token_access_type=offline`, the default scopes). With a PKCE challenge the
+    /// code must be redeemed with its verifier.
     pub fn authorize(
         &self,
         client_id: &str,
         challenge: Option<(&str, PkceMethod)>,
         redirect_uri: Option<&str>,
+    ) -> Result<String, OAuthError> {
+        self.new_code(
+            client_id,
+            challenge.map(|(c, m)| (c.to_string(), m)),
+            redirect_uri.map(str::to_string),
+            true,
+            DEFAULT_SCOPES.into(),
+        )
+    }
+
+    fn new_code(
+        &self,
+        client_id: &str,
+        challenge: Option<(String, PkceMethod)>,
+        redirect_uri: Option<String>,
+        offline: bool,
+        scope: String,
     ) -> Result<String, OAuthError> {
         let mut inner = self.lock();
         if !inner.apps.iter().any(|a| a.client_id == client_id) {
@@ -220,12 +302,129 @@ impl OAuth {
             code.clone(),
             Code {
                 client_id: client_id.into(),
-                challenge: challenge.map(|(c, m)| (c.to_string(), m)),
-                redirect_uri: redirect_uri.map(str::to_string),
+                challenge,
+                redirect_uri,
                 expires: clock::add(self.clock.now(), Duration::from_secs(600)),
+                offline,
+                scope,
             },
         );
         Ok(code)
+    }
+
+    /// Approves an authorize URL (`https://www.dropbox.com/oauth2/authorize?...`, or just
+    /// its query) as the emulator's one user would, and returns the code: what
+    /// `GET /oauth2/authorize` does, for tests that do not go through HTTP.
+    ///
+    /// Checked as Dropbox checks them: `client_id` (a registered app), `response_type=code`,
+    /// `redirect_uri` (an absolute URL, if given), `token_access_type` (`offline`, `online`
+    /// or `legacy`; only `offline` gets a refresh token), `code_challenge` (43 to 128
+    /// characters) with `code_challenge_method` (`S256` or `plain`, the default), `state`
+    /// (at most 500 bytes). `scope` (space-separated) is granted as asked; without it the
+    /// [`DEFAULT_SCOPES`].
+    pub fn approve(&self, authorize_url: &str) -> Result<Approval, OAuthError> {
+        let query = match authorize_url.split_once('?') {
+            Some((_, q)) => q,
+            None => authorize_url,
+        };
+        let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        self.approve_params(&params)
+    }
+
+    /// [`OAuth::approve`] with the parameters decoded.
+    pub(crate) fn approve_params(
+        &self,
+        q: &HashMap<String, String>,
+    ) -> Result<Approval, OAuthError> {
+        let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
+        let bad = |m: &str| Err(OAuthError::InvalidRequest(m.into()));
+        let Some(client_id) = get("client_id") else {
+            return bad("client_id is missing");
+        };
+        match get("response_type") {
+            Some("code") => {}
+            Some(_) => return bad("response_type must be \"code\""),
+            None => return bad("response_type is missing"),
+        }
+        let redirect_uri = get("redirect_uri");
+        if let Some(uri) = redirect_uri
+            && url::Url::parse(uri).is_err()
+        {
+            return bad("redirect_uri is not an absolute URL");
+        }
+        let offline = match get("token_access_type") {
+            Some("offline") => true,
+            None | Some("online") | Some("legacy") => false,
+            Some(_) => {
+                return bad("token_access_type must be \"offline\", \"online\" or \"legacy\"");
+            }
+        };
+        let challenge = match (get("code_challenge"), get("code_challenge_method")) {
+            (None, None) => None,
+            (None, Some(_)) => return bad("code_challenge_method without code_challenge"),
+            (Some(c), method) => {
+                let Some(method) = PkceMethod::parse(method.unwrap_or("plain")) else {
+                    return bad("code_challenge_method must be \"S256\" or \"plain\"");
+                };
+                if !(43..=128).contains(&c.len()) {
+                    return bad("code_challenge must be 43 to 128 characters");
+                }
+                Some((c.to_string(), method))
+            }
+        };
+        let state = get("state");
+        if state.is_some_and(|s| s.len() > MAX_STATE) {
+            return bad("state is longer than 500 bytes");
+        }
+        let scope = match get("scope") {
+            Some(s) => s.split_whitespace().collect::<Vec<_>>().join(" "),
+            None => String::new(),
+        };
+        let scope = if scope.is_empty() {
+            DEFAULT_SCOPES.to_string()
+        } else {
+            scope
+        };
+        let code = self.new_code(
+            client_id,
+            challenge,
+            redirect_uri.map(str::to_string),
+            offline,
+            scope,
+        )?;
+        let redirect = redirect_uri.map(|uri| {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            query.append_pair("code", &code);
+            if let Some(s) = state {
+                query.append_pair("state", s);
+            }
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            format!("{uri}{sep}{}", query.finish())
+        });
+        Ok(Approval {
+            code,
+            redirect,
+            state: state.map(str::to_string),
+        })
+    }
+
+    /// Revokes an access token (`auth/token/revoke`); when it was issued from a refresh
+    /// token, that refresh token and every access token issued from it go too. Returns
+    /// whether the token was known.
+    pub(crate) fn revoke(&self, access_token: &str) -> bool {
+        let mut inner = self.lock();
+        let Some(access) = inner.access.remove(access_token) else {
+            return false;
+        };
+        if let Some(family) = access.family {
+            inner.refresh.remove(&family);
+            inner
+                .access
+                .retain(|_, a| a.family.as_deref() != Some(family.as_str()));
+        }
+        true
     }
 
     /// Handles a `/oauth2/token` request given its form fields (and HTTP Basic client
@@ -281,7 +480,7 @@ impl OAuth {
                 if !r.pkce && app.client_secret.is_some() && !secret_ok {
                     return Err(failure("invalid_client", "No client_secret"));
                 }
-                let token = self.new_access(&mut inner);
+                let token = self.new_access(&mut inner, Some(rt));
                 Ok(TokenResponse {
                     access_token: token,
                     token_type: "bearer",
@@ -331,24 +530,23 @@ impl OAuth {
                         false
                     }
                 };
-                let token = self.new_access(&mut inner);
-                let refresh = crate::ids::secret(64);
-                inner.refresh.insert(
-                    refresh.clone(),
-                    Refresh {
-                        client_id: client_id.into(),
-                        pkce,
-                    },
-                );
+                let refresh = c.offline.then(|| crate::ids::secret(64));
+                if let Some(rt) = &refresh {
+                    inner.refresh.insert(
+                        rt.clone(),
+                        Refresh {
+                            client_id: client_id.into(),
+                            pkce,
+                        },
+                    );
+                }
+                let token = self.new_access(&mut inner, refresh.as_deref());
                 Ok(TokenResponse {
                     access_token: token,
                     token_type: "bearer",
                     expires_in: self.lifetime.as_secs(),
-                    refresh_token: Some(refresh),
-                    scope: Some(
-                        "account_info.read files.content.read files.content.write files.metadata.read"
-                            .into(),
-                    ),
+                    refresh_token: refresh,
+                    scope: Some(c.scope),
                     uid: Some(UID.into()),
                     account_id: Some(self.account_id.clone()),
                 })
@@ -361,10 +559,16 @@ impl OAuth {
         }
     }
 
-    fn new_access(&self, inner: &mut Inner) -> String {
+    fn new_access(&self, inner: &mut Inner, family: Option<&str>) -> String {
         let token = crate::ids::access_token();
         let exp = clock::add(self.clock.now(), self.lifetime);
-        inner.access.insert(token.clone(), Some(exp));
+        inner.access.insert(
+            token.clone(),
+            Access {
+                expires: Some(exp),
+                family: family.map(str::to_string),
+            },
+        );
         token
     }
 }

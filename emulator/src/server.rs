@@ -309,6 +309,7 @@ pub(crate) fn route_label(path: &str) -> String {
     match path {
         "/1/chunked_upload" => return "1/chunked_upload".into(),
         "/oauth2/token" => return "oauth2/token".into(),
+        "/oauth2/authorize" => return "oauth2/authorize".into(),
         "/__emulator/faults" | "/__emulator/stats" | "/__emulator/clock" => {
             return path[1..].to_string();
         }

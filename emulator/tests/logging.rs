@@ -68,6 +68,42 @@ async fn request_log_lines_carry_no_secrets() {
         ("client_secret", "dbx-emulator-secret"),
     ]))
     .await;
+    // The authorize step (its code is in the answer and in the redirect) and a revoke.
+    emu.oauth().register_app(dbx_emulator::OAuthApp {
+        client_id: "logged-app".into(),
+        client_secret: None,
+    });
+    let verifier = "logged-verifier-logged-verifier-logged-verifier-0123";
+    let challenge = dbx_emulator::PkceMethod::S256.challenge(verifier);
+    let authorize = api
+        .send(
+            api.http
+                .get(api.url(&format!(
+                    "/oauth2/authorize?client_id=logged-app&response_type=code&token_access_type=offline&state=LOGGED-STATE&code_challenge={challenge}&code_challenge_method=S256"
+                )))
+                .header("Accept", "application/json"),
+        )
+        .await;
+    let code = authorize.json()["code"].as_str().unwrap().to_string();
+    let issued = api
+        .send(api.http.post(api.url("/oauth2/token")).form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("client_id", "logged-app"),
+            ("code_verifier", verifier),
+        ]))
+        .await
+        .json();
+    let oauth_access = issued["access_token"].as_str().unwrap().to_string();
+    let oauth_refresh = issued["refresh_token"].as_str().unwrap().to_string();
+    let revoked = api
+        .send(
+            api.http
+                .post(api.url("/2/auth/token/revoke"))
+                .bearer_auth(&oauth_access),
+        )
+        .await;
+    assert_eq!(revoked.status, reqwest::StatusCode::OK);
     emu.shutdown().await;
 
     let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
@@ -79,6 +115,8 @@ async fn request_log_lines_carry_no_secrets() {
     assert!(upload_line.contains("bytes_in=5"), "{upload_line}");
     assert!(upload_line.contains("bytes_out="), "{upload_line}");
     assert!(log.contains("route=apitul/1 "), "{log}");
+    assert!(log.contains("route=oauth2/authorize "), "{log}");
+    assert!(log.contains("route=auth/token/revoke "), "{log}");
     assert!(log.contains("status=401"), "{log}");
     let link_id = link.rsplit('/').next().unwrap();
     for secret in [
@@ -87,6 +125,12 @@ async fn request_log_lines_carry_no_secrets() {
         link_id,
         refresh.as_str(),
         "dbx-emulator-secret",
+        code.as_str(),
+        verifier,
+        challenge.as_str(),
+        "LOGGED-STATE",
+        oauth_access.as_str(),
+        oauth_refresh.as_str(),
     ] {
         assert!(!log.contains(secret), "log leaks a secret:\n{log}");
     }

@@ -13,12 +13,14 @@ pub use ::dropbox_api_runtime::{
     Timeouts, RetryPolicy, LostAnswer, Interceptor, Transport, RawAnswer, ApiError,
     ErrorTypes, NoError, RateLimitReason, TimeoutKind, Untyped, UserMessage, RouteError,
     Body, BodyError, ByteRange, Download, PageError, Secret, RefreshingToken,
-    StaticToken, TokenError, TokenProvider, Timestamp, Validate, ValidationError,
+    StaticToken, TokenError, TokenProvider, IssuedToken, TokenEndpoint, TokenStore,
+    AuthorizeUrlBuilder, PkceCode, TokenAccessType, Timestamp, Validate, ValidationError,
     Violation,
 };
 
 pub use ::dropbox_api_runtime::{
-    builder, config, download, error, header, hooks, retry, route, secret, tags, token,
+    builder, config, download, error, header, hooks, oauth, retry, route, secret, tags,
+    token,
 };
 
 /// The `async` namespace.

@@ -12,6 +12,19 @@
 //! let user = dropbox_api_runtime::UserClient::new("token").unwrap();
 //! team_only(&user); // a user client is not a team client
 //! ```
+//!
+//! ```compile_fail
+//! // No other type can claim a client's auth.
+//! use dropbox_api_runtime::Transport;
+//! use dropbox_api_runtime::auth::{AuthClient, Grants, Team};
+//! struct Pretender(dropbox_api_runtime::UserClient);
+//! impl AuthClient for Pretender {
+//!     fn transport(&self) -> &Transport {
+//!         self.0.transport()
+//!     }
+//! }
+//! impl Grants<Team> for Pretender {}
+//! ```
 
 use std::fmt;
 use std::sync::Arc;

@@ -15,7 +15,9 @@
 //!   classification of route errors; [`hooks`]: [`Interceptor`]s around each attempt;
 //! - [`error`]: one [`Error`] type mapping every Dropbox status (400, 401, 403, 409, 422,
 //!   429 with `Retry-After`, 5xx), transport failures and timeouts, with the request id;
-//! - [`token`]: fixed tokens and refresh-token providers; [`secret`]: values that never print;
+//! - [`token`]: fixed tokens, refresh-token providers, the token endpoint and the
+//!   [`TokenStore`] told each new token; [`oauth`]: signing in (authorize URL, PKCE, the
+//!   code exchange, revoking); [`secret`]: values that never print;
 //! - [`header`]: the `Dropbox-API-Arg` escaping;
 //! - [`Validate`]: the spec's constraints, checked before a request is sent; the wire format
 //!   helpers and the typed route calls that only generated code uses live in a hidden
@@ -49,6 +51,7 @@ pub mod error;
 pub mod header;
 pub mod hooks;
 mod lifecycle;
+pub mod oauth;
 mod paginate;
 pub mod retry;
 pub mod route;
@@ -70,10 +73,13 @@ pub use error::{
     ApiError, Error, ErrorTypes, NoError, RateLimitReason, TimeoutKind, Untyped, UserMessage,
 };
 pub use hooks::Interceptor;
+pub use oauth::{AuthorizeUrlBuilder, PkceCode, TokenAccessType};
 pub use paginate::PageError;
 pub use retry::{LostAnswer, RetryPolicy};
 pub use secret::Secret;
-pub use token::{RefreshingToken, StaticToken, TokenError, TokenProvider};
+pub use token::{
+    IssuedToken, RefreshingToken, StaticToken, TokenEndpoint, TokenError, TokenProvider, TokenStore,
+};
 pub use transport::Transport;
 pub use validate::{Validate, ValidationError, Violation};
 pub use wire::{Timestamp, TimestampFormat};

@@ -1,5 +1,7 @@
 //! Access tokens: a fixed token, or one obtained from a refresh token and refreshed before
-//! it expires (and once more when Dropbox answers `expired_access_token`).
+//! it expires (and once more when Dropbox answers `expired_access_token`); the token
+//! endpoint; and the [`TokenStore`] told each new token. Signing in (the authorize URL,
+//! PKCE, the code exchange, revoking) is in [`crate::oauth`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -88,15 +90,47 @@ impl TokenProvider for StaticToken {
     }
 }
 
-/// A token obtained from the token endpoint.
+/// A token obtained from the token endpoint. Its `Debug` shows no secret.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct IssuedToken {
     /// The access token.
     pub access_token: Secret,
     /// When it expires, if the endpoint said.
     pub expires_at: Option<Instant>,
-    /// A refresh token, when the endpoint issued one (authorization-code grants).
+    /// Its lifetime as the endpoint gave it (`expires_in`), for storing the expiry as a
+    /// wall-clock time.
+    pub expires_in: Option<Duration>,
+    /// A refresh token, when the endpoint issued one (authorization-code grants with
+    /// `token_access_type=offline`; a refresh answers without one).
     pub refresh_token: Option<Secret>,
+    /// The account the token belongs to (`account_id`), when the endpoint said (code grants).
+    pub account_id: Option<String>,
+    /// The team, for team tokens (`team_id`).
+    pub team_id: Option<String>,
+    /// The scopes granted (`scope`, space-separated on the wire); empty when not given.
+    pub scopes: Vec<String>,
+}
+
+impl IssuedToken {
+    /// Parses a success answer of the token endpoint.
+    fn from_response(parsed: TokenResponse) -> IssuedToken {
+        let expires_in = parsed.expires_in.map(Duration::from_secs);
+        IssuedToken {
+            access_token: Secret::new(parsed.access_token),
+            expires_at: expires_in.map(|d| Instant::now() + d),
+            expires_in,
+            refresh_token: parsed.refresh_token.map(Secret::new),
+            account_id: parsed.account_id,
+            team_id: parsed.team_id,
+            scopes: parsed
+                .scope
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -106,6 +140,12 @@ struct TokenResponse {
     expires_in: Option<u64>,
     #[serde(default)]
     refresh_token: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    account_id: Option<String>,
+    #[serde(default)]
+    team_id: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -116,60 +156,128 @@ struct OAuthError {
     error_description: String,
 }
 
-async fn post_token_form(
-    http: &reqwest::Client,
-    endpoint: &str,
-    form: &[(&str, &str)],
-) -> Result<IssuedToken, TokenError> {
-    let body = form
-        .iter()
-        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let response = http
-        .post(endpoint)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| TokenError::Transport(e.without_url().to_string()))?;
-    let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| TokenError::Transport(e.without_url().to_string()))?;
-    if !status.is_success() {
-        let error = match serde_json::from_slice::<OAuthError>(&bytes) {
-            Ok(e) if !e.error.is_empty() => {
-                if e.error_description.is_empty() {
-                    e.error
-                } else {
-                    format!("{}: {}", e.error, e.error_description)
-                }
-            }
-            _ => String::from_utf8_lossy(&bytes).chars().take(200).collect(),
-        };
-        return Err(TokenError::Refused {
-            status: status.as_u16(),
-            error,
-        });
-    }
-    let parsed: TokenResponse = serde_json::from_slice(&bytes)
-        .map_err(|e| TokenError::Malformed(format!("not a token response: {e}")))?;
-    Ok(IssuedToken {
-        access_token: Secret::new(parsed.access_token),
-        expires_at: parsed
-            .expires_in
-            .map(|s| Instant::now() + Duration::from_secs(s)),
-        refresh_token: parsed.refresh_token.map(Secret::new),
-    })
+/// How long one request to the token endpoint may take by default.
+pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The OAuth 2 token endpoint (`https://api.dropboxapi.com/oauth2/token`): form posts
+/// that return an [`IssuedToken`], each bounded by a timeout. The code exchange of the
+/// PKCE flow is [`TokenEndpoint::exchange_code`] (in [`crate::oauth`]).
+#[derive(Clone)]
+pub struct TokenEndpoint {
+    url: String,
+    http: reqwest::Client,
+    timeout: Duration,
 }
 
-/// Percent-encodes a form value (RFC 3986 unreserved characters kept).
-fn urlencode(s: &str) -> String {
+impl std::fmt::Debug for TokenEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenEndpoint")
+            .field("url", &self.url)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenEndpoint {
+    /// The endpoint at `url` (normally [`DEFAULT_TOKEN_URL`](crate::config::DEFAULT_TOKEN_URL),
+    /// or `{base}/oauth2/token` of an emulator), reached with `http`.
+    pub fn new(url: impl Into<String>, http: reqwest::Client) -> Self {
+        TokenEndpoint {
+            url: url.into(),
+            http,
+            timeout: DEFAULT_TOKEN_TIMEOUT,
+        }
+    }
+
+    /// The longest one request may take, connection and answer included (30 s by default).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The endpoint's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Redeems a refresh token: `grant_type=refresh_token` with the app key, and the app
+    /// secret unless the app uses PKCE (`None`).
+    pub async fn refresh(
+        &self,
+        refresh_token: &Secret,
+        app_key: &str,
+        app_secret: Option<&Secret>,
+    ) -> Result<IssuedToken, TokenError> {
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose()),
+            ("client_id", app_key),
+        ];
+        if let Some(secret) = app_secret {
+            form.push(("client_secret", secret.expose()));
+        }
+        self.post(&form).await
+    }
+
+    /// Posts a form (values percent-encoded) and reads the token or the OAuth error. The
+    /// form carries secrets: nothing of it goes into errors or logs.
+    pub(crate) async fn post(&self, form: &[(&str, &str)]) -> Result<IssuedToken, TokenError> {
+        let limit = self.timeout;
+        match tokio::time::timeout(limit, self.post_unbounded(form)).await {
+            Ok(r) => r,
+            Err(_) => Err(TokenError::Transport(format!(
+                "no answer from the token endpoint within {:.1} s",
+                limit.as_secs_f64()
+            ))),
+        }
+    }
+
+    async fn post_unbounded(&self, form: &[(&str, &str)]) -> Result<IssuedToken, TokenError> {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let response = self
+            .http
+            .post(&self.url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| TokenError::Transport(e.without_url().to_string()))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| TokenError::Transport(e.without_url().to_string()))?;
+        if !status.is_success() {
+            let error = match serde_json::from_slice::<OAuthError>(&bytes) {
+                Ok(e) if !e.error.is_empty() => {
+                    if e.error_description.is_empty() {
+                        e.error
+                    } else {
+                        format!("{}: {}", e.error, e.error_description)
+                    }
+                }
+                _ => String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+            };
+            return Err(TokenError::Refused {
+                status: status.as_u16(),
+                error,
+            });
+        }
+        let parsed: TokenResponse = serde_json::from_slice(&bytes)
+            .map_err(|e| TokenError::Malformed(format!("not a token response: {e}")))?;
+        Ok(IssuedToken::from_response(parsed))
+    }
+}
+
+/// Percent-encodes a form or query value (RFC 3986 unreserved characters kept).
+pub(crate) fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
@@ -182,45 +290,75 @@ fn urlencode(s: &str) -> String {
     out
 }
 
-/// Exchanges an authorization code (PKCE flow) for tokens at the token endpoint.
-pub async fn exchange_code(
-    http: &reqwest::Client,
-    token_url: &str,
-    code: &str,
-    code_verifier: &str,
-    app_key: &str,
-    redirect_uri: Option<&str>,
-) -> Result<IssuedToken, TokenError> {
-    let mut form = vec![
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("code_verifier", code_verifier),
-        ("client_id", app_key),
-    ];
-    if let Some(uri) = redirect_uri {
-        form.push(("redirect_uri", uri));
-    }
-    post_token_form(http, token_url, &form).await
+/// Told every token a [`RefreshingToken`] obtains, so that an application can keep it
+/// (the access token with its expiry, and a new refresh token should the endpoint ever
+/// send one). Closures `Fn(&IssuedToken)` are stores.
+///
+/// `save` runs while other callers wait for the token: keep it short (hand the value to
+/// a task or write a small file), and do not call the provider from it.
+pub trait TokenStore: Send + Sync + 'static {
+    /// A new token was obtained.
+    fn save(&self, token: &IssuedToken);
 }
 
-/// A token obtained from a refresh token, cached, and refreshed shortly before it expires.
-pub struct RefreshingToken {
+impl<F> TokenStore for F
+where
+    F: Fn(&IssuedToken) + Send + Sync + 'static,
+{
+    fn save(&self, token: &IssuedToken) {
+        self(token)
+    }
+}
+
+/// The cached token and the refresh token in use.
+struct RefreshState {
+    /// The refresh token (replaced if the endpoint rotates it).
     refresh_token: Secret,
+    current: Option<IssuedToken>,
+}
+
+/// A token obtained from a refresh token, cached, and refreshed shortly before it expires
+/// (or when Dropbox answers `expired_access_token`). Concurrent callers share one refresh;
+/// each refresh is bounded by a timeout; every new token is handed to the
+/// [`TokenStore`], if there is one.
+///
+/// ```
+/// use dropbox_api_runtime::{ClientBuilder, IssuedToken, RefreshingToken};
+/// // A PKCE app has no secret; the endpoint and HTTP client are the client's.
+/// let provider = RefreshingToken::for_app("saved-refresh-token", "app-key", None)
+///     .on_refresh(|t: &IssuedToken| {
+///         // Persist what is needed, e.g. t.expires_in, t.refresh_token (never printed).
+///         let _ = t.expires_in;
+///     });
+/// let client = ClientBuilder::new()
+///     .token_provider(provider)
+///     .base_url("http://127.0.0.1:8080")
+///     .build_user()
+///     .unwrap();
+/// # let _ = client;
+/// ```
+pub struct RefreshingToken {
+    /// The refresh token the provider was made with (its identity).
+    initial: Secret,
     app_key: String,
     app_secret: Option<Secret>,
-    token_url: String,
-    http: reqwest::Client,
+    endpoint: std::sync::OnceLock<TokenEndpoint>,
+    timeout: Duration,
     margin: Duration,
-    state: tokio::sync::Mutex<Option<IssuedToken>>,
+    store: Option<Arc<dyn TokenStore>>,
+    state: tokio::sync::Mutex<RefreshState>,
 }
 
 impl std::fmt::Debug for RefreshingToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RefreshingToken")
             .field("app_key", &self.app_key)
-            .field("token_url", &self.token_url)
-            .field("refresh_token", &self.refresh_token)
+            .field("endpoint", &self.endpoint.get())
+            .field("refresh_token", &self.initial)
             .field("app_secret", &self.app_secret)
+            .field("timeout", &self.timeout)
+            .field("margin", &self.margin)
+            .field("store", &self.store.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -235,14 +373,32 @@ impl RefreshingToken {
         token_url: impl Into<String>,
         http: reqwest::Client,
     ) -> Self {
+        let p = Self::for_app(refresh_token, app_key, app_secret);
+        let _ = p.endpoint.set(TokenEndpoint::new(token_url, http));
+        p
+    }
+
+    /// A provider whose token endpoint and HTTP client are those of the client it is given
+    /// to ([`ClientBuilder::token_provider`](crate::ClientBuilder::token_provider)): the
+    /// builder's `base_url` or `token_url` apply.
+    pub fn for_app(
+        refresh_token: impl Into<Secret>,
+        app_key: impl Into<String>,
+        app_secret: Option<Secret>,
+    ) -> Self {
+        let refresh_token = refresh_token.into();
         RefreshingToken {
-            refresh_token: refresh_token.into(),
+            initial: refresh_token.clone(),
             app_key: app_key.into(),
             app_secret,
-            token_url: token_url.into(),
-            http,
+            endpoint: std::sync::OnceLock::new(),
+            timeout: DEFAULT_TOKEN_TIMEOUT,
             margin: Duration::from_secs(300),
-            state: tokio::sync::Mutex::new(None),
+            store: None,
+            state: tokio::sync::Mutex::new(RefreshState {
+                refresh_token,
+                current: None,
+            }),
         }
     }
 
@@ -252,17 +408,51 @@ impl RefreshingToken {
         self
     }
 
-    async fn fetch(&self) -> Result<IssuedToken, TokenError> {
-        let mut form = vec![
-            ("grant_type", "refresh_token"),
-            ("refresh_token", self.refresh_token.expose()),
-            ("client_id", self.app_key.as_str()),
-        ];
-        if let Some(secret) = &self.app_secret {
-            form.push(("client_secret", secret.expose()));
-        }
+    /// The longest one refresh may take (30 s by default); a refresh that takes longer
+    /// fails with [`TokenError::Transport`], and the next call tries again.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Tells `store` every new token (see [`TokenStore`]).
+    pub fn with_store(mut self, store: impl TokenStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Calls `f` with every new token, for example to persist it.
+    pub fn on_refresh(self, f: impl Fn(&IssuedToken) + Send + Sync + 'static) -> Self {
+        self.with_store(f)
+    }
+
+    /// Obtains a new token (the lock on the state is held by the caller).
+    async fn fetch(&self, state: &mut RefreshState) -> Result<Secret, TokenError> {
+        let endpoint = self.endpoint.get().ok_or(TokenError::CannotRefresh)?;
         tracing::debug!(target: "dropbox_api_runtime::token", "refreshing the access token");
-        post_token_form(&self.http, &self.token_url, &form).await
+        let fetch = endpoint.refresh(
+            &state.refresh_token,
+            &self.app_key,
+            self.app_secret.as_ref(),
+        );
+        let t = match tokio::time::timeout(self.timeout, fetch).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(TokenError::Transport(format!(
+                    "no answer from the token endpoint within {:.1} s",
+                    self.timeout.as_secs_f64()
+                )));
+            }
+        };
+        if let Some(rotated) = &t.refresh_token {
+            state.refresh_token = rotated.clone();
+        }
+        if let Some(store) = &self.store {
+            store.save(&t);
+        }
+        let token = t.access_token.clone();
+        state.current = Some(t);
+        Ok(token)
     }
 
     fn fresh(&self, t: &IssuedToken) -> bool {
@@ -277,15 +467,12 @@ impl TokenProvider for RefreshingToken {
     fn token(&self) -> BoxFuture<'_, Result<Secret, TokenError>> {
         Box::pin(async move {
             let mut state = self.state.lock().await;
-            if let Some(t) = state.as_ref()
+            if let Some(t) = state.current.as_ref()
                 && self.fresh(t)
             {
                 return Ok(t.access_token.clone());
             }
-            let t = self.fetch().await?;
-            let token = t.access_token.clone();
-            *state = Some(t);
-            Ok(token)
+            self.fetch(&mut state).await
         })
     }
 
@@ -294,16 +481,13 @@ impl TokenProvider for RefreshingToken {
         Box::pin(async move {
             let mut state = self.state.lock().await;
             // Another caller may already have replaced the stale token.
-            if let Some(t) = state.as_ref()
+            if let Some(t) = state.current.as_ref()
                 && t.access_token != stale
                 && self.fresh(t)
             {
                 return Ok(t.access_token.clone());
             }
-            let t = self.fetch().await?;
-            let token = t.access_token.clone();
-            *state = Some(t);
-            Ok(token)
+            self.fetch(&mut state).await
         })
     }
 
@@ -311,8 +495,15 @@ impl TokenProvider for RefreshingToken {
         true
     }
 
+    fn bind(&self, http: &reqwest::Client, token_url: &str) {
+        // Only a provider made with `for_app` takes the client's endpoint.
+        let _ = self
+            .endpoint
+            .set(TokenEndpoint::new(token_url, http.clone()).with_timeout(self.timeout));
+    }
+
     fn identity(&self) -> Option<Secret> {
-        Some(self.refresh_token.clone())
+        Some(self.initial.clone())
     }
 }
 

@@ -588,3 +588,189 @@ async fn shared_values_belong_to_the_account() {
     let team = ClientBuilder::new().access_token("t").build_team().unwrap();
     assert_eq!(load(&team.as_user("dbmid:1")), 0);
 }
+
+fn form_of(body: &[u8]) -> Vec<(String, String)> {
+    url_pairs(std::str::from_utf8(body).unwrap())
+}
+
+fn url_pairs(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap();
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn code_exchange_sends_the_verifier_and_nothing_prints_a_secret() {
+    use dropbox_api_runtime::{PkceCode, TokenEndpoint};
+    let (base, script) = server(vec![answer(
+        200,
+        "application/json",
+        r#"{"access_token":"sl.ISSUED-ACCESS","token_type":"bearer","expires_in":14400,
+            "refresh_token":"ISSUED-REFRESH","scope":"files.content.read account_info.read",
+            "uid":"12345","account_id":"dbid:AAH4f99"}"#,
+    )])
+    .await;
+    let pkce = PkceCode::new();
+    let endpoint = TokenEndpoint::new(format!("{base}/oauth2/token"), reqwest::Client::new());
+    let t = endpoint
+        .exchange_code("app-key", "THE-CODE", &pkce, Some("http://127.0.0.1:9/cb"))
+        .await
+        .unwrap();
+    assert_eq!(t.access_token.expose(), "sl.ISSUED-ACCESS");
+    assert_eq!(t.refresh_token.as_ref().unwrap().expose(), "ISSUED-REFRESH");
+    assert_eq!(t.expires_in, Some(Duration::from_secs(14400)));
+    assert!(t.expires_at.is_some());
+    assert_eq!(t.account_id.as_deref(), Some("dbid:AAH4f99"));
+    assert_eq!(t.scopes, ["files.content.read", "account_info.read"]);
+    {
+        let s = script.lock().unwrap();
+        assert_eq!(s.seen[0].path, "/oauth2/token");
+        assert_eq!(
+            s.seen[0].headers["content-type"],
+            "application/x-www-form-urlencoded"
+        );
+        assert_eq!(
+            form_of(&s.seen[0].body),
+            [
+                ("grant_type", "authorization_code"),
+                ("code", "THE-CODE"),
+                ("client_id", "app-key"),
+                ("code_verifier", pkce.verifier().expose()),
+                ("redirect_uri", "http%3A%2F%2F127.0.0.1%3A9%2Fcb"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+    }
+    // None of the secrets in any Debug.
+    let builder = dropbox_api_runtime::AuthorizeUrlBuilder::new("app-key")
+        .state("STATE-SECRET")
+        .pkce(&pkce);
+    let provider = dropbox_api_runtime::RefreshingToken::for_app(
+        "REFRESHSECRET",
+        "app-key",
+        Some(Secret::new("APPSECRET")),
+    )
+    .on_refresh(|_t| {});
+    let shown = format!("{t:?} {pkce:?} {builder:?} {provider:?} {endpoint:?}");
+    for secret in [
+        "sl.ISSUED-ACCESS",
+        "ISSUED-REFRESH",
+        pkce.verifier().expose(),
+        "STATE-SECRET",
+        "REFRESHSECRET",
+        "APPSECRET",
+    ] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_exchange_says_why_without_the_code_or_verifier() {
+    use dropbox_api_runtime::{PkceCode, TokenEndpoint, TokenError};
+    let (base, _script) = server(vec![answer(
+        400,
+        "application/json",
+        r#"{"error": "invalid_grant", "error_description": "invalid code verifier"}"#,
+    )])
+    .await;
+    let pkce = PkceCode::new();
+    let err = TokenEndpoint::new(format!("{base}/oauth2/token"), reqwest::Client::new())
+        .exchange_code("k", "CODE-SECRET", &pkce, None)
+        .await
+        .unwrap_err();
+    let TokenError::Refused { status, error } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*status, 400);
+    assert_eq!(error, "invalid_grant: invalid code verifier");
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("CODE-SECRET") && !shown.contains(pkce.verifier().expose()));
+}
+
+#[tokio::test]
+async fn refresh_with_a_secret_tells_the_store_and_is_bounded() {
+    use dropbox_api_runtime::{IssuedToken, RefreshingToken, TokenError, TokenProvider};
+    let (base, script) = server(vec![answer(
+        200,
+        "application/json",
+        r#"{"access_token":"sl.NEW","token_type":"bearer","expires_in":14400}"#,
+    )])
+    .await;
+    let saved: Arc<Mutex<Vec<IssuedToken>>> = Arc::default();
+    let keep = saved.clone();
+    let p = RefreshingToken::new(
+        "R1",
+        "k",
+        Some(Secret::new("S1")),
+        format!("{base}/oauth2/token"),
+        reqwest::Client::new(),
+    )
+    .on_refresh(move |t| keep.lock().unwrap().push(t.clone()));
+    assert_eq!(p.token().await.unwrap().expose(), "sl.NEW");
+    // Cached: no second request, no second save.
+    assert_eq!(p.token().await.unwrap().expose(), "sl.NEW");
+    {
+        let s = script.lock().unwrap();
+        assert_eq!(s.seen.len(), 1);
+        assert_eq!(
+            form_of(&s.seen[0].body),
+            [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "R1"),
+                ("client_id", "k"),
+                ("client_secret", "S1"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+        let saved = saved.lock().unwrap();
+        assert_eq!(saved.len(), 1);
+        assert_eq!(saved[0].access_token.expose(), "sl.NEW");
+        assert!(saved[0].refresh_token.is_none());
+    }
+
+    // A token endpoint that accepts the connection and never answers: the refresh ends
+    // with an error after its timeout instead of hanging.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    let held = tokio::spawn(async move {
+        let mut conns = Vec::new();
+        while let Ok((c, _)) = silent.accept().await {
+            conns.push(c);
+        }
+    });
+    let p = RefreshingToken::new(
+        "R2",
+        "k",
+        None,
+        format!("http://{addr}/oauth2/token"),
+        reqwest::Client::new(),
+    )
+    .with_timeout(Duration::from_millis(300));
+    let err = p.token().await.unwrap_err();
+    let TokenError::Transport(m) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(m, "no answer from the token endpoint within 0.3 s");
+    held.abort();
+}
+
+#[tokio::test]
+async fn revoke_posts_to_the_route_with_the_bearer_token() {
+    let (base, script) = server(vec![answer(200, "application/json", "null")]).await;
+    let client = ClientBuilder::new()
+        .retry_policy(RetryPolicy::none())
+        .access_token("sl.TO-REVOKE")
+        .base_url(&base)
+        .build_user()
+        .unwrap();
+    dropbox_api_runtime::oauth::revoke::<Untyped>(&client)
+        .await
+        .unwrap();
+    let s = script.lock().unwrap();
+    assert_eq!(s.seen[0].path, "/2/auth/token/revoke");
+    assert_eq!(s.seen[0].headers["authorization"], "Bearer sl.TO-REVOKE");
+    assert_eq!(&s.seen[0].body[..], b"null");
+}

@@ -30,6 +30,9 @@ pub fn dbx(home: &Path) -> std::process::Command {
         "DBX_EMULATOR_DATA_DIR",
         "XDG_DATA_HOME",
         "XDG_STATE_HOME",
+        "XDG_CONFIG_HOME",
+        "DBX_CREDENTIALS",
+        "DBX_APP_KEY",
         "RUST_LOG",
     ] {
         cmd.env_remove(var);

@@ -192,10 +192,11 @@ pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String
             ApiError, ErrorTypes, NoError, RateLimitReason, TimeoutKind, Untyped, UserMessage,
             RouteError, Body, BodyError, ByteRange, Download, PageError,
             Secret, RefreshingToken, StaticToken, TokenError, TokenProvider,
+            IssuedToken, TokenEndpoint, TokenStore, AuthorizeUrlBuilder, PkceCode, TokenAccessType,
             Timestamp, Validate, ValidationError, Violation,
         };
         pub use ::dropbox_api_runtime::{
-            builder, config, download, error, header, hooks, retry, route, secret, tags, token,
+            builder, config, download, error, header, hooks, oauth, retry, route, secret, tags, token,
         };
 
         #mods

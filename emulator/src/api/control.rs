@@ -1,64 +1,17 @@
-//! `/oauth2/token` and the emulator's own control endpoints under `/__emulator/`
-//! (a prefix Dropbox never uses).
+//! The emulator's own control endpoints under `/__emulator/` (a prefix Dropbox never uses).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
-use base64::Engine;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde::Deserialize;
 
-use super::{json_response, ok, text};
+use super::{ok, text};
 use crate::faults::FaultRule;
 use crate::state::Shared;
-
-/// `POST /oauth2/token` (form-encoded; client credentials in the form or as HTTP Basic).
-pub(crate) async fn oauth_token(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    if req.method() != Method::POST {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "Use POST.");
-    }
-    let mut form: HashMap<String, String> =
-        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let basic = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, rest) = v.trim().split_once(' ')?;
-            if !scheme.eq_ignore_ascii_case("basic") {
-                return None;
-            }
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(rest.trim())
-                .ok()?;
-            let s = String::from_utf8(decoded).ok()?;
-            let (id, secret) = s.split_once(':')?;
-            Some((id.to_string(), secret.to_string()))
-        });
-    let is_form = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let body = match axum::body::to_bytes(req.into_body(), 64 * 1024).await {
-        Ok(b) => b,
-        Err(_) => return text(StatusCode::BAD_REQUEST, "The request body is too large."),
-    };
-    if is_form {
-        form.extend(url::form_urlencoded::parse(&body).into_owned());
-    }
-    match shared.oauth.token(&form, basic) {
-        Ok(t) => ok(&t),
-        Err(e) => json_response(StatusCode::BAD_REQUEST, &e),
-    }
-}
 
 fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, String> {
     serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))

@@ -23,6 +23,7 @@ mod control;
 mod convert;
 mod files;
 mod legacy;
+mod oauth;
 
 pub(crate) use files::resume_job;
 
@@ -50,6 +51,8 @@ const ROUTES: &[&str] = &[
     "files/create_folder_v2",
     "files/list_folder",
     "files/list_folder/continue",
+    // Served by `oauth::revoke` (its own axum route), listed for the route label.
+    "auth/token/revoke",
 ];
 
 /// Whether `/2/{route}` is served.
@@ -67,7 +70,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/1/commit_chunked_upload/{*path}",
             any(legacy::commit_chunked_upload),
         )
-        .route("/oauth2/token", any(control::oauth_token))
+        .route("/oauth2/authorize", any(oauth::authorize))
+        .route("/oauth2/token", any(oauth::token))
+        .route("/2/auth/token/revoke", any(oauth::revoke))
         .route(
             "/__emulator/faults",
             get(control::faults_get)
