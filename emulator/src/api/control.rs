@@ -13,7 +13,7 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{Method, StatusCode};
 use serde::Deserialize;
 
-use super::{json_response, ok, text};
+use super::wire::{json_response, ok, text};
 use crate::faults::FaultRule;
 use crate::state::Shared;
 
