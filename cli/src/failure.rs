@@ -145,7 +145,7 @@ pub fn link_kind(e: &LinkError) -> Kind {
         LinkError::Conflict(_) | LinkError::Gone | LinkError::UsedByLostAttempt { .. } => {
             Kind::Refused
         }
-        LinkError::HashMismatch { .. } => Kind::Verification,
+        LinkError::HashMismatch(_) => Kind::Verification,
         _ if e.is_transient() => Kind::Transient,
         _ => Kind::Failure,
     }

@@ -59,6 +59,36 @@ impl ContentHash {
         }
         ContentHash(outer.finalize().into())
     }
+
+    /// Checks the content hash Dropbox reported for the stored bytes (`None` when it
+    /// reported none) against this one, computed locally. Hex case does not matter.
+    ///
+    /// ```
+    /// let local = dropbox_content_hash::content_hash(b"abc");
+    /// assert!(local.verify(Some(&local.to_hex())).is_ok());
+    /// let err = local.verify(Some("00")).unwrap_err();
+    /// assert_eq!(err.dropbox.as_deref(), Some("00"));
+    /// ```
+    pub fn verify(&self, dropbox: Option<&str>) -> Result<(), HashMismatch> {
+        match dropbox {
+            Some(d) if d.eq_ignore_ascii_case(&self.to_hex()) => Ok(()),
+            other => Err(HashMismatch {
+                local: self.to_hex(),
+                dropbox: other.map(str::to_owned),
+            }),
+        }
+    }
+}
+
+/// Dropbox stored bytes whose content hash differs from the hash of the local bytes: the
+/// upload is not what was read. Every uploader of this workspace reports it with this type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("content hash mismatch: local {local}, Dropbox {}", .dropbox.as_deref().unwrap_or("(none)"))]
+pub struct HashMismatch {
+    /// The hash of the bytes read locally.
+    pub local: String,
+    /// The hash Dropbox reported for what it stored (`None` when it reported none).
+    pub dropbox: Option<String>,
 }
 
 impl fmt::Display for ContentHash {

@@ -29,26 +29,21 @@ pub const MAX_BATCH: usize = 1000;
 /// One file of a batch.
 #[derive(Debug)]
 pub struct BatchItem {
-    /// Its bytes.
-    pub source: BatchSource,
+    /// Its bytes: a file or bytes in memory (what [`BatchItem::file`] and
+    /// [`BatchItem::bytes`] make) or a seekable reader. A batch reads its items out of
+    /// order and again when Dropbox loses a session, so a plain stream is refused: that
+    /// item fails with [`UploadError::InvalidOptions`] and the others go on (upload a
+    /// stream on its own with `upload`, which reads it once).
+    pub source: UploadSource,
     /// Where it goes.
     pub commit: CommitInfo,
-}
-
-/// Where a batch item's bytes come from.
-#[derive(Debug, Clone)]
-pub enum BatchSource {
-    /// A local file.
-    File(PathBuf),
-    /// Bytes in memory.
-    Bytes(Bytes),
 }
 
 impl BatchItem {
     /// A local file going to `commit.path`.
     pub fn file(path: impl Into<PathBuf>, commit: CommitInfo) -> Self {
         BatchItem {
-            source: BatchSource::File(path.into()),
+            source: UploadSource::File(path.into()),
             commit,
         }
     }
@@ -56,7 +51,7 @@ impl BatchItem {
     /// Bytes going to `commit.path`.
     pub fn bytes(data: impl Into<Bytes>, commit: CommitInfo) -> Self {
         BatchItem {
-            source: BatchSource::Bytes(data.into()),
+            source: UploadSource::Bytes(data.into()),
             commit,
         }
     }
@@ -222,15 +217,15 @@ pub(crate) async fn upload_batch(
     let clients = Clients::new(client, up);
     let client = &clients.checked;
     let mut results: Vec<Outcome> = (0..items.len()).map(|_| None).collect();
-    let readers = open_readers(&items, &mut results).await;
+    let (commits, readers) = open_readers(items, &mut results).await;
     let total_bytes = readers.iter().flatten().map(|r| r.len().unwrap_or(0)).sum();
-    let tracker = Tracker::new(up.progress.clone(), total_bytes, items.len() as u64);
+    let tracker = Tracker::new(up.progress.clone(), total_bytes, commits.len() as u64);
     let sessions = open_sessions(client, &readers).await?;
     let sent = send_contents(
         client,
         up,
         &tracker,
-        &items,
+        &commits,
         &readers,
         sessions,
         &mut results,
@@ -239,7 +234,7 @@ pub(crate) async fn upload_batch(
     let batch = Batch {
         client,
         options,
-        items: &items,
+        commits: &commits,
         readers: &readers,
         tracker: &tracker,
     };
@@ -254,14 +249,23 @@ pub(crate) async fn upload_batch(
     })
 }
 
-/// Opens every item's source; an item that cannot be read gets its error at once.
-async fn open_readers(items: &[BatchItem], results: &mut [Outcome]) -> Vec<Option<Reader>> {
+/// Opens every item's source (each reader takes its source over); an item that cannot be
+/// read gets its error at once. Returns the items' commits and readers, by index.
+async fn open_readers(
+    items: Vec<BatchItem>,
+    results: &mut [Outcome],
+) -> (Vec<CommitInfo>, Vec<Option<Reader>>) {
     let mut readers = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let source = match &item.source {
-            BatchSource::File(p) => UploadSource::File(p.clone()),
-            BatchSource::Bytes(b) => UploadSource::Bytes(b.clone()),
-        };
+    let mut commits = Vec::with_capacity(items.len());
+    for (i, BatchItem { source, commit }) in items.into_iter().enumerate() {
+        commits.push(commit);
+        if matches!(source, UploadSource::Stream { .. }) {
+            results[i] = Some(Err(UploadError::InvalidOptions(
+                "a batch item must be a file, bytes or a seekable reader, not a stream".into(),
+            )));
+            readers.push(None);
+            continue;
+        }
         match Reader::open(source).await {
             Ok(r) => readers.push(Some(r)),
             Err(e) => {
@@ -270,7 +274,7 @@ async fn open_readers(items: &[BatchItem], results: &mut [Outcome]) -> Vec<Optio
             }
         }
     }
-    readers
+    (commits, readers)
 }
 
 /// Phase 1: a session per readable item, up to 1,000 per `start_batch` call.
@@ -309,7 +313,7 @@ async fn send_contents(
     client: &UserClient,
     up: &UploadOptions,
     tracker: &Tracker,
-    items: &[BatchItem],
+    commits: &[CommitInfo],
     readers: &[Option<Reader>],
     sessions: Vec<Option<String>>,
     results: &mut [Outcome],
@@ -318,7 +322,7 @@ async fn send_contents(
     let mut packs: Vec<Vec<Piece<'_>>> = Vec::new();
     let mut pack_bytes = 0u64;
     let mut singles = Vec::new();
-    for ((i, item), session) in items.iter().enumerate().zip(sessions) {
+    for ((i, commit), session) in commits.iter().enumerate().zip(sessions) {
         let (Some(reader), Some(session)) = (&readers[i], session) else {
             continue;
         };
@@ -336,13 +340,13 @@ async fn send_contents(
                     p.push(Piece {
                         index: i,
                         reader,
-                        commit: &item.commit,
+                        commit,
                         session,
                         len,
                     });
                 }
             }
-            _ => singles.push((i, reader, &item.commit, session)),
+            _ => singles.push((i, reader, commit, session)),
         }
     }
     // The futures are collected first: mapping them lazily inside the stream trips the
@@ -388,7 +392,7 @@ async fn send_contents(
 struct Batch<'a> {
     client: &'a UserClient,
     options: &'a BatchOptions,
-    items: &'a [BatchItem],
+    commits: &'a [CommitInfo],
     readers: &'a [Option<Reader>],
     tracker: &'a Tracker,
 }
@@ -419,7 +423,7 @@ impl Batch<'_> {
             .retry
             .clone()
             .unwrap_or_else(|| self.client.transport().config().retry.clone());
-        let mut restarts = vec![0u32; self.items.len()];
+        let mut restarts = vec![0u32; self.commits.len()];
         let mut commit_calls = 0u32;
         let mut round = 0u32;
         while !sent.is_empty() {
@@ -463,7 +467,7 @@ impl Batch<'_> {
             .map(|s| {
                 UploadSessionFinishArg::new(
                     UploadSessionCursor::new(s.session.clone(), s.total),
-                    self.items[s.index].commit.clone(),
+                    self.commits[s.index].clone(),
                 )
             })
             .collect();
@@ -494,10 +498,10 @@ impl Batch<'_> {
         next: &mut Round,
         results: &mut [Outcome],
     ) {
-        let item = &self.items[s.index];
+        let commit = &self.commits[s.index];
         match answer {
             UploadSessionFinishBatchResultEntry::Success(meta) => {
-                results[s.index] = Some(verified(&item.commit, meta, &s.hash));
+                results[s.index] = Some(verified(commit, meta, &s.hash));
                 self.tracker.file_done();
             }
             UploadSessionFinishBatchResultEntry::Failure(e)
@@ -510,7 +514,7 @@ impl Batch<'_> {
             ) => {
                 // Either a resent commit whose first answer was lost (the file is there with
                 // our hash) or a session the server lost: that file starts over.
-                match find_committed(self.client, &item.commit, &s.hash).await {
+                match find_committed(self.client, commit, &s.hash).await {
                     Some(meta) => {
                         results[s.index] = Some(Ok(meta));
                         self.tracker.file_done();
@@ -520,7 +524,7 @@ impl Batch<'_> {
             }
             UploadSessionFinishBatchResultEntry::Failure(error) => {
                 results[s.index] = Some(Err(UploadError::BatchEntry {
-                    remote: item.commit.path.clone(),
+                    remote: commit.path.clone(),
                     error,
                 }));
             }
@@ -530,13 +534,13 @@ impl Batch<'_> {
     /// Sends a file whose session was lost again, in a session of its own, within the bound
     /// on restarts.
     async fn start_over(&self, s: &Sent, restarts: &mut u32) -> Result<Sent, UploadError> {
-        let item = &self.items[s.index];
+        let commit = &self.commits[s.index];
         let why = "lookup_failed/not_found".to_string();
         let reader = match &self.readers[s.index] {
             Some(r) if r.rewindable() && *restarts < crate::session::MAX_RESTARTS => r,
             _ => {
                 return Err(UploadError::SessionLost {
-                    remote: item.commit.path.clone(),
+                    remote: commit.path.clone(),
                     restarts: *restarts,
                     why,
                 });
@@ -550,7 +554,7 @@ impl Batch<'_> {
             &self.options.upload,
             self.tracker,
             reader,
-            &item.commit,
+            commit,
             session,
         )
         .await?;
@@ -583,12 +587,11 @@ fn verified(
     meta: FileMetadata,
     hash: &ContentHash,
 ) -> Result<FileMetadata, UploadError> {
-    match &meta.content_hash {
-        Some(h) if *h == hash.to_hex() => Ok(meta),
-        other => Err(UploadError::HashMismatch {
-            remote: commit.path.clone(),
-            local: hash.to_hex(),
-            remote_hash: other.clone().unwrap_or_else(|| "(none)".into()),
+    match hash.verify(meta.content_hash.as_deref()) {
+        Ok(()) => Ok(meta),
+        Err(mismatch) => Err(UploadError::HashMismatch {
+            path: commit.path.clone(),
+            mismatch,
         }),
     }
 }

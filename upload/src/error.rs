@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use dropbox_api::files;
 use dropbox_api_runtime::RouteError;
+use dropbox_content_hash::HashMismatch;
 
 /// An API error of any route, its route error boxed (downcast it with
 /// [`UploadError::route_error`]).
@@ -103,14 +104,13 @@ pub enum UploadError {
     #[error("the finish_batch job failed")]
     BatchJobFailed,
     /// The content hash Dropbox computed differs from the local one.
-    #[error("content hash mismatch for {remote}: local {local}, Dropbox {remote_hash}")]
+    #[error("{path}: {mismatch}")]
     HashMismatch {
         /// The destination.
-        remote: String,
-        /// The hash of the bytes read locally.
-        local: String,
-        /// The hash in the `FileMetadata` Dropbox returned.
-        remote_hash: String,
+        path: String,
+        /// Both hashes.
+        #[source]
+        mismatch: HashMismatch,
     },
     /// The file changed since the upload state was saved.
     #[error("the source changed since the upload state was saved: {0}")]

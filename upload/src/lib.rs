@@ -27,7 +27,7 @@
 //! 3. **Temporary upload links**: [`UploadExt::create_upload_link`] issues a link that a
 //!    party without a token uses once ([`TemporaryUploadLink::upload_bytes`] and friends).
 //!
-//! The legacy v1 chunked upload is in [`legacy`].
+//! The legacy v1 chunked upload is in [`v1`].
 //!
 //! A runnable tour of all three, against an emulator started in-process (or your Dropbox
 //! when `DROPBOX_TOKEN` is set): `cargo run -p dropbox-upload --example three_ways`.
@@ -88,12 +88,12 @@
 
 pub mod batch;
 pub mod error;
-pub mod legacy;
 pub mod link;
 pub mod options;
 mod session;
 pub mod source;
 pub mod state;
+pub mod v1;
 
 use std::future::Future;
 use std::path::Path;
@@ -105,11 +105,10 @@ use dropbox_api::files::{self, CommitInfo, UploadArg};
 use dropbox_api_runtime::auth::AuthClient as _;
 
 pub use batch::{
-    BatchItem, BatchOptions, BatchReport, BatchSource, CommitLock, CommitQueue, CommitStyle,
-    CommitTurn,
+    BatchItem, BatchOptions, BatchReport, CommitLock, CommitQueue, CommitStyle, CommitTurn,
 };
 pub use dropbox_content_hash::{
-    ContentHash, ContentHasher, content_hash, hash_file, hash_file_parallel,
+    ContentHash, ContentHasher, HashMismatch, content_hash, hash_file, hash_file_parallel,
 };
 pub use error::{CallError, Stage, UploadError};
 pub use link::{LinkError, TemporaryUploadLink};

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use dropbox_api_runtime::route::{Host, RouteSpec, Style};
 use dropbox_api_runtime::{ClientBuilder, LostAnswer, Secret, Transport};
-use dropbox_content_hash::{ContentHash, content_hash, hash_file_parallel};
+use dropbox_content_hash::{ContentHash, HashMismatch, content_hash, hash_file_parallel};
 
 /// Why using a temporary upload link failed. Messages never contain the link.
 #[derive(Debug, thiserror::Error)]
@@ -49,13 +49,8 @@ pub enum LinkError {
     #[error("unexpected answer from the link: {0}")]
     Malformed(String),
     /// Dropbox stored different bytes.
-    #[error("content hash mismatch: local {local}, Dropbox {remote}")]
-    HashMismatch {
-        /// The local hash.
-        local: String,
-        /// The hash Dropbox returned.
-        remote: String,
-    },
+    #[error(transparent)]
+    HashMismatch(#[from] HashMismatch),
     /// Reading the local file failed.
     #[error("reading {path}: {source}")]
     Io {
@@ -225,12 +220,7 @@ impl TemporaryUploadLink {
                 }
                 let a: Answer = serde_json::from_slice(&bytes)
                     .map_err(|e| LinkError::Malformed(e.to_string()))?;
-                if a.content_hash != local.to_hex() {
-                    return Err(LinkError::HashMismatch {
-                        local: local.to_hex(),
-                        remote: a.content_hash,
-                    });
-                }
+                local.verify(Some(&a.content_hash))?;
                 Ok(local)
             }
             400 => Err(LinkError::BadRequest(text())),

@@ -253,14 +253,12 @@ impl Job<'_> {
         m: &FileMetadata,
         local: &ContentHash,
     ) -> Result<(), UploadError> {
-        match &m.content_hash {
-            Some(h) if *h == local.to_hex() => Ok(()),
-            other => Err(UploadError::HashMismatch {
-                remote: self.remote(),
-                local: local.to_hex(),
-                remote_hash: other.clone().unwrap_or_else(|| "(none)".into()),
-            }),
-        }
+        local
+            .verify(m.content_hash.as_deref())
+            .map_err(|mismatch| UploadError::HashMismatch {
+                path: self.remote(),
+                mismatch,
+            })
     }
 
     /// Uploads everything through one `files/upload` call.

@@ -9,7 +9,7 @@ use common::*;
 use dbx_emulator::{EmulatorConfig, FaultAction, FaultRule};
 use dropbox_api::files::{CommitInfo, WriteMode};
 use dropbox_upload::prelude::*;
-use dropbox_upload::{BatchSource, CommitStyle, UploadError};
+use dropbox_upload::{CommitStyle, UploadError, UploadSource};
 
 const FINISH_V2: &str = "files/upload_session/finish_batch_v2";
 
@@ -43,11 +43,11 @@ async fn batch_of_2500_commits_in_exactly_three_serial_calls() {
     let expected: Vec<(String, String)> = items
         .iter()
         .map(|it| match &it.source {
-            BatchSource::Bytes(b) => (
+            UploadSource::Bytes(b) => (
                 it.commit.path.clone(),
                 dropbox_upload::content_hash(b).to_string(),
             ),
-            BatchSource::File(_) => unreachable!(),
+            other => unreachable!("{other:?}"),
         })
         .collect();
     let report = client.upload_batch(items, &options()).await.unwrap();
@@ -229,6 +229,65 @@ async fn large_items_use_several_appends() {
 }
 
 #[tokio::test]
+async fn seekable_readers_are_batch_items_and_streams_are_refused_alone() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let big = data(9 * MB + 3, 8);
+    let small = data(300_000, 9);
+    let seekable = |bytes: &Vec<u8>| UploadSource::Seekable {
+        reader: Box::new(std::io::Cursor::new(bytes.clone())),
+        len: bytes.len() as u64,
+    };
+    let items = vec![
+        BatchItem {
+            source: seekable(&big),
+            commit: CommitInfo::new("/src/big.bin"),
+        },
+        BatchItem {
+            source: UploadSource::Stream {
+                reader: Box::new(std::io::Cursor::new(small.clone())),
+                len: None,
+            },
+            commit: CommitInfo::new("/src/streamed.bin"),
+        },
+        BatchItem {
+            source: seekable(&small),
+            commit: CommitInfo::new("/src/small.bin"),
+        },
+    ];
+    let opts = BatchOptions {
+        upload: UploadOptions::default()
+            .chunk_size(4 * MIB)
+            .retry(fast_retry()),
+        ..BatchOptions::default()
+    };
+    let report = client.upload_batch(items, &opts).await.unwrap();
+    assert_eq!(report.succeeded(), 2, "{:?}", report.results);
+    assert!(
+        matches!(&report.results[1], Err(UploadError::InvalidOptions(m)) if m.contains("stream")),
+        "{:?}",
+        report.results[1]
+    );
+    for (i, path, bytes) in [(0, "/src/big.bin", &big), (2, "/src/small.bin", &small)] {
+        assert_eq!(&download(&client, path).await, bytes, "{path}");
+        let meta = report.results[i].as_ref().unwrap();
+        assert_eq!(
+            meta.content_hash.as_deref(),
+            Some(dropbox_upload::content_hash(bytes).to_hex().as_str())
+        );
+    }
+    let listed = dropbox_api::files::get_metadata(
+        &client,
+        &dropbox_api::files::GetMetadataArg::new("/src/streamed.bin"),
+    )
+    .await;
+    assert!(
+        listed.is_err(),
+        "the refused item was not stored: {listed:?}"
+    );
+}
+
+#[tokio::test]
 async fn transient_commit_failures_are_retried() {
     let emu = emulator().await;
     let client = client(&emu);
@@ -298,8 +357,8 @@ async fn packed_appends_survive_lost_answers_and_server_errors() {
     let expected: Vec<Vec<u8>> = items
         .iter()
         .map(|it| match &it.source {
-            BatchSource::Bytes(b) => b.to_vec(),
-            BatchSource::File(_) => unreachable!(),
+            UploadSource::Bytes(b) => b.to_vec(),
+            other => unreachable!("{other:?}"),
         })
         .collect();
     let opts = BatchOptions {

@@ -169,7 +169,7 @@ async fn statuses_map_to_typed_errors() {
         (
             "200 OK",
             "{\"content-hash\":\"00\"}",
-            |e| matches!(e, LinkError::HashMismatch { remote, .. } if remote == "00"),
+            |e| matches!(e, LinkError::HashMismatch(m) if m.dropbox.as_deref() == Some("00")),
         ),
     ];
     // One attempt each, so that 429 and 5xx come back as they are (the lifecycle would retry

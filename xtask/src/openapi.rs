@@ -26,6 +26,7 @@ pub fn extra_modules(specs: &Path) -> Result<Vec<ExtraModule>> {
             .context("an OpenAPI file without a name")?;
         let module = dbx_codegen::openapi::render_openapi_module(&path)?;
         out.push(ExtraModule {
+            origin: format!("the OpenAPI description `openapi/{name}.json`"),
             name,
             summary: format!("{} (from the OpenAPI description).", module.title),
             source: module.source,

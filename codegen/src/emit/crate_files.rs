@@ -44,6 +44,8 @@ pub struct ExtraModule {
     pub name: String,
     /// One line describing it, for `lib.rs`.
     pub summary: String,
+    /// What it was generated from, for its header, e.g. ``the OpenAPI description `openapi/v1.json` ``.
+    pub origin: String,
     /// The formatted source, without the header.
     pub source: String,
     /// The crates it needs.
@@ -136,6 +138,7 @@ fn closure(api: &Api, ns: &str) -> BTreeSet<String> {
 pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String, EmitError> {
     let base = base_namespaces(api);
     let mut mods = TokenStream::new();
+    let mut route_tables = TokenStream::new();
     for ns in api.namespaces.keys() {
         let m = ident(&module_name(ns));
         let doc = format!(" The `{ns}` namespace.");
@@ -145,6 +148,9 @@ pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String
         } else {
             quote!(#[cfg(feature = #feature)])
         };
+        if !api.namespaces[ns].routes.is_empty() {
+            route_tables.extend(quote!(#cfg #m::routes::ALL,));
+        }
         mods.extend(quote! {
             #[doc = #doc]
             #cfg
@@ -196,6 +202,10 @@ pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String
 
         /// The error of a route whose own error type is `E`.
         pub type Error<E> = ::dropbox_api_runtime::Error<E, Protocol>;
+
+        /// The routes of every namespace compiled in (`routes::ALL` of each), in namespace
+        /// order: for tools that serve, list or check the whole API.
+        pub const ROUTES: &[&[::dropbox_api_runtime::route::RouteSpec]] = &[#route_tables];
     };
     format_file("lib.rs", tokens)
 }

@@ -7,12 +7,12 @@ use std::fmt;
 use bytes::Bytes;
 use dropbox_api::v1::{Client, types};
 use dropbox_api_runtime::{RetryPolicy, Secret, Timeouts};
-use dropbox_content_hash::{ContentHash, content_hash};
+use dropbox_content_hash::{ContentHash, HashMismatch, content_hash};
 
 /// Why a v1 chunked upload failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum LegacyError {
+pub enum V1Error {
     /// The server refused a request.
     #[error("{operation} failed ({status}): {message}")]
     Refused {
@@ -35,13 +35,8 @@ pub enum LegacyError {
     #[error("the server asked to resume at offset {0}, outside the data")]
     BadOffset(i64),
     /// The committed file's hash differs.
-    #[error("content hash mismatch: local {local}, server {remote}")]
-    HashMismatch {
-        /// Local hash.
-        local: String,
-        /// Server hash.
-        remote: String,
-    },
+    #[error(transparent)]
+    HashMismatch(#[from] HashMismatch),
 }
 
 /// Transport failures, 5xx and 429 may succeed when tried again.
@@ -61,68 +56,65 @@ fn is_transient<E>(e: &dropbox_api::v1::Error<E>) -> bool {
 /// A v1 chunked uploader on the content host.
 ///
 /// The v1 client is progenitor's, outside the runtime's request lifecycle: it retries
-/// transient failures itself ([`LegacyUploader::with_retry`]) and bounds every request as a
+/// transient failures itself ([`V1Uploader::with_retry`]) and bounds every request as a
 /// whole, since it cannot watch bytes move: connect within `Timeouts::connect`, and finish
 /// within `Timeouts::attempt`, or ten idle periods when no attempt timeout is set (10 minutes
-/// by default) ([`LegacyUploader::with_timeouts`]).
-pub struct LegacyUploader {
+/// by default) ([`V1Uploader::with_timeouts`]).
+pub struct V1Uploader {
     client: Client,
     base_url: String,
     retry: RetryPolicy,
     auth: reqwest::header::HeaderValue,
 }
 
-impl fmt::Debug for LegacyUploader {
+impl fmt::Debug for V1Uploader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LegacyUploader")
+        f.debug_struct("V1Uploader")
             .field("base_url", &self.base_url)
             .finish_non_exhaustive()
     }
 }
 
-async fn describe<E: fmt::Debug>(
-    operation: &'static str,
-    e: dropbox_api::v1::Error<E>,
-) -> LegacyError {
+async fn describe<E: fmt::Debug>(operation: &'static str, e: dropbox_api::v1::Error<E>) -> V1Error {
     match e {
         dropbox_api::v1::Error::UnexpectedResponse(r) => {
             let status = r.status().as_u16();
             let body = r.text().await.unwrap_or_default();
-            LegacyError::Refused {
+            V1Error::Refused {
                 operation,
                 status,
                 message: body.chars().take(300).collect(),
             }
         }
-        dropbox_api::v1::Error::ErrorResponse(r) => LegacyError::Refused {
+        dropbox_api::v1::Error::ErrorResponse(r) => V1Error::Refused {
             operation,
             status: r.status().as_u16(),
             message: format!("{:?}", r.into_inner()),
         },
-        dropbox_api::v1::Error::CommunicationError(e) => LegacyError::Failed {
+        dropbox_api::v1::Error::CommunicationError(e) => V1Error::Failed {
             operation,
             message: e.without_url().to_string(),
         },
-        other => LegacyError::Failed {
+        other => V1Error::Failed {
             operation,
             message: other.to_string(),
         },
     }
 }
 
-impl LegacyUploader {
+impl V1Uploader {
     /// An uploader for the server at `base_url` (the content host) with an access token.
-    pub fn new(base_url: &str, access_token: &Secret) -> Result<Self, LegacyError> {
+    pub fn new(base_url: &str, access_token: &Secret) -> Result<Self, V1Error> {
         let mut auth =
             reqwest::header::HeaderValue::from_str(&format!("Bearer {}", access_token.expose()))
-                .map_err(|_| LegacyError::Failed {
+                .map_err(|_| V1Error::Failed {
                     operation: "setup",
                     message: "the token is not a valid header value".into(),
                 })?;
         auth.set_sensitive(true);
         let base_url = base_url.trim_end_matches('/').to_owned();
         let client = Self::http(&base_url, &auth, &Timeouts::default())?;
-        Ok(LegacyUploader {
+        Ok(V1Uploader {
             client,
             base_url,
             retry: RetryPolicy::default(),
@@ -134,7 +126,7 @@ impl LegacyUploader {
         base_url: &str,
         auth: &reqwest::header::HeaderValue,
         timeouts: &Timeouts,
-    ) -> Result<Client, LegacyError> {
+    ) -> Result<Client, V1Error> {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::AUTHORIZATION, auth.clone());
         let whole = timeouts
@@ -146,7 +138,7 @@ impl LegacyUploader {
             .connect_timeout(timeouts.connect)
             .timeout(whole)
             .build()
-            .map_err(|e| LegacyError::Failed {
+            .map_err(|e| V1Error::Failed {
                 operation: "setup",
                 message: e.to_string(),
             })?;
@@ -154,7 +146,7 @@ impl LegacyUploader {
     }
 
     /// Sets the bounds of every request (see the type's docs for how they apply here).
-    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Result<Self, LegacyError> {
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Result<Self, V1Error> {
         self.client = Self::http(&self.base_url, &self.auth, &timeouts)?;
         Ok(self)
     }
@@ -167,11 +159,7 @@ impl LegacyUploader {
 
     /// Sends `data` in chunks of `chunk_size` bytes; when the server answers 400 with its
     /// current offset, continues from there. Returns the upload id.
-    pub async fn chunked_upload(
-        &self,
-        data: &Bytes,
-        chunk_size: usize,
-    ) -> Result<String, LegacyError> {
+    pub async fn chunked_upload(&self, data: &Bytes, chunk_size: usize) -> Result<String, V1Error> {
         let chunk_size = chunk_size.max(1);
         let mut upload_id: Option<String> = None;
         let mut offset: usize = 0;
@@ -189,22 +177,21 @@ impl LegacyUploader {
                     let progress = progress.into_inner();
                     upload_id = Some(progress.upload_id);
                     offset = usize::try_from(progress.offset)
-                        .map_err(|_| LegacyError::BadOffset(progress.offset))?;
+                        .map_err(|_| V1Error::BadOffset(progress.offset))?;
                 }
                 Err(dropbox_api::v1::Error::ErrorResponse(r)) if r.status().as_u16() == 400 => {
                     let body: types::ChunkedUploadError = r.into_inner();
                     let Some(server) = body.offset else {
-                        return Err(LegacyError::Refused {
+                        return Err(V1Error::Refused {
                             operation: "chunked_upload",
                             status: 400,
                             message: body.error.unwrap_or_default(),
                         });
                     };
                     resyncs += 1;
-                    let server =
-                        usize::try_from(server).map_err(|_| LegacyError::BadOffset(server))?;
+                    let server = usize::try_from(server).map_err(|_| V1Error::BadOffset(server))?;
                     if server > data.len() || resyncs > 16 {
-                        return Err(LegacyError::BadOffset(server as i64));
+                        return Err(V1Error::BadOffset(server as i64));
                     }
                     tracing::debug!(target: "dropbox_upload", offset, server, "v1: resuming at the server's offset");
                     if let Some(id) = body.upload_id {
@@ -229,7 +216,7 @@ impl LegacyUploader {
                 break;
             }
         }
-        upload_id.ok_or_else(|| LegacyError::Failed {
+        upload_id.ok_or_else(|| V1Error::Failed {
             operation: "chunked_upload",
             message: "no upload id".into(),
         })
@@ -244,7 +231,7 @@ impl LegacyUploader {
         upload_id: &str,
         overwrite: bool,
         expected: Option<ContentHash>,
-    ) -> Result<types::V1Metadata, LegacyError> {
+    ) -> Result<types::V1Metadata, V1Error> {
         let meta = self
             .client
             .commit_chunked_upload(
@@ -260,13 +247,9 @@ impl LegacyUploader {
             Ok(m) => m.into_inner(),
             Err(e) => return Err(describe("commit_chunked_upload", e).await),
         };
-        if let (Some(local), Some(remote)) = (expected, &meta.content_hash)
-            && local.to_hex() != *remote
-        {
-            return Err(LegacyError::HashMismatch {
-                local: local.to_hex(),
-                remote: remote.clone(),
-            });
+        // A v1 answer may carry no hash; only a reported one is checked.
+        if let (Some(local), Some(reported)) = (expected, meta.content_hash.as_deref()) {
+            local.verify(Some(reported))?;
         }
         Ok(meta)
     }
@@ -278,7 +261,7 @@ impl LegacyUploader {
         root: types::Root,
         path: &str,
         chunk_size: usize,
-    ) -> Result<types::V1Metadata, LegacyError> {
+    ) -> Result<types::V1Metadata, V1Error> {
         let id = self.chunked_upload(&data, chunk_size).await?;
         self.commit(root, path, &id, true, Some(content_hash(&data)))
             .await

@@ -7,12 +7,12 @@ use common::*;
 use dbx_emulator::{FaultAction, FaultRule};
 use dropbox_api::v1::types::Root;
 use dropbox_api_runtime::Secret;
-use dropbox_upload::legacy::{LegacyError, LegacyUploader};
+use dropbox_upload::v1::{V1Error, V1Uploader};
 
 const CHUNK: &str = "1/chunked_upload";
 
-fn uploader(emu: &dbx_emulator::EmulatorHandle) -> LegacyUploader {
-    LegacyUploader::new(emu.base_url(), &Secret::new(emu.access_token().to_string()))
+fn uploader(emu: &dbx_emulator::EmulatorHandle) -> V1Uploader {
+    V1Uploader::new(emu.base_url(), &Secret::new(emu.access_token().to_string()))
         .unwrap()
         .with_retry(fast_retry())
 }
@@ -68,14 +68,13 @@ async fn lost_answers_and_resets_resume_from_the_server_offset() {
 #[tokio::test]
 async fn refusals_are_typed() {
     let emu = emulator().await;
-    let bad =
-        LegacyUploader::new(emu.base_url(), &Secret::new("not-the-token".to_string())).unwrap();
+    let bad = V1Uploader::new(emu.base_url(), &Secret::new("not-the-token".to_string())).unwrap();
     let err = bad
         .upload(Bytes::from_static(b"x"), Root::Auto, "/v1/x", 10)
         .await
         .unwrap_err();
     match &err {
-        LegacyError::Refused { status, .. } => assert_eq!(*status, 401),
+        V1Error::Refused { status, .. } => assert_eq!(*status, 401),
         other => panic!("{other:?}"),
     }
     assert!(!err.to_string().contains("not-the-token"));
@@ -109,7 +108,7 @@ async fn a_v1_server_that_never_answers_is_bounded() {
             held.push(s);
         }
     });
-    let up = dropbox_upload::legacy::LegacyUploader::new(&base, &"t".into())
+    let up = dropbox_upload::v1::V1Uploader::new(&base, &"t".into())
         .unwrap()
         .with_retry(
             dropbox_api_runtime::RetryPolicy::default()
@@ -140,7 +139,7 @@ async fn a_v1_server_that_never_answers_is_bounded() {
     assert!(
         matches!(
             &err,
-            LegacyError::Failed {
+            V1Error::Failed {
                 operation: "chunked_upload",
                 ..
             }
