@@ -40,9 +40,9 @@ const EMULATED: &[&RouteSpec] = &[
     &files::LIST_FOLDER_CONTINUE,
 ];
 
-/// Every route the generated crate describes (the features of `dropbox-api` the
-/// emulator enables).
-const DESCRIBED: &[&[&RouteSpec]] = &[EMULATED];
+/// Every route the generated crate describes, by namespace (the namespaces of the
+/// `dropbox-api` features the emulator enables).
+const DESCRIBED: &[&[RouteSpec]] = dropbox_api::ROUTES;
 
 /// The v2 routes the emulator serves, as the generated crate describes them (in spec
 /// order). The legacy v1 chunked upload, temporary upload links and `/oauth2/token` are
@@ -74,11 +74,7 @@ pub(crate) enum Lookup {
 
 /// Looks up `/2/{route}`.
 pub(crate) fn lookup(route: &str) -> Lookup {
-    resolve(
-        route,
-        EMULATED,
-        DESCRIBED.iter().flat_map(|ns| ns.iter().copied()),
-    )
+    resolve(route, EMULATED, DESCRIBED.iter().flat_map(|ns| ns.iter()))
 }
 
 /// Looks `route` (the path below `/2/`) up in a table.
@@ -164,7 +160,11 @@ mod tests {
             resolve("/2/files/upload", EMULATED, described()),
             Lookup::Unknown
         );
-        // The real table: every generated route in it is served.
+        // The real table: every generated route in it is served, and every served
+        // route is in it.
+        let all: Vec<&RouteSpec> = DESCRIBED.iter().flat_map(|ns| ns.iter()).collect();
+        assert_eq!(all.len(), EMULATED.len());
+        assert!(EMULATED.iter().all(|r| all.contains(r)));
         assert_eq!(lookup("files/copy_v2"), Lookup::Unknown);
         for spec in emulated_routes() {
             assert_eq!(lookup(name(spec)), Lookup::Emulated(spec));
