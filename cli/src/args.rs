@@ -255,6 +255,10 @@ pub struct ServeArgs {
     /// Where files are kept (across restarts); a temporary directory if omitted.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Print the routes the emulator serves (one URL path a line; JSON with --json) and
+    /// exit without serving.
+    #[arg(long)]
+    pub routes: bool,
 }
 
 /// `dbx demo`.

@@ -97,3 +97,15 @@ async fn refresh_token_credentials() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("DROPBOX_APP_KEY"), "{}", stderr(&o));
 }
+
+#[test]
+fn serve_lists_the_emulated_routes() {
+    let home = tempfile::tempdir().unwrap();
+    let expected: Vec<&str> = dbx_emulator::emulated_routes().map(|r| r.path).collect();
+    assert!(expected.contains(&"/2/files/upload_session/append_v2"));
+    let o = run(dbx(home.path()).args(["serve", "--routes"]));
+    assert_eq!(ok(&o).lines().collect::<Vec<_>>(), expected);
+    let o = run(dbx(home.path()).args(["--json", "serve", "--routes"]));
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(v, serde_json::json!({ "routes": expected }));
+}

@@ -20,8 +20,7 @@ pub(crate) fn finish_hex(h: BlockHasher) -> String {
     h.finish().to_hex()
 }
 
-/// Hex content hash of a byte slice (tests).
-#[cfg(test)]
+/// Hex content hash of a byte slice.
 pub(crate) fn hash_bytes(data: &[u8]) -> String {
     dropbox_content_hash::content_hash(data).to_hex()
 }

@@ -8,15 +8,46 @@
 //! offsets, closed sessions, concurrent sessions, conflicts, expiry, payload limits, rate
 //! limits. Fault injection makes connections drop and calls fail on demand.
 //!
+//! # Testing your app against the emulator
+//!
+//! As a dev-dependency (`dbx-emulator = { version = "...", default-features = false }`:
+//! the library without the command-line tool's dependencies), three lines start an
+//! emulator on a free port and give a `dropbox_api` client bound to it:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use dropbox_api::files::{self, DownloadArg, ListFolderArg};
+//!
+//! let emu = dbx_emulator::Emulator::for_tests().await?;
+//! let client = emu.user_client()?;
+//! emu.put_file("/docs/a.txt", b"hello".to_vec()).await?; // pre-populate
+//!
+//! let listing = files::list_folder(&client, &ListFolderArg::new("/docs")).await?;
+//! assert_eq!(listing.entries.len(), 1);
+//! let download = files::download(&client, &DownloadArg::new("/docs/a.txt"), None).await?;
+//! assert_eq!(&download.bytes().await?[..], b"hello");
+//! assert_eq!(emu.stats().calls("files/list_folder"), 1); // counters
+//! # Ok(()) }
+//! ```
+//!
+//! [`EmulatorHandle::faults`] injects faults (see [`FaultRule`]), [`EmulatorHandle::stats`]
+//! reads per-route counters, [`emulated_routes`] lists what is served. A v2 route that
+//! the generated crate describes but the emulator does not serve answers HTTP 400 with
+//! `Error in call to API function "ns/route": the emulator does not implement this
+//! route` (permanent: the runtime does not retry it); an unknown path answers 404.
+//!
+//! To configure more (a port, a data directory kept across restarts, limits, a manual
+//! clock, OAuth apps), pass an [`EmulatorConfig`] to [`Emulator::start`]:
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use dbx_emulator::{Emulator, EmulatorConfig};
-//! let emu = Emulator::start(EmulatorConfig::default()).await?;
+//! let emu = Emulator::start(EmulatorConfig::default().with_port(8080)).await?;
 //! println!("{} {}", emu.base_url(), emu.access_token());
 //! emu.shutdown().await;
 //! # Ok(()) }
 //! ```
-
 mod api;
 pub mod clock;
 pub mod config;
@@ -29,6 +60,7 @@ mod ingest;
 pub mod oauth;
 mod paths;
 mod persist;
+mod seed;
 mod server;
 mod sessions;
 mod state;
@@ -46,10 +78,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use api::routes::{emulated_routes, is_emulated};
 pub use clock::{Clock, EmulatorClock, ManualClock, SystemClock};
 pub use config::{EmulatorConfig, Limits, OAuthApp};
 pub use faults::{FaultAction, FaultRule, FaultRuleStatus, Faults, RateLimitKind};
 pub use oauth::{OAuth, OAuthError, PkceMethod};
+pub use seed::SeedError;
 pub use stats::{RouteStats, Stats};
 
 /// Why the emulator could not start.
@@ -78,6 +112,18 @@ pub enum EmulatorError {
 pub struct Emulator;
 
 impl Emulator {
+    /// Starts an emulator for a test: a free port, a temporary data directory (removed
+    /// when the handle is dropped), a random development token, no fsync (a test does not
+    /// survive a power cut anyway). The same as [`Emulator::start`] with
+    /// `EmulatorConfig { durable: false, ..EmulatorConfig::default() }`.
+    pub async fn for_tests() -> Result<EmulatorHandle, EmulatorError> {
+        Emulator::start(EmulatorConfig {
+            durable: false,
+            ..EmulatorConfig::default()
+        })
+        .await
+    }
+
     /// Starts an emulator on 127.0.0.1 in the current tokio runtime.
     pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
         let (tempdir, data_dir) = match &config.data_dir {
@@ -273,12 +319,68 @@ impl EmulatorHandle {
         &self.data_dir
     }
 
-    /// The fault injector.
+    /// A `dropbox_api` client builder bound to this emulator (its base URL and the
+    /// development token), to adjust timeouts or the retry policy before building.
+    pub fn client_builder(&self) -> dropbox_api::ClientBuilder {
+        dropbox_api::ClientBuilder::new()
+            .access_token(self.token.clone())
+            .base_url(&self.base_url)
+    }
+
+    /// A ready `dropbox_api` user client bound to this emulator.
+    pub fn user_client(&self) -> Result<dropbox_api::UserClient, dropbox_api::BuildError> {
+        self.client_builder().build_user()
+    }
+
+    /// Pre-populates a file: stores `bytes` at `path` as an upload in `overwrite` mode
+    /// would (missing parent folders created, an existing file replaced), without HTTP
+    /// (no stats, no faults). Returns the file's metadata as `files/get_metadata` gives
+    /// it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let emu = dbx_emulator::Emulator::for_tests().await?;
+    /// let meta = emu.put_file("/Photos/a.jpg", vec![0u8; 10]).await?;
+    /// assert_eq!(meta.path_display.as_deref(), Some("/Photos/a.jpg"));
+    /// assert_eq!(meta.size, 10);
+    /// # Ok(()) }
+    /// ```
+    pub async fn put_file(
+        &self,
+        path: impl Into<String>,
+        bytes: impl Into<Vec<u8>>,
+    ) -> Result<dropbox_api::files::FileMetadata, SeedError> {
+        seed::put_file(self.shared.clone(), path.into(), bytes.into()).await
+    }
+
+    /// Pre-populates a folder (and missing parents); an existing folder is fine. Without
+    /// HTTP, like [`put_file`](Self::put_file).
+    pub async fn create_folder(
+        &self,
+        path: impl Into<String>,
+    ) -> Result<dropbox_api::files::FolderMetadata, SeedError> {
+        seed::create_folder(self.shared.clone(), path.into()).await
+    }
+
+    /// The fault injector: rules added here apply to the next requests.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dbx_emulator::{FaultAction, FaultRule};
+    /// let emu = dbx_emulator::Emulator::for_tests().await?;
+    /// // The next call to files/get_metadata answers 500 (the runtime retries it).
+    /// emu.faults()
+    ///     .add(FaultRule::new("files/get_metadata", FaultAction::InternalError).times(1));
+    /// # Ok(()) }
+    /// ```
     pub fn faults(&self) -> &Faults {
         &self.shared.faults
     }
 
-    /// Per-route counters.
+    /// Per-route counters (calls, statuses, bytes in and out), keyed by route name
+    /// (`files/upload_session/append_v2`, `apitul/1`, `1/chunked_upload`, ...).
     pub fn stats(&self) -> &Stats {
         &self.shared.stats
     }

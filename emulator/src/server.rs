@@ -298,8 +298,8 @@ async fn connection(stream: TcpStream, router: Router, shared: Arc<Shared>) {
 /// temporary upload link is dropped).
 pub(crate) fn route_label(path: &str) -> String {
     if let Some(rest) = path.strip_prefix("/2/") {
-        if crate::api::is_known_route(rest) {
-            return rest.to_string();
+        if let Some(name) = crate::api::routes::known_name(rest) {
+            return name.to_string();
         }
         return "(unknown)".into();
     }

@@ -7,8 +7,23 @@ use crate::args::ServeArgs;
 use crate::failure::{CmdResult, Failure, Kind};
 use crate::output::Output;
 
-/// Runs the emulator until Ctrl-C.
+/// The URL paths of the v2 routes the emulator serves.
+fn route_paths() -> Vec<&'static str> {
+    dbx_emulator::emulated_routes().map(|r| r.path).collect()
+}
+
+/// Runs the emulator until Ctrl-C (or, with `--routes`, lists its routes).
 pub async fn run(args: &ServeArgs, out: &Output) -> CmdResult {
+    if args.routes {
+        if out.json {
+            out.json(json!({"routes": route_paths()}));
+        } else {
+            for path in route_paths() {
+                out.line(path);
+            }
+        }
+        return Ok(());
+    }
     let emu = Emulator::start(EmulatorConfig {
         port: args.port,
         data_dir: args.data_dir.clone(),
@@ -27,6 +42,11 @@ pub async fn run(args: &ServeArgs, out: &Output) -> CmdResult {
         "dbx: emulator listening on {} (files in {}); in another shell: export the two lines above, then run dbx commands. Ctrl-C stops it.",
         emu.base_url(),
         emu.data_dir().display()
+    ));
+    // The routes go to stderr: stdout stays the two lines above.
+    out.note(format!(
+        "dbx: emulated routes (others answer 400 \"the emulator does not implement this route\"): {}",
+        route_paths().join(" ")
     ));
     tokio::signal::ctrl_c()
         .await

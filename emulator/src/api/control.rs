@@ -9,7 +9,7 @@ use axum::response::Response;
 use http::StatusCode;
 use serde::Deserialize;
 
-use super::{ok, text};
+use super::wire::{ok, text};
 use crate::faults::FaultRule;
 use crate::state::Shared;
 

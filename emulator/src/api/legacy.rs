@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 use http::header::CONTENT_TYPE;
 use http::{Method, StatusCode};
 
-use super::{ApiError, authenticate, internal, json_response};
+use super::call::authenticate;
+use super::wire::{Refusal, internal, json_response};
 use crate::sessions::{Kind, SessionFailure, Upload};
 use crate::state::Shared;
 use crate::store::{CommitSpec, Mode, StoreError, ViewKind, WriteFailure};
@@ -64,14 +65,14 @@ fn query_map(q: Option<&str>) -> HashMap<String, String> {
 /// v1 authentication: same tokens, v1 error shape (the message of a 401).
 fn v1_auth(shared: &Shared, headers: &http::HeaderMap) -> Result<(), &'static str> {
     authenticate(shared, "1", headers).map_err(|e| match e {
-        ApiError::Auth(_) => "The given OAuth 2 access token is invalid or has expired.",
+        Refusal::Auth(_) => "The given OAuth 2 access token is invalid or has expired.",
         _ => "No auth method found.",
     })
 }
 
 /// `PUT /1/chunked_upload?upload_id=&offset=`.
 pub(crate) async fn chunked_upload(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    super::detached(chunked_upload_inner(shared, req)).await
+    super::wire::detached(chunked_upload_inner(shared, req)).await
 }
 
 async fn chunked_upload_inner(shared: Arc<Shared>, req: Request) -> Response {
@@ -186,7 +187,7 @@ pub(crate) async fn commit_chunked_upload(
     Path(rest): Path<String>,
     req: Request,
 ) -> Response {
-    super::detached(commit_inner(shared, rest, req)).await
+    super::wire::detached(commit_inner(shared, rest, req)).await
 }
 
 async fn commit_inner(shared: Arc<Shared>, rest: String, req: Request) -> Response {

@@ -10,7 +10,8 @@ use base64::Engine;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
 use http::{HeaderValue, Method, StatusCode};
 
-use super::{authenticate, json_response, ok, text};
+use super::call::authenticate;
+use super::wire::{json_response, ok, text};
 use crate::oauth::OAuthError;
 use crate::state::Shared;
 
