@@ -6,6 +6,7 @@
 //! route, and types that read and write Dropbox's JSON exactly. The clients, errors and
 //! transport come from `dropbox-api-runtime` and are re-exported here.
 #![cfg_attr(rustfmt, rustfmt::skip)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 pub use ::dropbox_api_runtime::*;
 
@@ -38,6 +39,7 @@ pub mod files;
 pub mod users_common;
 
 /// Dropbox v1 chunked upload (legacy) (from the OpenAPI description).
+#[cfg(feature = "legacy-v1")]
 #[rustfmt::skip]
 pub mod v1;
 
@@ -53,3 +55,8 @@ impl ::dropbox_api_runtime::ErrorTypes for Protocol {
 
 /// The error of a route whose own error type is `E`.
 pub type Error<E> = ::dropbox_api_runtime::Error<E, Protocol>;
+
+/// The example of `README.md`, compiled as a doctest.
+#[cfg(all(doctest, feature = "files"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctest;

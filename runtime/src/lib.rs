@@ -17,7 +17,8 @@
 //!   429 with `Retry-After`, 5xx), transport failures and timeouts, with the request id;
 //! - [`token`]: fixed tokens and refresh-token providers; [`secret`]: values that never print;
 //! - [`header`]: the `Dropbox-API-Arg` escaping;
-//! - [`wire`] and [`validate`]: Dropbox's JSON format and spec constraints for generated types.
+//! - [`wire`] and [`validate`]: Dropbox's JSON format and spec constraints for generated types;
+//! - [`tls`]: the TLS backend the cargo features chose ([`http_client_builder`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -54,6 +55,7 @@ pub mod shape;
 mod stall;
 mod status;
 pub mod tags;
+pub mod tls;
 pub mod token;
 pub mod transport;
 pub mod validate;
@@ -72,6 +74,12 @@ pub use error::{
 pub use hooks::Interceptor;
 pub use retry::{LostAnswer, RetryPolicy};
 pub use secret::Secret;
+pub use tls::http_client_builder;
 pub use token::{RefreshingToken, StaticToken, TokenError, TokenProvider};
 pub use transport::Transport;
 pub use wire::Timestamp;
+
+/// The example of this crate's `README.md`, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadme;
