@@ -1,29 +1,59 @@
-//! Emits the `events` namespace of `tests/fixtures/families.stone` into `OUT_DIR`, so that
-//! `tests/families.rs` compiles and exercises the code the emitter writes for struct
-//! families (none of the committed specs has one).
+//! Emits the namespace of every fixture in `tests/fixtures/` (the same specs the snapshot
+//! tests diff as text) into `OUT_DIR`, so that `tests/fixtures_compile.rs` compiles each
+//! emitted module and `tests/families.rs` exercises the struct families, which none of the
+//! committed specs has. A fixture whose emitted code does not compile fails the build.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
     let fixtures = Path::new("tests/fixtures");
-    let read = |name: &str| {
-        let path = fixtures.join(name);
+    println!("cargo::rerun-if-changed={}", fixtures.display());
+    let read = |path: &Path| {
         println!("cargo::rerun-if-changed={}", path.display());
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     };
-    let cfg = read("stone_cfg.stone");
-    let spec = read("families.stone");
-    let api = dbx_codegen::load_str(&[("stone_cfg.stone", &cfg), ("families.stone", &spec)])
-        .unwrap_or_else(|e| panic!("{e}"));
-    let code = dbx_codegen::emit::emit_namespace(&api, "events").unwrap_or_else(|e| panic!("{e}"));
+    let cfg = read(&fixtures.join("stone_cfg.stone"));
+    let mut specs: Vec<_> = std::fs::read_dir(fixtures)
+        .unwrap_or_else(|e| panic!("{}: {e}", fixtures.display()))
+        .map(|entry| entry.expect("reading tests/fixtures").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "stone"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "stone_cfg.stone"))
+        .collect();
+    specs.sort();
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
-    let module = Path::new(&out).join("events.rs");
-    std::fs::write(&module, code).expect("writing the emitted module");
-    // `include!` cannot take a file with inner attributes, so the test includes a one-line
-    // module declaration that points at the emitted file.
-    let decl = format!(
-        "#[path = {:?}]\npub mod events;\n",
-        module.display().to_string()
-    );
-    std::fs::write(Path::new(&out).join("events_mod.rs"), decl).expect("writing the declaration");
+    let out = Path::new(&out);
+    let mut all = String::new();
+    for path in &specs {
+        let file = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("fixture names are UTF-8");
+        let spec = read(path);
+        let api = dbx_codegen::load_str(&[("stone_cfg.stone", &cfg), (file, &spec)])
+            .unwrap_or_else(|e| panic!("{e}"));
+        for ns in api.namespaces.keys() {
+            let code = dbx_codegen::emit::emit_namespace(&api, ns)
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+            let module = dbx_codegen::emit::module_name(ns);
+            let target = out.join(format!("{module}.rs"));
+            std::fs::write(&target, code).expect("writing an emitted module");
+            // `include!` cannot take a file with inner attributes, so the tests include
+            // module declarations that point at the emitted files.
+            // (A raw identifier, since a namespace may be a Rust keyword such as `async`.)
+            let decl = format!(
+                "#[path = {:?}]\npub mod r#{module};\n",
+                target.display().to_string()
+            );
+            if ns == "events" {
+                std::fs::write(out.join("events_mod.rs"), &decl).expect("writing a declaration");
+            }
+            writeln!(all, "/// Emitted from `fixtures/{file}`.\n{decl}").expect("a String");
+        }
+    }
+    std::fs::write(out.join("fixtures_mod.rs"), all).expect("writing the declarations");
+    // Compile the routes the fixtures mark `is_preview` too (the generated crate gates them
+    // behind its `preview` feature).
+    println!("cargo::rustc-check-cfg=cfg(feature, values(\"preview\"))");
+    println!("cargo::rustc-cfg=feature=\"preview\"");
 }

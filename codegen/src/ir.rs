@@ -367,6 +367,126 @@ pub struct Example {
     pub span: Span,
 }
 
+/// The `host` attribute of a route: which Dropbox server answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Host {
+    /// `api`: `api.dropboxapi.com`, RPC calls (the default).
+    #[default]
+    Api,
+    /// `content`: `content.dropboxapi.com`, uploads and downloads.
+    Content,
+    /// `notify`: `notify.dropboxapi.com`, long polling.
+    Notify,
+}
+
+/// The `style` attribute of a route: how its argument and result travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Style {
+    /// `rpc`: JSON argument and result in the bodies (the default).
+    #[default]
+    Rpc,
+    /// `upload`: argument in `Dropbox-API-Arg`, raw bytes up, JSON result in the body.
+    Upload,
+    /// `download`: argument in `Dropbox-API-Arg`, result in `Dropbox-API-Result`, raw bytes
+    /// down.
+    Download,
+}
+
+/// The `auth` attribute of a route: the credentials it accepts. Only the sets that
+/// Dropbox's `stone_cfg` allows exist; the resolver refuses any other with its span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Auth {
+    /// `user`: a user access token (the default).
+    #[default]
+    User,
+    /// `team`: a team access token.
+    Team,
+    /// `app`: the app's key and secret (HTTP basic auth).
+    App,
+    /// `noauth`: no credentials.
+    NoAuth,
+    /// `app, user`: either the app's key and secret or a user token.
+    AppOrUser,
+    /// `app, team`: either the app's key and secret or a team token.
+    AppOrTeam,
+}
+
+impl Host {
+    /// The attribute value as the spec writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Host::Api => "api",
+            Host::Content => "content",
+            Host::Notify => "notify",
+        }
+    }
+
+    /// Reads an attribute value.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Host::Api, Host::Content, Host::Notify]
+            .into_iter()
+            .find(|h| h.as_str() == s)
+    }
+}
+
+impl Style {
+    /// The attribute value as the spec writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Style::Rpc => "rpc",
+            Style::Upload => "upload",
+            Style::Download => "download",
+        }
+    }
+
+    /// Reads an attribute value.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Style::Rpc, Style::Upload, Style::Download]
+            .into_iter()
+            .find(|h| h.as_str() == s)
+    }
+}
+
+impl Auth {
+    /// The attribute value in its canonical form (kinds sorted, `", "` between them).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Auth::User => "user",
+            Auth::Team => "team",
+            Auth::App => "app",
+            Auth::NoAuth => "noauth",
+            Auth::AppOrUser => "app, user",
+            Auth::AppOrTeam => "app, team",
+        }
+    }
+
+    /// Reads an attribute value: comma-separated kinds, in any order, spaces ignored.
+    pub fn parse(s: &str) -> Option<Self> {
+        let mut kinds: Vec<&str> = s.split(',').map(str::trim).collect();
+        kinds.sort_unstable();
+        Some(match kinds.as_slice() {
+            ["user"] => Auth::User,
+            ["team"] => Auth::Team,
+            ["app"] => Auth::App,
+            ["noauth"] => Auth::NoAuth,
+            ["app", "user"] => Auth::AppOrUser,
+            ["app", "team"] => Auth::AppOrTeam,
+            _ => return None,
+        })
+    }
+}
+
+macro_rules! display_as_str {
+    ($($t:ty),*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+display_as_str!(Host, Style, Auth);
+
 /// A route.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
@@ -386,8 +506,18 @@ pub struct Route {
     pub deprecated: Option<Option<(String, u32)>>,
     /// The normalised docstring.
     pub doc: Option<String>,
+    /// Which host serves it (the `host` attribute).
+    pub host: Host,
+    /// How argument and result travel (the `style` attribute).
+    pub style: Style,
+    /// Which credentials it accepts (the `auth` attribute).
+    pub auth: Auth,
+    /// The OAuth scope it needs (the `scope` attribute), if the spec names one.
+    pub scope: Option<String>,
+    /// Whether the spec marks it `is_preview` (may change without notice).
+    pub is_preview: bool,
     /// Every attribute of `stone_cfg.Route`, with defaults filled in (`Value::Null` when
-    /// unset and nullable).
+    /// unset and nullable). The ones above are also here, as written.
     pub attrs: BTreeMap<String, Value>,
     /// Where it is defined.
     pub span: Span,
@@ -402,34 +532,12 @@ impl Route {
         }
     }
 
-    /// A boolean attribute, if set.
-    pub fn attr_bool(&self, key: &str) -> Option<bool> {
-        match self.attrs.get(key) {
-            Some(Value::Bool(b)) => Some(*b),
-            _ => None,
-        }
-    }
-
-    /// The `style` attribute (`rpc` when there is no schema).
-    pub fn style(&self) -> &str {
-        self.attr_str("style").unwrap_or("rpc")
-    }
-
-    /// The `host` attribute (`api` when there is no schema).
-    pub fn host(&self) -> &str {
-        self.attr_str("host").unwrap_or("api")
-    }
-
-    /// The `auth` attribute (`user` when there is no schema).
-    pub fn auth(&self) -> &str {
-        self.attr_str("auth").unwrap_or("user")
-    }
-
     /// Whether the route only reads: its OAuth `scope` attribute is a read scope (ends in
     /// `.read`, or is `sessions.list`). A call of such a route whose answer was lost may be
     /// sent again. A route without a scope counts as writing.
     pub fn is_read_only(&self) -> bool {
-        self.attr_str("scope")
+        self.scope
+            .as_deref()
             .is_some_and(|s| s.ends_with(".read") || s == "sessions.list")
     }
 

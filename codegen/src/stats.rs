@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::ir::{Api, UserType};
+use crate::ir::{Api, Host, Style, UserType};
 
 /// What an API contains.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,15 +44,15 @@ impl Stats {
         };
         for r in api.routes() {
             s.routes += 1;
-            match r.style() {
-                "upload" => s.upload += 1,
-                "download" => s.download += 1,
-                _ => s.rpc += 1,
+            match r.style {
+                Style::Upload => s.upload += 1,
+                Style::Download => s.download += 1,
+                Style::Rpc => s.rpc += 1,
             }
-            match r.host() {
-                "content" => s.host_content += 1,
-                "notify" => s.host_notify += 1,
-                _ => s.host_api += 1,
+            match r.host {
+                Host::Content => s.host_content += 1,
+                Host::Notify => s.host_notify += 1,
+                Host::Api => s.host_api += 1,
             }
         }
         for t in api.types() {

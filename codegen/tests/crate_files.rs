@@ -68,7 +68,10 @@ fn a_feature_gated_module_makes_its_own_dependencies_optional() {
         "legacy-v1 = [\"dep:progenitor-client\"]"
     );
     let default = line(toml, "default =");
-    assert!(default.contains("\"files\"") && default.contains("\"rustls\""), "{default}");
+    assert!(
+        default.contains("\"files\"") && default.contains("\"rustls\""),
+        "{default}"
+    );
     assert!(!default.contains("legacy-v1"), "{default}");
     for tls in ["rustls", "rustls-ring", "rustls-no-provider", "native-tls"] {
         assert_eq!(
@@ -76,8 +79,13 @@ fn a_feature_gated_module_makes_its_own_dependencies_optional() {
             format!("{tls} = [\"dropbox-api-runtime/{tls}\"]")
         );
     }
-    assert!(toml.contains("\n[package.metadata.docs.rs]\nfeatures = [\"legacy-v1\", \"preview\"]\n"));
-    assert!(!toml.contains("publish"), "a workspace crate is publishable:\n{toml}");
+    assert!(
+        toml.contains("\n[package.metadata.docs.rs]\nfeatures = [\"legacy-v1\", \"preview\"]\n")
+    );
+    assert!(
+        !toml.contains("publish"),
+        "a workspace crate is publishable:\n{toml}"
+    );
     assert_eq!(line(toml, "readme"), "readme = \"README.md\"");
 
     let lib = file(&c, "src/lib.rs");

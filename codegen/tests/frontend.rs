@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use dbx_codegen::example_json;
 use dbx_codegen::ir::{
-    Api, DataType, ExampleValue, FloatKind, IntKind, Redaction, StringConstraints, TypeKey,
-    UserType, Value,
+    Api, Auth, DataType, ExampleValue, FloatKind, Host, IntKind, Redaction, StringConstraints,
+    Style, TypeKey, UserType, Value,
 };
 use dbx_codegen::stats::Stats;
 use serde_json::json;
@@ -853,9 +853,19 @@ route plain (Void, Void, Void)
     );
     // Defaults filled in, null for unset nullable attributes.
     let plain = &routes[3];
-    assert_eq!(plain.style(), "rpc");
-    assert_eq!(plain.host(), "api");
-    assert_eq!(plain.auth(), "user");
+    assert_eq!(
+        (plain.style, plain.host, plain.auth),
+        (Style::Rpc, Host::Api, Auth::User)
+    );
+    assert_eq!((plain.scope.as_deref(), plain.is_preview), (None, false));
+    assert_eq!(
+        (r1.style, r1.host, r1.auth),
+        (Style::Upload, Host::Content, Auth::User)
+    );
+    assert_eq!(
+        (r1.scope.as_deref(), r1.is_preview),
+        (Some("files.content.write"), true)
+    );
     assert_eq!(plain.attrs["scope"], Value::Null);
     assert_eq!(plain.attrs["is_preview"], Value::Bool(false));
     let stats = Stats::of(&api);
@@ -1321,6 +1331,8 @@ fn check_cases(cases: &[Case]) {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+const TYPED_CFG: &str = "namespace stone_cfg\n\nstruct Route\n    auth String = \"user\"\n    host String = \"api\"\n    style String = \"rpc\"\n";
 
 const ONE_CFG: &str = "namespace stone_cfg\n\nstruct Route\n    auth String = \"user\"\n    is_preview Boolean = false\n";
 
@@ -1990,6 +2002,32 @@ fn route_errors() {
                 ),
                 ("a.stone:6:22", "bad value for attribute `is_preview`"),
             ],
+        },
+        Case {
+            name: "host, style and auth outside the known sets",
+            files: &[
+                ("stone_cfg.stone", TYPED_CFG),
+                (
+                    "a.stone",
+                    "namespace ns\n\nroute r (Void, Void, Void)\n    attrs\n        host = \"elsewhere\"\n        style = \"stream\"\n        auth = \"team, user\"\n",
+                ),
+            ],
+            expect: &[
+                ("a.stone:5:16", "unknown route host `elsewhere`"),
+                ("a.stone:6:17", "unknown route style `stream`"),
+                ("a.stone:7:16", "unsupported route auth `team, user`"),
+            ],
+        },
+        Case {
+            name: "a schema default outside the known set is reported at the route",
+            files: &[
+                (
+                    "stone_cfg.stone",
+                    "namespace stone_cfg\n\nstruct Route\n    host String = \"moon\"\n",
+                ),
+                ("a.stone", "namespace ns\n\nroute r (Void, Void, Void)\n"),
+            ],
+            expect: &[("a.stone:3:7", "unknown route host `moon`")],
         },
         Case {
             name: "attribute set twice",

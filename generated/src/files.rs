@@ -6494,4 +6494,25 @@ pub mod routes {
         auth: "app, user",
         idempotent: true,
     };
+    /// Every route of this namespace, in spec order (preview routes only with
+    /// the `preview` feature).
+    pub const ALL: &[rt::route::RouteSpec] = &[
+        UPLOAD,
+        UPLOAD_SESSION_START,
+        UPLOAD_SESSION_START_BATCH,
+        UPLOAD_SESSION_APPEND,
+        UPLOAD_SESSION_APPEND_V2,
+        UPLOAD_SESSION_APPEND_BATCH,
+        UPLOAD_SESSION_FINISH,
+        UPLOAD_SESSION_FINISH_BATCH,
+        UPLOAD_SESSION_FINISH_BATCH_V2,
+        UPLOAD_SESSION_FINISH_BATCH_CHECK,
+        GET_TEMPORARY_UPLOAD_LINK,
+        GET_METADATA,
+        DOWNLOAD,
+        DELETE_V2,
+        CREATE_FOLDER_V2,
+        LIST_FOLDER,
+        LIST_FOLDER_CONTINUE,
+    ];
 }

@@ -56,6 +56,13 @@ impl ::dropbox_api_runtime::ErrorTypes for Protocol {
 /// The error of a route whose own error type is `E`.
 pub type Error<E> = ::dropbox_api_runtime::Error<E, Protocol>;
 
+/// The routes of every namespace compiled in (`routes::ALL` of each), in namespace
+/// order: for tools that serve, list or check the whole API.
+pub const ROUTES: &[&[::dropbox_api_runtime::route::RouteSpec]] = &[
+    #[cfg(feature = "files")]
+    files::routes::ALL,
+];
+
 /// The example of `README.md`, compiled as a doctest.
 #[cfg(all(doctest, feature = "files"))]
 #[doc = include_str!("../README.md")]

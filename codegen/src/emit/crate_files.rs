@@ -139,6 +139,7 @@ fn closure(api: &Api, ns: &str) -> BTreeSet<String> {
 pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String, EmitError> {
     let base = base_namespaces(api);
     let mut mods = TokenStream::new();
+    let mut route_tables = TokenStream::new();
     for ns in api.namespaces.keys() {
         let m = ident(&module_name(ns));
         let doc = format!(" The `{ns}` namespace.");
@@ -148,6 +149,9 @@ pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String
         } else {
             quote!(#[cfg(feature = #feature)])
         };
+        if !api.namespaces[ns].routes.is_empty() {
+            route_tables.extend(quote!(#cfg #m::routes::ALL,));
+        }
         mods.extend(quote! {
             #[doc = #doc]
             #cfg
@@ -216,6 +220,10 @@ pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String
 
         /// The error of a route whose own error type is `E`.
         pub type Error<E> = ::dropbox_api_runtime::Error<E, Protocol>;
+
+        /// The routes of every namespace compiled in (`routes::ALL` of each), in namespace
+        /// order: for tools that serve, list or check the whole API.
+        pub const ROUTES: &[&[::dropbox_api_runtime::route::RouteSpec]] = &[#route_tables];
 
         #readme_doctest
     };

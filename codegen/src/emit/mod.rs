@@ -6,10 +6,10 @@
 
 mod crate_files;
 mod docs;
+mod families;
 mod names;
 mod route_errors;
 mod routes;
-mod shapes;
 mod structs;
 mod types;
 mod unions;
@@ -55,47 +55,66 @@ pub struct GeneratedCrate {
     pub files: BTreeMap<String, String>,
 }
 
-/// Everything one namespace module needs while emitting.
-pub(crate) struct ModuleCx<'a> {
+/// The crate-wide analyses, computed once per emitted crate and shared by every module.
+pub(crate) struct CrateCx<'a> {
     pub(crate) api: &'a Api,
-    pub(crate) names: &'a names::Names,
-    pub(crate) ns: &'a str,
-    pub(crate) types: types::TypeMapper<'a>,
-    pub(crate) boxed: &'a BTreeSet<(TypeKey, String)>,
-    pub(crate) needs: validate::NeedsValidation,
-    pub(crate) patterns: validate::Patterns,
+    /// Rust names of every type, field and member, collisions already refused.
+    pub(crate) names: names::Names,
+    /// `(type, field or member)` edges that are boxed to break recursion.
+    pub(crate) boxed: BTreeSet<(TypeKey, String)>,
     /// Types reachable from route arguments (the only ones validated).
-    pub(crate) sendable: &'a BTreeSet<TypeKey>,
+    pub(crate) sendable: BTreeSet<TypeKey>,
+    /// Which types implement `RouteError`, and which can be transient.
+    pub(crate) route_errors: route_errors::RouteErrors,
     /// Structs use `#[derive(Serialize, Deserialize)]` instead of the table-driven impls.
     pub(crate) serde_derive: bool,
+}
+
+impl<'a> CrateCx<'a> {
+    /// Runs the crate-wide analyses.
+    pub(crate) fn new(api: &'a Api, serde: SerdeStyle) -> Result<Self, EmitError> {
+        Ok(CrateCx {
+            api,
+            names: names::Names::new(api)?,
+            boxed: types::boxed_edges(api),
+            sendable: validate::sendable_types(api),
+            route_errors: route_errors::RouteErrors::find(api),
+            serde_derive: serde == SerdeStyle::Derive,
+        })
+    }
+}
+
+/// Everything one namespace module needs while emitting: the crate's analyses (reached
+/// through `Deref`, so `self.names` is the crate's) and the namespace's own.
+pub(crate) struct ModuleCx<'a> {
+    pub(crate) krate: &'a CrateCx<'a>,
+    pub(crate) ns: &'a str,
+    pub(crate) types: types::TypeMapper<'a>,
+    pub(crate) needs: validate::NeedsValidation,
+    pub(crate) patterns: validate::Patterns,
     /// Struct families emitted as one generic struct (none with `serde_derive`).
-    pub(crate) shapes: shapes::Shapes,
-    /// Which types implement `RouteError`, and which can be transient.
-    pub(crate) route_errors: &'a route_errors::RouteErrors,
+    pub(crate) families: families::Families,
+}
+
+impl<'a> std::ops::Deref for ModuleCx<'a> {
+    type Target = CrateCx<'a>;
+
+    fn deref(&self) -> &CrateCx<'a> {
+        self.krate
+    }
 }
 
 /// Emits the Rust module of one namespace (formatted, with the header).
 pub fn emit_namespace(api: &Api, ns: &str) -> Result<String, EmitError> {
-    let names = names::Names::new(api)?;
-    let boxed = types::boxed_edges(api);
-    let sendable = validate::sendable_types(api);
-    let route_errors = route_errors::RouteErrors::find(api);
-    emit_namespace_with(api, &names, &boxed, &sendable, &route_errors, false, ns)
+    emit_module(&CrateCx::new(api, SerdeStyle::default())?, ns)
 }
 
-fn emit_namespace_with(
-    api: &Api,
-    names: &names::Names,
-    boxed: &BTreeSet<(TypeKey, String)>,
-    sendable: &BTreeSet<TypeKey>,
-    route_errors: &route_errors::RouteErrors,
-    serde_derive: bool,
-    ns: &str,
-) -> Result<String, EmitError> {
+fn emit_module(krate: &CrateCx<'_>, ns: &str) -> Result<String, EmitError> {
+    let api = krate.api;
+    let names = &krate.names;
     let formats = types::custom_formats(api, ns);
     let cx = ModuleCx {
-        api,
-        names,
+        krate,
         ns,
         types: types::TypeMapper {
             api,
@@ -103,17 +122,13 @@ fn emit_namespace_with(
             ns,
             formats: &formats,
         },
-        boxed,
         needs: validate::NeedsValidation::default(),
         patterns: validate::Patterns::default(),
-        sendable,
-        serde_derive,
-        shapes: if serde_derive {
-            shapes::Shapes::default()
+        families: if krate.serde_derive {
+            families::Families::default()
         } else {
-            shapes::Shapes::find(api, names, ns, boxed, sendable)
+            families::Families::find(api, names, ns, &krate.boxed, &krate.sendable)
         },
-        route_errors,
     };
     let Some(namespace) = api.namespaces.get(ns) else {
         return Err(EmitError::Unsupported(format!("no namespace `{ns}`")));
@@ -128,10 +143,10 @@ fn emit_namespace_with(
         items.extend(cx.emit_route_error(t.key()));
     }
     for r in &namespace.routes {
-        items.extend(cx.emit_route(r)?);
+        items.extend(cx.emit_route(r));
     }
-    let route_specs = cx.route_specs()?;
-    let kinds = cx.emit_kinds();
+    let route_specs = cx.route_specs();
+    let family_markers = cx.emit_family_markers();
     let statics = cx.patterns.statics();
     let format_markers = format_markers(&formats);
     let module_doc = match &namespace.doc {
@@ -161,7 +176,7 @@ fn emit_namespace_with(
         #format_markers
         #items
         #route_specs
-        #kinds
+        #family_markers
     };
     format_file(&format!("module `{ns}`"), tokens)
 }
@@ -183,18 +198,21 @@ fn format_markers(formats: &BTreeMap<String, usize>) -> TokenStream {
 }
 
 impl ModuleCx<'_> {
+    /// The doc attributes for a docstring of this namespace (`ty` is the type whose
+    /// members the docstring may name unqualified).
+    pub(crate) fn docs(&self, doc: Option<&str>, ty: Option<&TypeKey>) -> TokenStream {
+        docs::doc_attrs(
+            self.api,
+            &self.names,
+            doc,
+            docs::DocContext { ns: self.ns, ty },
+        )
+    }
+
     fn emit_alias(&self, a: &crate::ir::Alias) -> TokenStream {
         let name = names::ident(&self.names.ty(&a.key));
         let ty = self.types.rust(&a.ty);
-        let docs = docs::doc_attrs(
-            self.api,
-            self.names,
-            a.doc.as_deref(),
-            docs::DocContext {
-                ns: self.ns,
-                ty: None,
-            },
-        );
+        let docs = self.docs(a.doc.as_deref(), None);
         let stone = format!(" Stone alias `{}.{}`.", a.key.namespace, a.key.name);
         quote! {
             #docs
@@ -243,21 +261,10 @@ fn space_items(text: &str) -> String {
 /// Emits a whole crate: one module per namespace, `lib.rs`, `Cargo.toml` and the example
 /// round-trip test.
 pub fn emit_crate(api: &Api, options: &CrateOptions) -> Result<GeneratedCrate, EmitError> {
-    let names = names::Names::new(api)?;
-    let boxed = types::boxed_edges(api);
-    let sendable = validate::sendable_types(api);
-    let route_errors = route_errors::RouteErrors::find(api);
+    let krate = CrateCx::new(api, options.serde)?;
     let mut out = GeneratedCrate::default();
     for ns in api.namespaces.keys() {
-        let text = emit_namespace_with(
-            api,
-            &names,
-            &boxed,
-            &sendable,
-            &route_errors,
-            options.serde == SerdeStyle::Derive,
-            ns,
-        )?;
+        let text = emit_module(&krate, ns)?;
         out.files
             .insert(format!("src/{}.rs", names::module_name(ns)), text);
     }
@@ -269,7 +276,7 @@ pub fn emit_crate(api: &Api, options: &CrateOptions) -> Result<GeneratedCrate, E
     }
     out.files.insert(
         "src/lib.rs".into(),
-        crate_files::lib_rs(api, &names, options)?,
+        crate_files::lib_rs(api, &krate.names, options)?,
     );
     out.files
         .insert("Cargo.toml".into(), crate_files::cargo_toml(api, options));
@@ -277,7 +284,7 @@ pub fn emit_crate(api: &Api, options: &CrateOptions) -> Result<GeneratedCrate, E
         .insert("README.md".into(), crate_files::readme(api, options));
     out.files.insert(
         "tests/examples.rs".into(),
-        crate_files::examples_test(api, &names, options)?,
+        crate_files::examples_test(api, &krate.names, options)?,
     );
     Ok(out)
 }

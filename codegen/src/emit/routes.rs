@@ -3,24 +3,20 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::docs::{DocContext, doc_attrs};
+use super::ModuleCx;
 use super::names::{ident, route_fn_name};
-use super::{EmitError, ModuleCx};
-use crate::ir::{DataType, Route};
+use crate::ir::{Auth, DataType, Host, Route, Style};
 
 /// The runtime marker trait for an `auth` attribute.
-fn auth_trait(auth: &str) -> Result<TokenStream, EmitError> {
-    let mut parts: Vec<&str> = auth.split(',').map(str::trim).collect();
-    parts.sort_unstable();
-    Ok(match parts.as_slice() {
-        ["user"] => quote!(rt::auth::UserAuth),
-        ["team"] => quote!(rt::auth::TeamAuth),
-        ["app"] => quote!(rt::auth::AppAuth),
-        ["noauth"] => quote!(rt::auth::NoAuth),
-        ["app", "user"] => quote!(rt::auth::AppOrUserAuth),
-        ["app", "team"] => quote!(rt::auth::AppOrTeamAuth),
-        _ => return Err(EmitError::Unsupported(format!("route auth `{auth}`"))),
-    })
+fn auth_trait(auth: Auth) -> TokenStream {
+    match auth {
+        Auth::User => quote!(rt::auth::UserAuth),
+        Auth::Team => quote!(rt::auth::TeamAuth),
+        Auth::App => quote!(rt::auth::AppAuth),
+        Auth::NoAuth => quote!(rt::auth::NoAuth),
+        Auth::AppOrUser => quote!(rt::auth::AppOrUserAuth),
+        Auth::AppOrTeam => quote!(rt::auth::AppOrTeamAuth),
+    }
 }
 
 impl ModuleCx<'_> {
@@ -30,36 +26,36 @@ impl ModuleCx<'_> {
     }
 
     /// Emits the `routes` module with one `RouteSpec` per route.
-    pub(super) fn route_specs(&self) -> Result<TokenStream, EmitError> {
+    pub(super) fn route_specs(&self) -> TokenStream {
         let Some(ns) = self.api.namespaces.get(self.ns) else {
-            return Ok(TokenStream::new());
+            return TokenStream::new();
         };
         if ns.routes.is_empty() {
-            return Ok(TokenStream::new());
+            return TokenStream::new();
         }
         let mut consts = TokenStream::new();
+        let mut all = TokenStream::new();
         for r in &ns.routes {
             let c = Self::route_const(r);
+            let cfg = preview_cfg(r);
+            all.extend(quote!(#cfg #c,));
             let namespace = &r.namespace;
             let name = &r.name;
             let version = r.version;
             let path = r.url_path();
-            let host = match r.host() {
-                "api" => quote!(rt::route::Host::Api),
-                "content" => quote!(rt::route::Host::Content),
-                "notify" => quote!(rt::route::Host::Notify),
-                other => return Err(EmitError::Unsupported(format!("route host `{other}`"))),
+            let host = match r.host {
+                Host::Api => quote!(rt::route::Host::Api),
+                Host::Content => quote!(rt::route::Host::Content),
+                Host::Notify => quote!(rt::route::Host::Notify),
             };
-            let style = match r.style() {
-                "rpc" => quote!(rt::route::Style::Rpc),
-                "upload" => quote!(rt::route::Style::Upload),
-                "download" => quote!(rt::route::Style::Download),
-                other => return Err(EmitError::Unsupported(format!("route style `{other}`"))),
+            let style = match r.style {
+                Style::Rpc => quote!(rt::route::Style::Rpc),
+                Style::Upload => quote!(rt::route::Style::Upload),
+                Style::Download => quote!(rt::route::Style::Download),
             };
-            let auth = r.auth();
+            let auth = r.auth.as_str();
             let idempotent = r.is_read_only();
             let doc = format!(" `{name}` version {version}.");
-            let cfg = preview_cfg(r);
             consts.extend(quote! {
                 #[doc = #doc]
                 #cfg
@@ -75,30 +71,25 @@ impl ModuleCx<'_> {
                 };
             });
         }
-        Ok(quote! {
+        quote! {
             /// Static descriptions of this namespace's routes (URL path, host, style, auth).
             pub mod routes {
                 #[allow(unused_imports)]
                 use ::dropbox_api_runtime as rt;
                 #consts
+                /// Every route of this namespace, in spec order (preview routes only with
+                /// the `preview` feature).
+                pub const ALL: &[rt::route::RouteSpec] = &[#all];
             }
-        })
+        }
     }
 
     /// Emits the function of one route.
-    pub(super) fn emit_route(&self, r: &Route) -> Result<TokenStream, EmitError> {
+    pub(super) fn emit_route(&self, r: &Route) -> TokenStream {
         let f = ident(&route_fn_name(r));
         let c = Self::route_const(r);
-        let auth = auth_trait(r.auth())?;
-        let docs = doc_attrs(
-            self.api,
-            self.names,
-            r.doc.as_deref(),
-            DocContext {
-                ns: self.ns,
-                ty: None,
-            },
-        );
+        let auth = auth_trait(r.auth);
+        let docs = self.docs(r.doc.as_deref(), None);
         let label = if r.version > 1 {
             format!("{}:{}", r.name, r.version)
         } else {
@@ -108,9 +99,9 @@ impl ModuleCx<'_> {
             " Route `{}/{label}`: `POST {}` on the {} host ({} style, auth `{}`).",
             r.namespace,
             r.url_path(),
-            r.host(),
-            r.style(),
-            r.auth()
+            r.host,
+            r.style,
+            r.auth
         );
         let deprecated = match &r.deprecated {
             None => TokenStream::new(),
@@ -147,8 +138,8 @@ impl ModuleCx<'_> {
         let arg_expr = if has_arg { quote!(arg) } else { quote!(&()) };
         // A plain fn returning the runtime's future: the generated crate compiles no state
         // machine per route, and callers `.await` it exactly like an `async fn`.
-        let body = match r.style() {
-            "upload" => quote! {
+        let body = match r.style {
+            Style::Upload => quote! {
                 pub fn #f<'a>(
                     client: &'a impl #auth,
                     #arg_param
@@ -157,7 +148,7 @@ impl ModuleCx<'_> {
                     client.transport().upload(&routes::#c, #arg_expr, body.into())
                 }
             },
-            "download" => quote! {
+            Style::Download => quote! {
                 pub fn #f<'a>(
                     client: &'a impl #auth,
                     #arg_param
@@ -166,7 +157,7 @@ impl ModuleCx<'_> {
                     client.transport().download(&routes::#c, #arg_expr, range)
                 }
             },
-            _ => quote! {
+            Style::Rpc => quote! {
                 pub fn #f<'a>(
                     client: &'a impl #auth,
                     #arg_param
@@ -175,19 +166,19 @@ impl ModuleCx<'_> {
                 }
             },
         };
-        Ok(quote! {
+        quote! {
             #docs
             #[doc = ""]
             #[doc = #summary]
             #cfg
             #deprecated
             #body
-        })
+        }
     }
 }
 
 fn preview_cfg(r: &Route) -> TokenStream {
-    if r.attr_bool("is_preview") == Some(true) {
+    if r.is_preview {
         quote!(#[cfg(feature = "preview")])
     } else {
         TokenStream::new()

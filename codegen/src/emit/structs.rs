@@ -5,13 +5,12 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::ModuleCx;
-use super::docs::{DocContext, doc_attrs};
 use super::names::{field_name, ident, variant_name};
 use super::validate::{checks, float_literal, int_literal};
 use crate::ir::{DataType, Struct, Value};
 
 /// The pieces of an ordinary struct's code, built from its fields; shared by a single
-/// struct and by a family emitted as one generic struct (see [`super::shapes`]).
+/// struct and by a family emitted as one generic struct (see [`super::families`]).
 pub(super) struct StructParts {
     /// Field declarations (with docs and attributes).
     pub decls: TokenStream,
@@ -69,7 +68,7 @@ impl ModuleCx<'_> {
         if s.subtypes.is_some() {
             return self.polymorphic(s);
         }
-        if let Some(family) = self.shapes.family_of(&s.key) {
+        if let Some(family) = self.families.family_of(&s.key) {
             return self.emit_family_member(s, family);
         }
         let name = ident(&self.names.ty(&s.key));
@@ -171,15 +170,7 @@ impl ModuleCx<'_> {
 
     /// A struct's docs: the spec's docstring, then the Stone name.
     pub(super) fn struct_docs(&self, s: &Struct) -> TokenStream {
-        let docs = doc_attrs(
-            self.api,
-            self.names,
-            s.doc.as_deref(),
-            DocContext {
-                ns: self.ns,
-                ty: Some(&s.key),
-            },
-        );
+        let docs = self.docs(s.doc.as_deref(), Some(&s.key));
         let stone_doc = format!(" Stone struct `{}.{}`.", s.key.namespace, s.key.name);
         if docs.is_empty() {
             quote!(#[doc = #stone_doc])
@@ -214,15 +205,7 @@ impl ModuleCx<'_> {
             let boxed = self.boxed.contains(&(s.key.clone(), f.name.clone()));
             let ty = self.types.rust_boxed(&f.ty, boxed);
             let nullable = matches!(f.ty, DataType::Nullable(_)) || self.api.is_nullable(&f.ty);
-            let fdocs = doc_attrs(
-                self.api,
-                self.names,
-                f.doc.as_deref(),
-                DocContext {
-                    ns: self.ns,
-                    ty: Some(&s.key),
-                },
-            );
+            let fdocs = self.docs(f.doc.as_deref(), Some(&s.key));
             let deprecated = if f.annotations.deprecated {
                 quote!(#[deprecated])
             } else {
@@ -513,15 +496,7 @@ impl ModuleCx<'_> {
             " Stone struct `{}.{}` with enumerated subtypes: `.tag` on the wire names the subtype.",
             s.key.namespace, s.key.name
         );
-        let docs = doc_attrs(
-            self.api,
-            self.names,
-            s.doc.as_deref(),
-            DocContext {
-                ns: self.ns,
-                ty: Some(&s.key),
-            },
-        );
+        let docs = self.docs(s.doc.as_deref(), Some(&s.key));
         let mut variants = TokenStream::new();
         let mut encode_arms = TokenStream::new();
         let mut decode_arms = TokenStream::new();

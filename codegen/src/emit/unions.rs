@@ -4,7 +4,6 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::ModuleCx;
-use super::docs::{DocContext, doc_attrs};
 use super::names::{ident, variant_name};
 use super::validate::checks;
 use crate::ir::{DataType, Member, Union};
@@ -46,11 +45,7 @@ impl ModuleCx<'_> {
             u.key.namespace,
             u.key.name
         );
-        let ctx = DocContext {
-            ns: self.ns,
-            ty: Some(&u.key),
-        };
-        let docs = doc_attrs(self.api, self.names, u.doc.as_deref(), ctx);
+        let docs = self.docs(u.doc.as_deref(), Some(&u.key));
         let members = self.api.all_members(u);
         let open = members.iter().any(|m| m.catch_all);
 
@@ -71,7 +66,7 @@ impl ModuleCx<'_> {
             let mdocs = if m.catch_all {
                 quote!(#[doc = " A member this version of the spec does not know (the catch-all of an open union). It can be received but not sent."])
             } else {
-                doc_attrs(self.api, self.names, m.doc.as_deref(), ctx)
+                self.docs(m.doc.as_deref(), Some(&u.key))
             };
             let deprecated = if m.annotations.deprecated {
                 quote!(#[deprecated])

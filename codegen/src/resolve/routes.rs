@@ -93,8 +93,9 @@ impl<'a> Resolver<'a> {
                     }
                 };
                 let attrs = self.route_attrs(def);
-                let (Some(arg), Some(result), Some(error), Some(attrs)) =
-                    (arg, result, error, attrs)
+                let typed = attrs.as_ref().and_then(|a| self.typed_attrs(def, a));
+                let (Some(arg), Some(result), Some(error), Some(attrs), Some(typed)) =
+                    (arg, result, error, attrs, typed)
                 else {
                     continue;
                 };
@@ -110,6 +111,11 @@ impl<'a> Resolver<'a> {
                         .as_ref()
                         .map(|d| d.by.as_ref().map(|(n, v)| (n.name.clone(), *v))),
                     doc: self.doc_of(def.name.span, &def.doc),
+                    host: typed.host,
+                    style: typed.style,
+                    auth: typed.auth,
+                    scope: typed.scope,
+                    is_preview: typed.is_preview,
                     attrs,
                     span: def.name.span,
                 });
@@ -128,6 +134,72 @@ impl<'a> Resolver<'a> {
             }
             self.routes.insert(ns, routes);
         }
+    }
+
+    /// Reads the attributes the toolkit acts on into their IR types. A value outside the
+    /// known set is an error at the value (or at the route, when the value is the schema's
+    /// default), so that no later stage meets an unknown host, style or auth.
+    fn typed_attrs(
+        &mut self,
+        def: &crate::stone::ast::RouteDef,
+        attrs: &BTreeMap<String, Value>,
+    ) -> Option<TypedAttrs> {
+        let span_of = |key: &str| {
+            def.attrs
+                .iter()
+                .find(|(k, _)| k.name == key)
+                .map(|(_, v)| match v {
+                    AttrValue::Literal(l) => l.span,
+                    AttrValue::Tag(t) => t.span,
+                })
+                .unwrap_or(def.name.span)
+        };
+        let text = |key: &str| match attrs.get(key) {
+            Some(Value::String(s)) | Some(Value::Tag(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let host = match text("host") {
+            None => Some(ir::Host::default()),
+            Some(v) => ir::Host::parse(v).or_else(|| {
+                self.diags.error(
+                    span_of("host"),
+                    format!("unknown route host `{v}` (expected api, content or notify)"),
+                );
+                None
+            }),
+        };
+        let style = match text("style") {
+            None => Some(ir::Style::default()),
+            Some(v) => ir::Style::parse(v).or_else(|| {
+                self.diags.error(
+                    span_of("style"),
+                    format!("unknown route style `{v}` (expected rpc, upload or download)"),
+                );
+                None
+            }),
+        };
+        let auth = match text("auth") {
+            None => Some(ir::Auth::default()),
+            Some(v) => ir::Auth::parse(v).or_else(|| {
+                self.diags.error(
+                    span_of("auth"),
+                    format!(
+                        "unsupported route auth `{v}` (expected user, team, app, noauth, \
+                         `app, user` or `app, team`)"
+                    ),
+                );
+                None
+            }),
+        };
+        let is_preview = matches!(attrs.get("is_preview"), Some(Value::Bool(true)));
+        let scope = text("scope").map(str::to_string);
+        Some(TypedAttrs {
+            host: host?,
+            style: style?,
+            auth: auth?,
+            scope,
+            is_preview,
+        })
     }
 
     fn route_attrs(
@@ -211,4 +283,13 @@ impl<'a> Resolver<'a> {
     fn is_nullable_alias(&self, ty: &DataType) -> bool {
         matches!(super::unalias(&self.types, ty), DataType::Nullable(_))
     }
+}
+
+/// The route attributes with IR types.
+struct TypedAttrs {
+    host: ir::Host,
+    style: ir::Style,
+    auth: ir::Auth,
+    scope: Option<String>,
+    is_preview: bool,
 }

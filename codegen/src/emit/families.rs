@@ -3,13 +3,13 @@
 //! and a type alias per struct of the spec.
 //!
 //! ```text
-//! pub struct DescriptionType<K> { pub description: String, _kind: PhantomData<fn() -> K> }
-//! pub type AppLinkTeamType = DescriptionType<kinds::AppLinkTeamType>;
+//! pub struct DescriptionType<K> { pub description: String, _member: PhantomData<fn() -> K> }
+//! pub type AppLinkTeamType = DescriptionType<family::AppLinkTeamType>;
 //! ```
 //!
 //! Every struct keeps its name, its docs, its constructor and setters, and stays a distinct
 //! type (the marker `K` differs); `Debug` prints the struct's own name and decode errors name
-//! it, through [`Kind`](dropbox_api_runtime::shape::Kind) on the marker. The compiler checks
+//! it, through [`Member`](dropbox_api_runtime::family::Member) on the marker. The compiler checks
 //! the family's impls once instead of once per struct, which is most of the build time of
 //! the full spec's `team_log`.
 
@@ -39,12 +39,12 @@ pub(crate) struct Family {
 
 /// The families of one namespace.
 #[derive(Debug, Default)]
-pub(crate) struct Shapes {
+pub(crate) struct Families {
     families: Vec<Family>,
     by_member: BTreeMap<TypeKey, usize>,
 }
 
-impl Shapes {
+impl Families {
     /// Finds the families of namespace `ns`: eligible structs grouped by field list, groups
     /// of at least [`MIN_FAMILY`].
     pub(crate) fn find(
@@ -53,9 +53,9 @@ impl Shapes {
         ns: &str,
         boxed: &BTreeSet<(TypeKey, String)>,
         sendable: &BTreeSet<TypeKey>,
-    ) -> Shapes {
+    ) -> Families {
         let Some(namespace) = api.namespaces.get(ns) else {
-            return Shapes::default();
+            return Families::default();
         };
         let mut groups: BTreeMap<String, Vec<TypeKey>> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
@@ -73,7 +73,7 @@ impl Shapes {
         }
         let mut taken: BTreeSet<String> =
             namespace.types.iter().map(|t| names.ty(t.key())).collect();
-        let mut shapes = Shapes::default();
+        let mut found = Families::default();
         for key in order {
             let Some(members) = groups.remove(&key) else {
                 continue;
@@ -86,13 +86,13 @@ impl Shapes {
             };
             let name = family_name(first, &members, &taken);
             taken.insert(name.clone());
-            let index = shapes.families.len();
+            let index = found.families.len();
             for m in &members {
-                shapes.by_member.insert(m.clone(), index);
+                found.by_member.insert(m.clone(), index);
             }
-            shapes.families.push(Family { name, members });
+            found.families.push(Family { name, members });
         }
-        shapes
+        found
     }
 
     /// The family a struct belongs to.
@@ -144,11 +144,11 @@ fn family_name(first: &Struct, members: &[TypeKey], taken: &BTreeSet<String>) ->
     if !taken.contains(&base) {
         return base;
     }
-    let shaped = format!("{base}Shape");
-    let mut candidate = shaped.clone();
+    let fallback = format!("{base}Family");
+    let mut candidate = fallback.clone();
     let mut n = 2;
     while taken.contains(&candidate) {
-        candidate = format!("{shaped}{n}");
+        candidate = format!("{fallback}{n}");
         n += 1;
     }
     candidate
@@ -174,11 +174,11 @@ impl ModuleCx<'_> {
     /// when it is the first member.
     pub(super) fn emit_family_member(&self, s: &Struct, family: &Family) -> TokenStream {
         let alias = ident(&self.names.ty(&s.key));
-        let shape = ident(&family.name);
+        let generic = ident(&family.name);
         let docs = self.struct_docs(s);
         let alias_item = quote! {
             #docs
-            pub type #alias = #shape<kinds::#alias>;
+            pub type #alias = #generic<family::#alias>;
         };
         if family.members.first() == Some(&s.key) {
             let generic = self.emit_family_struct(s, family);
@@ -209,7 +209,7 @@ impl ModuleCx<'_> {
             ..
         } = &parts;
         let doc = format!(
-            " The field list of {} structs of the spec, each a type alias `{}<kinds::Name>` (the first is [`{}`]). The marker in [`kinds`] keeps the structs distinct types and gives `Debug` and decode errors the struct's own name.",
+            " The field list of {} structs of the spec, each a type alias `{}<family::Name>` (the first is [`{}`]). The marker in [`family`] keeps the structs distinct types and gives `Debug` and decode errors the struct's own name.",
             family.members.len(),
             family.name,
             self.names.ty(&first.key),
@@ -260,20 +260,20 @@ impl ModuleCx<'_> {
             #[non_exhaustive]
             pub struct #name<K> {
                 #decls
-                _kind: ::std::marker::PhantomData<fn() -> K>,
+                _member: ::std::marker::PhantomData<fn() -> K>,
             }
 
             impl<K> #name<K> {
                 #[doc = #new_doc]
                 pub fn new(#(#params),*) -> Self {
-                    #name { #(#inits,)* _kind: ::std::marker::PhantomData }
+                    #name { #(#inits,)* _member: ::std::marker::PhantomData }
                 }
                 #setters
             }
 
             #default_impl
 
-            impl<K: rt::shape::Kind> ::std::fmt::Debug for #name<K> {
+            impl<K: rt::family::Member> ::std::fmt::Debug for #name<K> {
                 fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                     f.debug_struct(K::NAME)
                         #(.field(#debug_names, &self.#field_idents))*
@@ -283,7 +283,7 @@ impl ModuleCx<'_> {
 
             impl<K> Clone for #name<K> {
                 fn clone(&self) -> Self {
-                    #name { #(#field_idents: ::std::clone::Clone::clone(&self.#field_idents),)* _kind: ::std::marker::PhantomData }
+                    #name { #(#field_idents: ::std::clone::Clone::clone(&self.#field_idents),)* _member: ::std::marker::PhantomData }
                 }
             }
 
@@ -299,7 +299,7 @@ impl ModuleCx<'_> {
                 }
             }
 
-            impl<'de, K: rt::shape::Kind> ::serde::Deserialize<'de> for #name<K> {
+            impl<'de, K: rt::family::Member> ::serde::Deserialize<'de> for #name<K> {
                 fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                     let #pattern = rt::wire::decode_struct(
                         deserializer,
@@ -307,7 +307,7 @@ impl ModuleCx<'_> {
                         &[#(#wire_names),*],
                         #slots,
                     )?;
-                    Ok(#name { #(#builds,)* _kind: ::std::marker::PhantomData })
+                    Ok(#name { #(#builds,)* _member: ::std::marker::PhantomData })
                 }
             }
 
@@ -315,10 +315,10 @@ impl ModuleCx<'_> {
         }
     }
 
-    /// The `kinds` module: one marker per struct of a family (empty when there is none).
-    pub(super) fn emit_kinds(&self) -> TokenStream {
+    /// The `family` module: one marker per struct of a family (empty when there is none).
+    pub(super) fn emit_family_markers(&self) -> TokenStream {
         let mut markers = TokenStream::new();
-        for family in self.shapes.families() {
+        for family in self.families.families() {
             for key in &family.members {
                 let name = self.names.ty(key);
                 let id = ident(&name);
@@ -327,7 +327,7 @@ impl ModuleCx<'_> {
                     #[doc = #doc]
                     pub enum #id {}
 
-                    impl super::rt::shape::Kind for #id {
+                    impl super::rt::family::Member for #id {
                         const NAME: &'static str = #name;
                     }
                 });
@@ -339,7 +339,7 @@ impl ModuleCx<'_> {
         quote! {
             /// Markers that tell apart the structs of a family (structs sharing one field
             /// list, emitted as one generic struct).
-            pub mod kinds {
+            pub mod family {
                 #markers
             }
         }

@@ -1,0 +1,134 @@
+//! Every fixture's emitted module, compiled: `build.rs` emits the namespace of each
+//! `fixtures/*.stone` (the specs whose text the snapshot tests diff) and this file includes
+//! them all, so emitted code that does not compile fails `cargo test`, not only a review.
+//! The tests below check that the compiled modules behave as their snapshots say.
+
+#![allow(missing_docs)]
+
+/// The error type the emitted route functions name as `crate::Error<E>`.
+pub type Error<E> = dropbox_api::Error<E>;
+
+include!(concat!(env!("OUT_DIR"), "/fixtures_mod.rs"));
+
+use dropbox_api_runtime::route::{Host, Style};
+use serde_json::json;
+
+#[test]
+fn route_specs_carry_the_typed_attributes() {
+    use things::routes;
+    let cases = [
+        (&routes::GET, "/2/things/get", Host::Api, Style::Rpc, "user"),
+        (
+            &routes::GET_V2,
+            "/2/things/get_v2",
+            Host::Api,
+            Style::Rpc,
+            "user",
+        ),
+        (
+            &routes::PUT,
+            "/2/things/put",
+            Host::Content,
+            Style::Upload,
+            "user",
+        ),
+        (
+            &routes::FETCH,
+            "/2/things/fetch",
+            Host::Content,
+            Style::Download,
+            "user",
+        ),
+        (
+            &routes::TEAM_LIST,
+            "/2/things/team/list",
+            Host::Api,
+            Style::Rpc,
+            "team",
+        ),
+        (
+            &routes::APP_INFO,
+            "/2/things/app/info",
+            Host::Api,
+            Style::Rpc,
+            "app",
+        ),
+        (
+            &routes::BOTH,
+            "/2/things/both",
+            Host::Api,
+            Style::Rpc,
+            "app, user",
+        ),
+        (
+            &routes::POLL,
+            "/2/things/poll",
+            Host::Notify,
+            Style::Rpc,
+            "noauth",
+        ),
+        (
+            &routes::BETA,
+            "/2/things/beta",
+            Host::Api,
+            Style::Rpc,
+            "user",
+        ),
+    ];
+    for (spec, path, host, style, auth) in cases {
+        assert_eq!(
+            (spec.path, spec.host, spec.style, spec.auth),
+            (path, host, style, auth),
+            "{}",
+            spec.name
+        );
+    }
+    assert_eq!(routes::GET_V2.version, 2);
+    let all: Vec<&str> = routes::ALL.iter().map(|r| r.path).collect();
+    let listed: Vec<&str> = cases.iter().map(|c| c.1).collect();
+    assert_eq!(all, listed, "`ALL` lists every route in spec order");
+}
+
+/// Never run: it only has to compile, which proves each route function takes the
+/// clients its `auth` attribute names.
+#[allow(dead_code, deprecated)]
+async fn route_functions_take_the_clients_their_auth_allows(
+    user: &dropbox_api::UserClient,
+    team: &dropbox_api::TeamClient,
+    app: &dropbox_api::AppClient,
+    anyone: &dropbox_api::NoAuthClient,
+) {
+    let arg = things::Arg::new("/a");
+    let _ = things::get(user, &arg).await;
+    let _ = things::put(user, &arg, Vec::<u8>::new()).await;
+    let _ = things::fetch(user, &arg, None).await;
+    let _ = things::team_list(team).await;
+    let _ = things::app_info(app, &arg).await;
+    let _ = things::both(app, &arg).await;
+    let _ = things::both(user, &arg).await;
+    let _ = things::poll(anyone, &arg).await;
+    let _ = things::beta(user, &arg).await;
+    let thing = old::Thing::new("x");
+    let _ = old::fetch(user, &thing).await;
+}
+
+#[test]
+fn every_compiled_module_reads_and_writes_its_json() {
+    let point: shapes::Point = serde_json::from_value(json!({"x": 1, "y": -2})).unwrap();
+    assert_eq!(
+        serde_json::to_value(&point).unwrap(),
+        json!({"x": 1, "y": -2, "visible": true}),
+        "the default is filled in and the absent optional stays absent"
+    );
+
+    let closed: Result<outcomes::Mode, _> = serde_json::from_value(json!({".tag": "nope"}));
+    assert!(closed.is_err(), "a closed union refuses an unknown tag");
+    let open: outcomes::Problem = serde_json::from_value(json!({".tag": "nope"})).unwrap();
+    assert!(matches!(open, outcomes::Problem::Other));
+
+    let err: retry::PutError = serde_json::from_value(
+        json!({".tag": "path", "reason": {".tag": "too_many_write_operations"}}),
+    )
+    .unwrap();
+    assert!(dropbox_api_runtime::RouteError::is_transient(&err));
+}
