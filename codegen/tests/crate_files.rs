@@ -69,7 +69,7 @@ fn a_feature_gated_module_makes_its_own_dependencies_optional() {
     );
     let default = line(toml, "default =");
     assert!(
-        default.contains("\"files\"") && default.contains("\"rustls\""),
+        default.contains("\"files\"") && default.contains("\"rustls-ring\""),
         "{default}"
     );
     assert!(!default.contains("legacy-v1"), "{default}");
@@ -95,7 +95,7 @@ fn a_feature_gated_module_makes_its_own_dependencies_optional() {
     );
     let readme = file(&c, "README.md");
     assert!(readme.contains("- `legacy-v1` (off by default): `dropbox_api::v1`, the legacy API."));
-    assert!(readme.contains("`rustls` (the default)"), "{readme}");
+    assert!(readme.contains("`rustls-ring` (the default)"), "{readme}");
     assert!(readme.contains("files::upload(&client, &arg,"), "{readme}");
 }
 

@@ -1,5 +1,5 @@
-//! The TLS backend, chosen by the crate's cargo features (`rustls`, the default;
-//! `rustls-ring`; `rustls-no-provider`; `native-tls`). With none of them only `http://`
+//! The TLS backend, chosen by the crate's cargo features (`rustls-ring`, the default; `rustls`;
+//! `rustls-no-provider`; `native-tls`). With none of them only `http://`
 //! servers can be reached, such as the emulator.
 
 /// A `reqwest::ClientBuilder` for the TLS backend the features chose, which

@@ -250,7 +250,7 @@ const TLS_FEATURES: [(&str, &str); 4] = [
 
 /// The TLS feature on by default: the one whose clean build is fastest on a machine with only
 /// the Rust toolchain (`BENCHMARKS.md`, "TLS backends").
-const DEFAULT_TLS: &str = "rustls";
+const DEFAULT_TLS: &str = "rustls-ring";
 
 /// The dependencies of the crate: the runtime and serde always, each extra module's behind
 /// its feature when it has one, sorted by name. The flag says whether it is optional.
