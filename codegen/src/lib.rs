@@ -119,3 +119,8 @@ pub fn load_str(files: &[(&str, &str)]) -> Result<ir::Api, SpecError> {
     }
     compile(&sources)
 }
+
+/// The example of this crate's `README.md`, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadme;

@@ -125,12 +125,7 @@ pub fn render_openapi_module(spec_path: &Path) -> Result<OpenApiModule, OpenApiE
         source,
         dependencies: vec![
             dep("progenitor-client", "0.15.1", &[], true),
-            dep(
-                "reqwest",
-                "0.13",
-                &["json", "query", "stream", "rustls"],
-                false,
-            ),
+            dep("reqwest", "0.13", &["json", "query", "stream"], false),
             dep("bytes", "1", &[], true),
             dep("futures", "0.3", &[], true),
         ],

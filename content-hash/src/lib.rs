@@ -397,3 +397,8 @@ mod tests {
         assert!("z".repeat(64).parse::<ContentHash>().is_err());
     }
 }
+
+/// The example of this crate's `README.md`, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadme;

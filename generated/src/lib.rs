@@ -7,6 +7,7 @@
 //! transport come from `dropbox-api-runtime` and are re-exported here (the runtime's
 //! wire-format helpers are not: they are for generated code only).
 #![cfg_attr(rustfmt, rustfmt::skip)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 pub use ::dropbox_api_runtime::{
     AppClient, NoAuthClient, TeamClient, UserClient, ClientBuilder, BuildError, Config,
@@ -52,6 +53,7 @@ pub mod files;
 pub mod users_common;
 
 /// Dropbox v1 chunked upload (legacy) (from the OpenAPI description).
+#[cfg(feature = "legacy-v1")]
 #[rustfmt::skip]
 pub mod v1;
 
@@ -74,3 +76,8 @@ pub const ROUTES: &[&[::dropbox_api_runtime::route::RouteSpec]] = &[
     #[cfg(feature = "files")]
     files::routes::ALL,
 ];
+
+/// The example of `README.md`, compiled as a doctest.
+#[cfg(all(doctest, feature = "files"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctest;

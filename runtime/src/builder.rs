@@ -219,7 +219,7 @@ impl ClientBuilder {
         }
         let http = match self.http {
             Some(h) => h,
-            None => reqwest::Client::builder()
+            None => crate::tls::http_client_builder()
                 .connect_timeout(self.config.timeouts.connect)
                 .build()
                 .map_err(|e| BuildError::Http(e.to_string()))?,

@@ -22,6 +22,7 @@
 //! - [`Validate`]: the spec's constraints, checked before a request is sent; the wire format
 //!   helpers and the typed route calls that only generated code uses live in a hidden
 //!   module (`__private`), which is not part of the API.
+//! - [`tls`]: the TLS backend the cargo features chose ([`http_client_builder`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -59,6 +60,7 @@ pub mod secret;
 mod stall;
 mod status;
 pub mod tags;
+pub mod tls;
 pub mod token;
 pub mod transport;
 
@@ -77,6 +79,7 @@ pub use oauth::{AuthorizeUrlBuilder, PkceCode, TokenAccessType};
 pub use paginate::PageError;
 pub use retry::{LostAnswer, RetryPolicy};
 pub use secret::Secret;
+pub use tls::http_client_builder;
 pub use token::{
     IssuedToken, RefreshingToken, StaticToken, TokenEndpoint, TokenError, TokenProvider, TokenStore,
 };
@@ -90,3 +93,8 @@ pub use wire::{Timestamp, TimestampFormat};
 pub mod __private;
 
 use __private::{validate, wire};
+
+/// The example of this crate's `README.md`, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadme;

@@ -129,37 +129,50 @@ impl BatchReport {
 /// By default every batch of the same account in this process (every client made from the
 /// same credentials, see `Transport::account_key`) shares one [`CommitQueue`]. An app that
 /// runs several processes, or several machines, plugs in its own lock through
-/// [`BatchOptions::commit_lock`]: an advisory file lock, or a lock in a shared service such
+/// [`BatchOptions::commit_lock`]: a lock file as below, or a lock in a shared service such
 /// as Redis.
 ///
 /// ```no_run
 /// use std::sync::Arc;
+/// use std::time::{Duration, Instant};
 /// use dropbox_upload::{BatchOptions, CommitLock, CommitTurn};
 ///
-/// /// One commit at a time across processes: an exclusive `flock` on a shared file.
-/// struct FileLock(std::path::PathBuf);
+/// /// One commit at a time across processes: a lock file created exclusively (`O_EXCL`) and
+/// /// removed when the turn ends. (From Rust 1.89, `std::fs::File::lock` is an advisory lock
+/// /// that a crashed process cannot leave behind.)
+/// struct LockFile(std::path::PathBuf);
 ///
-/// struct Held(std::fs::File);
+/// struct Held(std::path::PathBuf);
 /// impl CommitTurn for Held {}
+/// impl Drop for Held {
+///     fn drop(&mut self) {
+///         let _ = std::fs::remove_file(&self.0);
+///     }
+/// }
 ///
-/// impl CommitLock for FileLock {
+/// impl CommitLock for LockFile {
 ///     fn turn(&self) -> dropbox_upload::batch::TurnFuture<'_> {
 ///         let path = self.0.clone();
 ///         Box::pin(async move {
-///             let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-///                 let f = std::fs::OpenOptions::new().create(true).write(true).open(&path)?;
-///                 f.lock()?; // blocks until no other process holds it; released on drop
-///                 Ok(f)
-///             })
-///             .await
-///             .map_err(std::io::Error::other)??;
-///             Ok(Box::new(Held(file)) as Box<dyn CommitTurn>)
+///             let give_up = Instant::now() + Duration::from_secs(600);
+///             loop {
+///                 match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+///                     Ok(_) => return Ok(Box::new(Held(path)) as Box<dyn CommitTurn>),
+///                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+///                         if Instant::now() > give_up {
+///                             return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, e));
+///                         }
+///                         tokio::time::sleep(Duration::from_millis(50)).await;
+///                     }
+///                     Err(e) => return Err(e),
+///                 }
+///             }
 ///         })
 ///     }
 /// }
 ///
 /// let options = BatchOptions {
-///     commit_lock: Some(Arc::new(FileLock("/tmp/dropbox-commits.lock".into()))),
+///     commit_lock: Some(Arc::new(LockFile("/tmp/dropbox-commits.lock".into()))),
 ///     ..BatchOptions::default()
 /// };
 /// # let _ = options;

@@ -27,7 +27,8 @@
 //! 3. **Temporary upload links**: [`UploadExt::create_upload_link`] issues a link that a
 //!    party without a token uses once ([`TemporaryUploadLink::upload_bytes`] and friends).
 //!
-//! The legacy v1 chunked upload is in [`v1`].
+//! The legacy v1 chunked upload is in `v1`, with the `legacy-v1` feature (off by
+//! default).
 //!
 //! A runnable tour of all three, against an emulator started in-process (or your Dropbox
 //! when `DROPBOX_TOKEN` is set): `cargo run -p dropbox-upload --example three_ways`.
@@ -85,6 +86,7 @@
 //! ```
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod batch;
 pub mod error;
@@ -93,6 +95,7 @@ pub mod options;
 mod session;
 pub mod source;
 pub mod state;
+#[cfg(feature = "legacy-v1")]
 pub mod v1;
 
 use std::future::Future;
@@ -318,3 +321,8 @@ impl UploadExt for UserClient {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeExamples;
+
+/// The example of this crate's `README.md`, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadme;

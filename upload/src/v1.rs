@@ -133,7 +133,7 @@ impl V1Uploader {
             .attempt
             .or(timeouts.idle.map(|i| i * 10))
             .unwrap_or(std::time::Duration::from_secs(600));
-        let http = reqwest::Client::builder()
+        let http = dropbox_api_runtime::http_client_builder()
             .default_headers(headers)
             .connect_timeout(timeouts.connect)
             .timeout(whole)

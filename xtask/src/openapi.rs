@@ -25,12 +25,15 @@ pub fn extra_modules(specs: &Path) -> Result<Vec<ExtraModule>> {
             .map(|s| s.to_string_lossy().into_owned())
             .context("an OpenAPI file without a name")?;
         let module = dbx_codegen::openapi::render_openapi_module(&path)?;
+        // The OpenAPI descriptions are of Dropbox's legacy APIs: opt-in modules.
+        let feature = Some(format!("legacy-{name}"));
         out.push(ExtraModule {
             origin: format!("the OpenAPI description `openapi/{name}.json`"),
             name,
             summary: format!("{} (from the OpenAPI description).", module.title),
             source: module.source,
             dependencies: module.dependencies,
+            feature,
         });
     }
     Ok(out)

@@ -50,6 +50,9 @@ pub struct ExtraModule {
     pub source: String,
     /// The crates it needs.
     pub dependencies: Vec<Dependency>,
+    /// The cargo feature that compiles it (and makes its own dependencies optional), or
+    /// `None` for a module that is always compiled.
+    pub feature: Option<String>,
 }
 
 /// How struct serialization is emitted.
@@ -161,8 +164,13 @@ pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String
     for extra in &options.extra_modules {
         let m = ident(&extra.name);
         let doc = format!(" {}", extra.summary);
+        let cfg = match &extra.feature {
+            Some(feature) => quote!(#[cfg(feature = #feature)]),
+            None => TokenStream::new(),
+        };
         mods.extend(quote! {
             #[doc = #doc]
+            #cfg
             #[rustfmt::skip]
             pub mod #m;
         });
@@ -180,9 +188,21 @@ pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String
         " Typed async client for the Dropbox API, generated from Stone specs by `dbx-codegen`.\n\n One module per namespace (each also a cargo feature of `{package}`), one `async fn` per\n route, and types that read and write Dropbox's JSON exactly. The clients, errors and\n transport come from `dropbox-api-runtime` and are re-exported here (the runtime's\n wire-format helpers are not: they are for generated code only)."
     );
     let crate_doc_attrs: TokenStream = crate_doc.lines().map(|l| quote!(#![doc = #l])).collect();
+    // The README (emitted beside this file) is compiled as a doctest where its example runs.
+    let readme_doctest = if has_upload_example(api) {
+        quote! {
+            /// The example of `README.md`, compiled as a doctest.
+            #[cfg(all(doctest, feature = "files"))]
+            #[doc = include_str!("../README.md")]
+            pub struct ReadmeDoctest;
+        }
+    } else {
+        TokenStream::new()
+    };
     let tokens = quote! {
         #crate_doc_attrs
         #![cfg_attr(rustfmt, rustfmt::skip)]
+        #![cfg_attr(docsrs, feature(doc_cfg))]
         #![forbid(unsafe_code)]
 
         pub use ::dropbox_api_runtime::{
@@ -218,17 +238,69 @@ pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String
         /// The routes of every namespace compiled in (`routes::ALL` of each), in namespace
         /// order: for tools that serve, list or check the whole API.
         pub const ROUTES: &[&[::dropbox_api_runtime::route::RouteSpec]] = &[#route_tables];
+
+        #readme_doctest
     };
     format_file("lib.rs", tokens)
+}
+
+/// The TLS features of the generated crate, each forwarded to `dropbox-api-runtime`'s feature
+/// of the same name, with the line `Cargo.toml` says about it.
+const TLS_FEATURES: [(&str, &str); 4] = [
+    ("rustls", "rustls with the aws-lc-rs crypto provider"),
+    (
+        "rustls-ring",
+        "rustls with the ring crypto provider, installed as the process default",
+    ),
+    (
+        "rustls-no-provider",
+        "rustls; the application installs a crypto provider",
+    ),
+    (
+        "native-tls",
+        "the platform's TLS library (OpenSSL on Linux: needs its headers to build)",
+    ),
+];
+
+/// The TLS feature on by default: the one whose clean build is fastest on a machine with only
+/// the Rust toolchain (`BENCHMARKS.md`, "TLS backends").
+const DEFAULT_TLS: &str = "rustls-ring";
+
+/// The dependencies of the crate: the runtime and serde always, each extra module's behind
+/// its feature when it has one, sorted by name. The flag says whether it is optional.
+fn dependencies(options: &CrateOptions) -> Vec<(Dependency, bool)> {
+    let dep = |name: &str, version: &str| Dependency {
+        name: name.into(),
+        version: version.into(),
+        features: vec![],
+        default_features: true,
+    };
+    let mut deps = vec![
+        (dep("dropbox-api-runtime", &options.version), false),
+        (dep("serde", "1"), false),
+        (dep("serde_json", "1"), false),
+    ];
+    for extra in &options.extra_modules {
+        for d in &extra.dependencies {
+            match deps.iter_mut().find(|(x, _)| x.name == d.name) {
+                // Needed without the feature too: stays required.
+                Some((_, optional)) => *optional &= extra.feature.is_some(),
+                None => deps.push((d.clone(), extra.feature.is_some())),
+            }
+        }
+    }
+    deps.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    deps
 }
 
 /// `Cargo.toml`.
 pub fn cargo_toml(api: &Api, options: &CrateOptions) -> String {
     let base = base_namespaces(api);
+    let package = &options.package;
     let mut s = String::new();
     let _ = writeln!(s, "{}", HEADER.replace("//", "#").trim_end());
     let _ = writeln!(s, "[package]");
-    let _ = writeln!(s, "name = {:?}", options.package);
+    let _ = writeln!(s, "name = {package:?}");
     let _ = writeln!(
         s,
         "description = \"Typed async client for the Dropbox API, generated from Stone specs\""
@@ -241,10 +313,20 @@ pub fn cargo_toml(api: &Api, options: &CrateOptions) -> String {
                 "rust-version",
                 "license",
                 "repository",
-                "publish",
+                "homepage",
             ] {
                 let _ = writeln!(s, "{key}.workspace = true");
             }
+            let _ = writeln!(s, "documentation = \"https://docs.rs/{package}\"");
+            let _ = writeln!(s, "readme = \"README.md\"");
+            let _ = writeln!(
+                s,
+                "keywords = [\"dropbox\", \"api\", \"client\", \"async\", \"sdk\"]"
+            );
+            let _ = writeln!(
+                s,
+                "categories = [\"api-bindings\", \"asynchronous\", \"web-programming::http-client\"]"
+            );
         }
         DependencyStyle::Standalone { .. } => {
             let _ = writeln!(s, "version = {:?}", options.version);
@@ -252,82 +334,97 @@ pub fn cargo_toml(api: &Api, options: &CrateOptions) -> String {
             let _ = writeln!(s, "publish = false");
         }
     }
+    if matches!(options.dependencies, DependencyStyle::Workspace) {
+        let mut docs_features: Vec<String> = options
+            .extra_modules
+            .iter()
+            .filter_map(|m| m.feature.clone())
+            .collect();
+        docs_features.push("preview".into());
+        let _ = writeln!(s, "\n[package.metadata.docs.rs]");
+        let _ = writeln!(s, "features = [{}]", quoted(&docs_features));
+        let _ = writeln!(s, "rustdoc-args = [\"--cfg\", \"docsrs\"]");
+    }
     let _ = writeln!(s, "\n[lib]\nname = {:?}", options.lib_name());
     let _ = writeln!(s, "\n[dependencies]");
-    let mut deps = vec![
-        Dependency {
-            name: "dropbox-api-runtime".into(),
-            version: String::new(),
-            features: vec![],
-            default_features: true,
-        },
-        Dependency {
-            name: "serde".into(),
-            version: "1".into(),
-            features: vec![],
-            default_features: true,
-        },
-        Dependency {
-            name: "serde_json".into(),
-            version: "1".into(),
-            features: vec![],
-            default_features: true,
-        },
-    ];
-    for extra in &options.extra_modules {
-        for d in &extra.dependencies {
-            if !deps.iter().any(|x| x.name == d.name) {
-                deps.push(d.clone());
-            }
-        }
-    }
-    deps.sort_by(|a, b| a.name.cmp(&b.name));
-    for d in &deps {
-        let line = match (&options.dependencies, d.name.as_str()) {
+    for (d, optional) in &dependencies(options) {
+        let mut parts = Vec::new();
+        match (&options.dependencies, d.name.as_str()) {
+            (DependencyStyle::Workspace, _) => parts.push("workspace = true".to_string()),
             (DependencyStyle::Standalone { runtime_path }, "dropbox-api-runtime") => {
-                format!(
-                    "{} = {{ path = {:?} }}",
-                    d.name,
-                    runtime_path.display().to_string()
-                )
-            }
-            (DependencyStyle::Workspace, _) => {
-                if d.features.is_empty() {
-                    format!("{}.workspace = true", d.name)
-                } else {
-                    format!(
-                        "{} = {{ workspace = true, features = [{}] }}",
-                        d.name,
-                        quoted(&d.features)
-                    )
-                }
+                parts.push(format!("path = {:?}", runtime_path.display().to_string()));
+                // The TLS backend is this crate's choice, forwarded by its features.
+                parts.push("default-features = false".into());
             }
             (DependencyStyle::Standalone { .. }, _) => {
-                let mut parts = vec![format!("version = {:?}", d.version)];
+                parts.push(format!("version = {:?}", d.version));
                 if !d.default_features {
                     parts.push("default-features = false".into());
                 }
-                if !d.features.is_empty() {
-                    parts.push(format!("features = [{}]", quoted(&d.features)));
-                }
-                format!("{} = {{ {} }}", d.name, parts.join(", "))
             }
+        }
+        if !d.features.is_empty() {
+            parts.push(format!("features = [{}]", quoted(&d.features)));
+        }
+        if *optional {
+            parts.push("optional = true".into());
+        }
+        let line = match parts.as_slice() {
+            [one] if one == "workspace = true" => format!("{}.workspace = true", d.name),
+            _ => format!("{} = {{ {} }}", d.name, parts.join(", ")),
         };
         let _ = writeln!(s, "{line}");
     }
     let _ = writeln!(s, "\n[features]");
-    let all: Vec<String> = api
+    let mut defaults: Vec<String> = api
         .namespaces
         .keys()
         .filter(|n| !base.contains(*n))
         .cloned()
         .collect();
-    let _ = writeln!(s, "default = [{}]", quoted(&all));
+    defaults.push(DEFAULT_TLS.into());
+    let _ = writeln!(s, "default = [{}]", quoted(&defaults));
     let _ = writeln!(
         s,
         "# Routes the spec marks `is_preview`: unstable, may change without notice."
     );
     let _ = writeln!(s, "preview = []");
+    let _ = writeln!(
+        s,
+        "# The TLS backend for https://, forwarded to dropbox-api-runtime. With none of them only\n# http:// servers (the emulator) can be reached."
+    );
+    for (feature, what) in TLS_FEATURES {
+        let on = if feature == DEFAULT_TLS {
+            " (on by default)"
+        } else {
+            ""
+        };
+        let _ = writeln!(s, "# {}{on}.", uppercase_first(what));
+        let _ = writeln!(s, "{feature} = [\"dropbox-api-runtime/{feature}\"]");
+    }
+    for extra in &options.extra_modules {
+        let Some(feature) = &extra.feature else {
+            continue;
+        };
+        let deps: Vec<String> = extra
+            .dependencies
+            .iter()
+            .filter(|d| {
+                dependencies(options)
+                    .iter()
+                    .any(|(x, optional)| x.name == d.name && *optional)
+            })
+            .map(|d| format!("dep:{}", d.name))
+            .collect();
+        let _ = writeln!(
+            s,
+            "# `{}::{}`: {}",
+            options.lib_name(),
+            extra.name,
+            extra.summary
+        );
+        let _ = writeln!(s, "{feature} = [{}]", quoted(&deps));
+    }
     for (ns, n) in &api.namespaces {
         let deps: Vec<String> = n
             .imports
@@ -343,6 +440,90 @@ pub fn cargo_toml(api: &Api, options: &CrateOptions) -> String {
         let _ = writeln!(s, "\n[workspace]");
     }
     s
+}
+
+/// `README.md`: what the crate is, its features and a first call.
+pub fn readme(api: &Api, options: &CrateOptions) -> String {
+    let base = base_namespaces(api);
+    let package = &options.package;
+    let lib = options.lib_name();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<!-- {} -->",
+        HEADER.trim_start_matches("// ").trim_end()
+    );
+    let _ = writeln!(s, "# {package}\n");
+    let _ = writeln!(
+        s,
+        "A typed async client for the Dropbox API, generated from Dropbox's Stone specification by\n`dbx-codegen`: one module per namespace, one `async fn` per route, and types that read and\nwrite Dropbox's JSON exactly. Routes check their auth type at compile time, validate their\nargument before sending, and return one error type for every Dropbox status. The clients,\nthe request lifecycle (retries, timeouts, request ids, hooks) and the errors come from\n[`dropbox-api-runtime`](https://docs.rs/dropbox-api-runtime), re-exported here.\n"
+    );
+    if has_upload_example(api) {
+        let _ = writeln!(s, "```rust,no_run");
+        let _ = writeln!(s, "use {lib}::{{UserClient, files}};\n");
+        let _ = writeln!(
+            s,
+            "async fn upload_hello() -> Result<(), Box<dyn std::error::Error>> {{\n    let client = UserClient::new(std::env::var(\"DROPBOX_TOKEN\")?)?;\n    let arg = files::UploadArg::new(\"/hello.txt\");\n    let meta = files::upload(&client, &arg, \"hello, Dropbox\").await?;\n    println!(\"{{}} bytes, content hash {{:?}}\", meta.size, meta.content_hash);\n    Ok(())\n}}"
+        );
+        let _ = writeln!(s, "```\n");
+    }
+    let _ = writeln!(s, "## Features\n");
+    let namespaces: Vec<String> = api
+        .namespaces
+        .keys()
+        .filter(|n| !base.contains(*n))
+        .map(|n| format!("`{n}`"))
+        .collect();
+    let always: Vec<String> = base.iter().map(|n| format!("`{n}`")).collect();
+    let _ = writeln!(
+        s,
+        "- One per namespace, all on by default: {}. The namespaces holding the protocol errors\n  ({}) are always compiled.",
+        namespaces.join(", "),
+        always.join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "- `preview`: the routes the spec marks as preview (unstable, may change without notice)."
+    );
+    for extra in &options.extra_modules {
+        if let Some(feature) = &extra.feature {
+            let _ = writeln!(
+                s,
+                "- `{feature}` (off by default): `{lib}::{}`, {}",
+                extra.name,
+                lowercase_first(&extra.summary)
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "- The TLS backend for `https://`, forwarded to `dropbox-api-runtime`: `{DEFAULT_TLS}` (the default)"
+    );
+    for (feature, what) in TLS_FEATURES.iter().filter(|(f, _)| *f != DEFAULT_TLS) {
+        let _ = writeln!(s, "  - `{feature}`: {what}");
+    }
+    let _ = writeln!(
+        s,
+        "  \n  Another backend: `default-features = false, features = [\"files\", \"native-tls\"]`. With\n  none, only `http://` servers such as the emulator can be reached.\n"
+    );
+    let _ = writeln!(s, "## More\n");
+    let _ = writeln!(
+        s,
+        "Uploads of any size, batches and temporary upload links are in\n[`dropbox-upload`](https://docs.rs/dropbox-upload); a local Dropbox API server for tests is\n[`dbx-emulator`](https://docs.rs/dbx-emulator). The workspace README, with the whole toolkit,\nthe minimum supported Rust version and how to regenerate this crate, is at\n<https://github.com/dbx-rs/dbx>.\n"
+    );
+    let _ = writeln!(
+        s,
+        "Licensed under either of the Apache License, Version 2.0 or the MIT license, at your option."
+    );
+    s
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 fn quoted(items: &[String]) -> String {
@@ -424,4 +605,21 @@ pub fn examples_test(
         }
     };
     format_file("tests/examples.rs", tokens)
+}
+
+/// Whether the spec has `files/upload` (version 1), which the README's example calls.
+fn has_upload_example(api: &Api) -> bool {
+    api.namespaces.get("files").is_some_and(|n| {
+        n.routes
+            .iter()
+            .any(|r| r.name == "upload" && r.version == 1)
+    })
+}
+
+fn uppercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }

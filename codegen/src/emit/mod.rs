@@ -290,6 +290,8 @@ pub fn emit_crate(api: &Api, options: &CrateOptions) -> Result<GeneratedCrate, E
     );
     out.files
         .insert("Cargo.toml".into(), crate_files::cargo_toml(api, options));
+    out.files
+        .insert("README.md".into(), crate_files::readme(api, options));
     out.files.insert(
         "tests/examples.rs".into(),
         crate_files::examples_test(api, &krate.names, options)?,
