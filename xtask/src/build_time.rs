@@ -18,7 +18,7 @@ use crate::codegen::{self, Codegen};
 use crate::fullspec::OFFICIAL_SPEC;
 
 /// The official SDK release measured against.
-const OFFICIAL_VERSION: &str = "0.19.1";
+pub(crate) const OFFICIAL_VERSION: &str = "0.19.1";
 
 /// One crate under measurement.
 struct Subject {

@@ -22,6 +22,8 @@ mod openapi;
 mod soak;
 #[cfg(feature = "workloads")]
 mod upload_bench;
+#[cfg(feature = "workloads")]
+mod wire_bench;
 
 #[derive(Parser)]
 #[command(
@@ -54,7 +56,7 @@ enum Command {
     },
     /// Run the benchmarks and print one table (re-runs itself in release mode).
     Bench {
-        /// Which groups to run (codegen, json, hash, large, many); all when omitted.
+        /// Which groups to run (codegen, json, wire, hash, large, many); all when omitted.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
@@ -248,6 +250,9 @@ fn run_bench(only: &[String]) -> anyhow::Result<()> {
     }
     if want("json") {
         bench::json_rows(&mut rows)?;
+    }
+    if want("wire") {
+        wire_bench::rows(&root, &mut rows)?;
     }
     if want("hash") {
         bench::hash_rows(&mut rows)?;

@@ -126,34 +126,37 @@ pub fn decode_struct<'de, D: Deserializer<'de>, L: Slots>(
     deserializer: D,
     name: &'static str,
     fields: &'static [&'static str],
-    slots: L,
+    mut slots: L,
 ) -> Result<L::Values, D::Error> {
+    // The visitor borrows the slots, so the (possibly large) decoding state stays in this
+    // frame instead of moving through the deserializer's calls.
     deserializer.deserialize_map(StructVisitor {
         name,
         fields,
-        slots,
+        slots: &mut slots,
     })
 }
 
-struct StructVisitor<L> {
+struct StructVisitor<'s, L> {
     name: &'static str,
     fields: &'static [&'static str],
-    slots: L,
+    slots: &'s mut L,
 }
 
-impl<'de, L: Slots> Visitor<'de> for StructVisitor<L> {
+impl<'de, L: Slots> Visitor<'de> for StructVisitor<'_, L> {
     type Value = L::Values;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "a JSON object for struct {}", self.name)
     }
 
-    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<L::Values, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<L::Values, A::Error> {
         let mut hint = 0;
         while let Some(index) = map.next_key_seed(FieldKey::new(self.fields, hint))? {
             self.slots.read(index, &mut map)?;
             hint = index.wrapping_add(1);
         }
+        // Inside the visit, so that the deserializer can add the position to the error.
         self.slots.finish(self.fields)
     }
 }
@@ -166,7 +169,8 @@ pub trait Slots {
     fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error>;
     /// The values, or the error for the first missing required field (`names` are the
     /// remaining fields' names).
-    fn finish<E: de::Error>(self, names: &[&'static str]) -> Result<Self::Values, E>;
+    /// The values are taken out, so the slots are spent afterwards.
+    fn finish<E: de::Error>(&mut self, names: &[&'static str]) -> Result<Self::Values, E>;
 }
 
 impl Slots for () {
@@ -178,7 +182,7 @@ impl Slots for () {
     }
 
     #[inline]
-    fn finish<E: de::Error>(self, _names: &[&'static str]) -> Result<(), E> {
+    fn finish<E: de::Error>(&mut self, _names: &[&'static str]) -> Result<(), E> {
         Ok(())
     }
 }
@@ -196,7 +200,7 @@ impl<F: Slot, R: Slots> Slots for (F, R) {
     }
 
     #[inline]
-    fn finish<E: de::Error>(self, names: &[&'static str]) -> Result<Self::Values, E> {
+    fn finish<E: de::Error>(&mut self, names: &[&'static str]) -> Result<Self::Values, E> {
         let (name, rest) = names.split_first().unwrap_or((&"?", &[]));
         Ok((self.0.finish(name)?, self.1.finish(rest)?))
     }
@@ -209,7 +213,8 @@ pub trait Slot {
     /// Reads the field's value from the map (a repeated key replaces the earlier value).
     fn read<'de, A: MapAccess<'de>>(&mut self, map: &mut A) -> Result<(), A::Error>;
     /// The value, or the error for a missing required field.
-    fn finish<E: de::Error>(self, name: &'static str) -> Result<Self::Value, E>;
+    /// The value is taken out, so the slot is spent afterwards.
+    fn finish<E: de::Error>(&mut self, name: &'static str) -> Result<Self::Value, E>;
 }
 
 /// A required field, read with adapter `A`: absent is an error.
@@ -239,19 +244,19 @@ impl<T, A: Adapter<T>> Slot for Required<T, A> {
     }
 
     #[inline]
-    fn finish<E: de::Error>(self, name: &'static str) -> Result<T, E> {
-        self.0.ok_or_else(|| E::missing_field(name))
+    fn finish<E: de::Error>(&mut self, name: &'static str) -> Result<T, E> {
+        self.0.take().ok_or_else(|| E::missing_field(name))
     }
 }
 
 /// A field with a default value, read with adapter `A`: absent gives the default.
-pub struct Defaulted<T, A = Plain>(T, PhantomData<A>);
+pub struct Defaulted<T, A = Plain>(Option<T>, PhantomData<A>);
 
 impl<T, A> Defaulted<T, A> {
     /// A slot holding the default.
     #[inline]
     pub fn new(default: T) -> Self {
-        Defaulted(default, PhantomData)
+        Defaulted(Some(default), PhantomData)
     }
 }
 
@@ -260,13 +265,16 @@ impl<T, A: Adapter<T>> Slot for Defaulted<T, A> {
 
     #[inline]
     fn read<'de, M: MapAccess<'de>>(&mut self, map: &mut M) -> Result<(), M::Error> {
-        self.0 = map.next_value_seed(Seed::<T, A>::new())?;
+        self.0 = Some(map.next_value_seed(Seed::<T, A>::new())?);
         Ok(())
     }
 
     #[inline]
-    fn finish<E: de::Error>(self, _name: &'static str) -> Result<T, E> {
-        Ok(self.0)
+    fn finish<E: de::Error>(&mut self, name: &'static str) -> Result<T, E> {
+        // Only a second `finish` finds the slot empty.
+        self.0
+            .take()
+            .ok_or_else(|| E::custom(format_args!("field `{name}` was already taken")))
     }
 }
 
@@ -298,8 +306,8 @@ impl<T, A: Adapter<T>> Slot for Optional<T, A> {
     }
 
     #[inline]
-    fn finish<E: de::Error>(self, _name: &'static str) -> Result<Option<T>, E> {
-        Ok(self.0)
+    fn finish<E: de::Error>(&mut self, _name: &'static str) -> Result<Option<T>, E> {
+        Ok(self.0.take())
     }
 }
 
@@ -318,13 +326,18 @@ impl FieldKey {
     }
 
     fn index(&self, key: &str) -> usize {
-        if self.fields.get(self.hint) == Some(&key) {
-            return self.hint;
+        // Keys mostly come in table order with absent fields skipped, so the scan starts at the
+        // hint and wraps around; lengths are compared before bytes.
+        let key = key.as_bytes();
+        let start = self.hint.min(self.fields.len());
+        let (before, after) = self.fields.split_at(start);
+        let same = |f: &&&str| {
+            f.len() == key.len() && f.as_bytes().first() == key.first() && f.as_bytes() == key
+        };
+        if let Some(i) = after.iter().position(|f| same(&f)) {
+            return start + i;
         }
-        self.fields
-            .iter()
-            .position(|f| *f == key)
-            .unwrap_or(usize::MAX)
+        before.iter().position(|f| same(&f)).unwrap_or(usize::MAX)
     }
 }
 

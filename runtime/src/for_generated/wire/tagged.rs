@@ -205,15 +205,38 @@ where
     Ad: Adapter<T>,
 {
     let mut out = None;
-    while let Some(key) = map.next_key::<KeyOrTag>()? {
-        match key {
-            KeyOrTag::Other(k) if k == tag && out.is_none() => {
-                out = Some(map.next_value_seed(Seed::<T, Ad>::new())?);
-            }
-            _ => skip_value(map)?,
+    // `.tag` never equals a member's name, so it is skipped like any other key.
+    while let Some(is_member) = map.next_key_seed(KeyIs(tag))? {
+        if is_member && out.is_none() {
+            out = Some(map.next_value_seed(Seed::<T, Ad>::new())?);
+        } else {
+            skip_value(map)?;
         }
     }
     Ok(out)
+}
+
+/// Whether an object key equals a given tag, read without allocating the key.
+struct KeyIs<'t>(&'t str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+        Ok(v == self.0)
+    }
 }
 
 /// Decodes a void member: extra keys are ignored.

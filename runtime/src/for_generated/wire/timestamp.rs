@@ -37,22 +37,12 @@ pub struct Ts<F>(PhantomData<F>);
 
 /// Formats a timestamp with a strftime format.
 pub fn format_timestamp(value: &Timestamp, format: &str) -> String {
-    use chrono::{Datelike as _, Timelike as _};
     use fmt::Write as _;
     // Fast path for Dropbox's own format, used by nearly every timestamp.
-    if format == DropboxTimestampFormat::FORMAT && (0..=9999).contains(&value.year()) {
-        let mut out = String::with_capacity(20);
-        let _ = write!(
-            out,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            value.year(),
-            value.month(),
-            value.day(),
-            value.hour(),
-            value.minute(),
-            value.second()
-        );
-        return out;
+    if format == DropboxTimestampFormat::FORMAT
+        && let Some(bytes) = dropbox_timestamp_bytes(value)
+    {
+        return String::from_utf8_lossy(&bytes).into_owned();
     }
     let mut out = String::new();
     // A format the generator accepted is valid; if it somehow is not, fall back to RFC 3339
@@ -70,6 +60,27 @@ pub fn format_timestamp(value: &Timestamp, format: &str) -> String {
     out
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` written into a buffer, for years 0 to 9999 (`None` outside).
+fn dropbox_timestamp_bytes(value: &Timestamp) -> Option<[u8; 20]> {
+    use chrono::{Datelike as _, Timelike as _};
+    let date = value.date_naive();
+    let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+    let secs = value.time().num_seconds_from_midnight();
+    let mut out = *b"0000-00-00T00:00:00Z";
+    let two = |out: &mut [u8; 20], at: usize, v: u32| {
+        out[at] = b'0' + (v / 10 % 10) as u8;
+        out[at + 1] = b'0' + (v % 10) as u8;
+    };
+    two(&mut out, 0, year / 100);
+    two(&mut out, 2, year % 100);
+    two(&mut out, 5, date.month());
+    two(&mut out, 8, date.day());
+    // A leap second (nanosecond >= 1e9) is written as second 59.
+    two(&mut out, 11, secs / 3600);
+    two(&mut out, 14, secs / 60 % 60);
+    two(&mut out, 17, secs % 60);
+    Some(out)
+}
 /// Parses `YYYY-MM-DDTHH:MM:SSZ` without interpreting a format string.
 fn parse_dropbox_timestamp(s: &str) -> Option<Timestamp> {
     let b = s.as_bytes();
@@ -112,6 +123,13 @@ pub fn parse_timestamp(s: &str, format: &str) -> Option<Timestamp> {
 
 impl<F: TimestampFormat> Adapter<Timestamp> for Ts<F> {
     fn serialize<S: Serializer>(value: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        // Dropbox's format is written from a buffer on the stack, without an allocation.
+        if F::FORMAT == DropboxTimestampFormat::FORMAT
+            && let Some(bytes) = dropbox_timestamp_bytes(value)
+            && let Ok(text) = std::str::from_utf8(&bytes)
+        {
+            return s.serialize_str(text);
+        }
         s.serialize_str(&format_timestamp(value, F::FORMAT))
     }
 
@@ -181,6 +199,42 @@ mod tests {
         }
     }
 
+    #[test]
+    fn buffer_formatting_agrees_with_chrono_and_falls_back_outside_four_digit_years() {
+        use serde::Serialize as _;
+        struct Wire(Timestamp);
+        impl serde::Serialize for Wire {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                Ts::<DropboxTimestampFormat>::serialize(&self.0, s)
+            }
+        }
+        // Every hour of 400 days around 2000-01-01 (29 February included), and the edges of
+        // the four-digit years.
+        let mut instants: Vec<i64> = (0..24 * 400)
+            .map(|h| 946_684_800 - 200 * 3600 + h * 3600 + h * 61 % 3600)
+            .collect();
+        instants.extend([
+            -62_167_219_200, // 0000-01-01T00:00:00Z
+            -62_167_219_201, // one second before year 0
+            253_402_300_799, // 9999-12-31T23:59:59Z
+            253_402_300_800, // 10000-01-01T00:00:00Z
+            1_773_480_413,
+            4_107_542_400 + 59, // 2100-03-01T00:00:59Z (2100 is not a leap year)
+        ]);
+        for secs in instants {
+            let t = chrono::DateTime::from_timestamp(secs, 0).unwrap();
+            let want = t.format(DropboxTimestampFormat::FORMAT).to_string();
+            assert_eq!(format_timestamp(&t, DropboxTimestampFormat::FORMAT), want);
+            let written = Wire(t).serialize(serde_json::value::Serializer).unwrap();
+            assert_eq!(written, serde_json::Value::String(want.clone()), "{secs}");
+            if want.len() == 20 {
+                assert_eq!(
+                    parse_timestamp(&want, DropboxTimestampFormat::FORMAT),
+                    Some(t)
+                );
+            }
+        }
+    }
     #[test]
     fn bad_format_does_not_panic() {
         let t = parse_timestamp("2026-03-14T09:26:53Z", DropboxTimestampFormat::FORMAT).unwrap();
