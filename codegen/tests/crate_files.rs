@@ -29,6 +29,7 @@ fn emit(style: DependencyStyle, feature: Option<&str>) -> GeneratedCrate {
         extra_modules: vec![ExtraModule {
             name: "v1".into(),
             summary: "The legacy API.".into(),
+            origin: "the OpenAPI description `openapi/v1.json`".into(),
             source: "pub fn hello() {}\n".into(),
             // `serde` is needed by the namespaces too, so it must stay required.
             dependencies: vec![dep("progenitor-client", &[]), dep("serde", &["derive"])],

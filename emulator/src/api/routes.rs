@@ -58,7 +58,7 @@ pub fn emulated_routes() -> impl Iterator<Item = &'static RouteSpec> {
 
 /// Whether the emulator serves `route`.
 pub fn is_emulated(route: &RouteSpec) -> bool {
-    EMULATED.contains(&route)
+    EMULATED.contains(route)
 }
 
 /// What a path below `/2/` is.
@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn served_described_and_unknown_paths() {
-        let described = || EMULATED.iter().copied().chain([&COPY]);
+        let described = || EMULATED.iter().chain([&COPY]);
         assert_eq!(
             resolve("files/upload", EMULATED, described()),
             Lookup::Emulated(&files::UPLOAD)
@@ -164,7 +164,7 @@ mod tests {
         // route is in it.
         let all: Vec<&RouteSpec> = DESCRIBED.iter().flat_map(|ns| ns.iter()).collect();
         assert_eq!(all.len(), EMULATED.len());
-        assert!(EMULATED.iter().all(|r| all.contains(r)));
+        assert!(EMULATED.iter().all(|r| all.contains(&r)));
         assert_eq!(lookup("files/copy_v2"), Lookup::Unknown);
         for spec in emulated_routes() {
             assert_eq!(lookup(name(spec)), Lookup::Emulated(spec));
