@@ -32,7 +32,7 @@ pub(crate) fn session_id() -> String {
     format!("pid_upload_session:{}", alnum(48))
 }
 
-/// A legacy chunked-upload id.
+/// A legacy v1 chunked-upload id.
 pub(crate) fn v1_upload_id() -> String {
     alnum(22)
 }

@@ -5,7 +5,7 @@
 //!   answer to routes the emulator does not serve (HTTP 400 naming the route).
 //! - [`call`] holds a checked v2 request and the checks every route shares.
 //! - [`wire`] holds the answers (refusals, envelopes, plain text, JSON).
-//! - [`files`] holds the `files` routes; [`legacy`], the v1 chunked upload; [`control`],
+//! - [`files`] holds the `files` routes; [`v1`], the legacy v1 chunked upload; [`control`],
 //!   `/oauth2/token` and `/__emulator/`.
 
 use std::sync::Arc;
@@ -22,9 +22,9 @@ mod call;
 mod control;
 pub(crate) mod convert;
 mod files;
-mod legacy;
 mod oauth;
 pub(crate) mod routes;
+mod v1;
 mod wire;
 
 pub(crate) use files::resume_job;
@@ -39,10 +39,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/2/{*route}", any(v2))
         .route("/apitul/1/{id}", any(files::consume_upload_link))
-        .route("/1/chunked_upload", any(legacy::chunked_upload))
+        .route("/1/chunked_upload", any(v1::chunked_upload))
         .route(
             "/1/commit_chunked_upload/{*path}",
-            any(legacy::commit_chunked_upload),
+            any(v1::commit_chunked_upload),
         )
         .route("/oauth2/authorize", any(oauth::authorize))
         .route("/oauth2/token", any(oauth::token))
