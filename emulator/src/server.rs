@@ -301,6 +301,12 @@ pub(crate) fn route_label(path: &str) -> String {
         if let Some(name) = crate::api::routes::known_name(rest) {
             return name.to_string();
         }
+        // Revoke is served by the OAuth module with the runtime's own route description
+        // (our specs do not describe it).
+        let revoke = dropbox_api::oauth::TOKEN_REVOKE;
+        if path == revoke.path {
+            return format!("{}/{}", revoke.namespace, revoke.name);
+        }
         return "(unknown)".into();
     }
     if path.starts_with("/apitul/1/") {
