@@ -55,5 +55,21 @@ fn main() {
     // Compile the routes the fixtures mark `is_preview` too (the generated crate gates them
     // behind its `preview` feature).
     println!("cargo::rustc-check-cfg=cfg(feature, values(\"preview\"))");
+    full_api_cfg();
     println!("cargo::rustc-cfg=feature=\"preview\"");
+}
+
+/// `cfg(full_api)` when the workspace's `generated/` holds the whole official API (its
+/// `sharing` and `team` modules exist), as after vendoring the official spec into `specs/`:
+/// `tests/full_api.rs` then compiles and runs paginators of those namespaces.
+fn full_api_cfg() {
+    println!("cargo::rustc-check-cfg=cfg(full_api)");
+    let generated = Path::new("../generated/src");
+    println!("cargo::rerun-if-changed={}", generated.display());
+    if ["sharing.rs", "team.rs", "users.rs"]
+        .iter()
+        .all(|m| generated.join(m).is_file())
+    {
+        println!("cargo::rustc-cfg=full_api");
+    }
 }

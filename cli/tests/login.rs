@@ -71,7 +71,9 @@ async fn login(
             break line[at..].trim().to_string();
         }
     };
-    let r = reqwest::Client::new()
+    let r = dropbox_api_runtime::http_client_builder()
+        .build()
+        .unwrap()
         .get(&url)
         .header("Accept", "application/json")
         .send()
@@ -95,7 +97,9 @@ async fn login(
 }
 
 async fn refresh_works(emu: &EmulatorHandle, refresh: &str) -> serde_json::Value {
-    reqwest::Client::new()
+    dropbox_api_runtime::http_client_builder()
+        .build()
+        .unwrap()
         .post(format!("{}/oauth2/token", emu.base_url()))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body(format!(

@@ -57,17 +57,13 @@ pub enum LoadError {
     Spec(#[from] SpecError),
 }
 
-/// Reads every `*.stone` file of a directory (sorted by name) into a [`SourceMap`].
+/// Reads every `*.stone` file under a directory into a [`SourceMap`], sorted by path. The
+/// directory is searched recursively (hidden directories such as `.git` excepted), so the
+/// official spec can sit in `specs/` as a git submodule (`specs/dropbox-api-spec/*.stone`)
+/// beside `specs/openapi/`.
 pub fn read_dir(dir: &Path) -> Result<SourceMap, LoadError> {
-    let io = |e| LoadError::Io {
-        path: dir.to_path_buf(),
-        source: e,
-    };
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "stone") && p.is_file())
-        .collect();
+    let mut paths = Vec::new();
+    stone_files(dir, &mut paths)?;
     paths.sort();
     if paths.is_empty() {
         return Err(LoadError::Empty {
@@ -84,6 +80,28 @@ pub fn read_dir(dir: &Path) -> Result<SourceMap, LoadError> {
         sources.add(p, text);
     }
     Ok(sources)
+}
+
+fn stone_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let io = |e| LoadError::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if path.is_dir() {
+            if !hidden {
+                stone_files(&path, out)?;
+            }
+        } else if path.extension().is_some_and(|e| e == "stone") {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// Parses and resolves every file of `sources` into one API.

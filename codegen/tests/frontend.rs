@@ -2599,3 +2599,28 @@ fn our_specs_load_without_errors() {
         panic!("specs/ must load:\n{e}");
     }
 }
+
+#[test]
+fn a_spec_directory_is_read_recursively_without_hidden_directories() {
+    let dir = std::env::temp_dir().join(format!("dbx-specs-tree-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let vendored = dir.join("dropbox-api-spec");
+    std::fs::create_dir_all(vendored.join(".git")).unwrap();
+    std::fs::create_dir_all(dir.join("openapi")).unwrap();
+    std::fs::write(
+        vendored.join("files.stone"),
+        "namespace files\n\nstruct A\n    n UInt32\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("openapi/v1.json"), "{}").unwrap();
+    // A stray file under .git would not parse; it must not be read.
+    std::fs::write(vendored.join(".git/broken.stone"), "namespace ???\n").unwrap();
+    let sources = dbx_codegen::read_dir(&dir).unwrap();
+    assert_eq!(sources.files().count(), 1);
+    let api = dbx_codegen::load_dir(&dir).unwrap();
+    assert!(api.namespaces.contains_key("files"));
+    let empty = dir.join("openapi");
+    let err = dbx_codegen::load_dir(&empty).unwrap_err().to_string();
+    assert!(err.ends_with("no .stone files found"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -99,7 +99,7 @@ fn ingest(c: &mut Criterion) {
     let bench = std::sync::Arc::new(Bench {
         base: emu.base_url().to_string(),
         token: emu.access_token().to_string(),
-        http: reqwest::Client::new(),
+        http: dropbox_api::http_client_builder().build().unwrap(),
         chunk: Bytes::from(
             (0..CHUNK)
                 .map(|i| (i as u32).wrapping_mul(2_654_435_761) as u8)

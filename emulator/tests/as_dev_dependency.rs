@@ -156,7 +156,7 @@ fn the_emulated_routes_are_the_served_ones() {
 #[tokio::test]
 async fn every_listed_route_is_served() {
     let emu = Emulator::for_tests().await.unwrap();
-    let http = reqwest::Client::new();
+    let http = dropbox_api::http_client_builder().build().unwrap();
     for spec in dbx_emulator::emulated_routes() {
         let ct = match spec.style {
             dropbox_api::route::Style::Rpc => "application/json",

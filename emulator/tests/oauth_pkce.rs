@@ -35,7 +35,7 @@ async fn emulator() -> EmulatorHandle {
 fn endpoint(emu: &EmulatorHandle) -> TokenEndpoint {
     TokenEndpoint::new(
         format!("{}/oauth2/token", emu.base_url()),
-        reqwest::Client::new(),
+        dropbox_api::http_client_builder().build().unwrap(),
     )
 }
 
@@ -325,7 +325,7 @@ async fn a_code_works_once() {
 async fn redirect_flow_state_and_redirect_uri() {
     let emu = emulator().await;
     let api = Api::new(&emu);
-    let no_redirects = reqwest::Client::builder()
+    let no_redirects = dropbox_api::http_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

@@ -16,7 +16,7 @@ use reqwest::StatusCode;
 /// A client that gives up after 300 ms.
 fn impatient(emu: &EmulatorHandle) -> Api {
     let mut api = Api::new(emu);
-    api.http = reqwest::Client::builder()
+    api.http = dropbox_api::http_client_builder()
         .timeout(Duration::from_millis(300))
         .build()
         .unwrap();

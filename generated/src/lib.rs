@@ -15,8 +15,8 @@ pub use ::dropbox_api_runtime::{
     ErrorTypes, NoError, RateLimitReason, TimeoutKind, Untyped, UserMessage, RouteError,
     Body, BodyError, ByteRange, Download, PageError, Secret, RefreshingToken,
     StaticToken, TokenError, TokenProvider, IssuedToken, TokenEndpoint, TokenStore,
-    AuthorizeUrlBuilder, PkceCode, TokenAccessType, Timestamp, Validate, ValidationError,
-    Violation,
+    AuthorizeUrlBuilder, PkceCode, TokenAccessType, http_client_builder, Timestamp,
+    Validate, ValidationError, Violation,
 };
 
 pub use ::dropbox_api_runtime::{

@@ -25,9 +25,11 @@
 //! let mut code = String::new();
 //! std::io::stdin().read_line(&mut code)?;
 //!
+//! // An HTTP client for the features' TLS backend (a bare `reqwest::Client::new()` panics
+//! // under `rustls-ring` until a crypto provider is installed).
 //! let endpoint = TokenEndpoint::new(
 //!     dropbox_api_runtime::config::DEFAULT_TOKEN_URL,
-//!     reqwest::Client::new(),
+//!     dropbox_api_runtime::http_client_builder().build()?,
 //! );
 //! let issued = endpoint
 //!     .exchange_code("your-app-key", code.trim(), &pkce, None)

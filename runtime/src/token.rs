@@ -545,7 +545,7 @@ mod tests {
             "key",
             Some(Secret::new("app-secret")),
             "http://127.0.0.1:1/oauth2/token",
-            reqwest::Client::new(),
+            crate::http_client_builder().build().unwrap(),
         );
         let d = format!("{p:?}");
         assert!(

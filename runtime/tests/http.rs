@@ -614,7 +614,10 @@ async fn code_exchange_sends_the_verifier_and_nothing_prints_a_secret() {
     )])
     .await;
     let pkce = PkceCode::new();
-    let endpoint = TokenEndpoint::new(format!("{base}/oauth2/token"), reqwest::Client::new());
+    let endpoint = TokenEndpoint::new(
+        format!("{base}/oauth2/token"),
+        dropbox_api_runtime::http_client_builder().build().unwrap(),
+    );
     let t = endpoint
         .exchange_code("app-key", "THE-CODE", &pkce, Some("http://127.0.0.1:9/cb"))
         .await
@@ -677,10 +680,13 @@ async fn a_refused_exchange_says_why_without_the_code_or_verifier() {
     )])
     .await;
     let pkce = PkceCode::new();
-    let err = TokenEndpoint::new(format!("{base}/oauth2/token"), reqwest::Client::new())
-        .exchange_code("k", "CODE-SECRET", &pkce, None)
-        .await
-        .unwrap_err();
+    let err = TokenEndpoint::new(
+        format!("{base}/oauth2/token"),
+        dropbox_api_runtime::http_client_builder().build().unwrap(),
+    )
+    .exchange_code("k", "CODE-SECRET", &pkce, None)
+    .await
+    .unwrap_err();
     let TokenError::Refused { status, error } = &err else {
         panic!("{err:?}")
     };
@@ -706,7 +712,7 @@ async fn refresh_with_a_secret_tells_the_store_and_is_bounded() {
         "k",
         Some(Secret::new("S1")),
         format!("{base}/oauth2/token"),
-        reqwest::Client::new(),
+        dropbox_api_runtime::http_client_builder().build().unwrap(),
     )
     .on_refresh(move |t| keep.lock().unwrap().push(t.clone()));
     assert_eq!(p.token().await.unwrap().expose(), "sl.NEW");
@@ -746,7 +752,7 @@ async fn refresh_with_a_secret_tells_the_store_and_is_bounded() {
         "k",
         None,
         format!("http://{addr}/oauth2/token"),
-        reqwest::Client::new(),
+        dropbox_api_runtime::http_client_builder().build().unwrap(),
     )
     .with_timeout(Duration::from_millis(300));
     let err = p.token().await.unwrap_err();

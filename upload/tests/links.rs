@@ -95,7 +95,9 @@ async fn wrong_content_type_is_a_bad_request() {
         .unwrap();
     // Our client always sends application/octet-stream; a raw request shows the emulator's
     // answer to anything else, and the link is still usable afterwards.
-    let r = reqwest::Client::new()
+    let r = dropbox_api::http_client_builder()
+        .build()
+        .unwrap()
         .post(link.url().expose())
         .header("Content-Type", "application/json")
         .body("{}")

@@ -53,16 +53,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
     }
     let base = root.join("target/build-time");
     let ours = base.join("dropbox-api");
-    codegen::run(
-        &Codegen {
-            specs,
-            out: ours.clone(),
-            check: false,
-            workspace: false,
-            serde: Default::default(),
-        },
-        root,
-    )?;
+    codegen::run(&codegen::standalone(&specs, &ours), root)?;
     std::fs::copy(root.join("Cargo.lock"), ours.join("Cargo.lock"))
         .context("copying Cargo.lock")?;
     let mut subjects = vec![Subject {
@@ -85,11 +76,8 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
         let dir = base.join("dropbox-api-derive");
         codegen::run(
             &Codegen {
-                specs: root.join(OFFICIAL_SPEC),
-                out: dir.clone(),
-                check: false,
-                workspace: false,
                 serde: dbx_codegen::emit::SerdeStyle::Derive,
+                ..codegen::standalone(&root.join(OFFICIAL_SPEC), &dir)
             },
             root,
         )?;

@@ -1,5 +1,5 @@
-//! `cargo xtask codegen`: regenerate `generated/` from `specs/` (or check that it is fresh),
-//! or emit a standalone crate from any spec directory.
+//! `cargo xtask codegen`: regenerate `generated/` from `specs/` or from any spec directory
+//! (or check that it is fresh), or emit a standalone crate from any spec directory.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -12,6 +12,8 @@ use dbx_codegen::emit::{self, CrateOptions, DependencyStyle, GeneratedCrate};
 pub struct Codegen {
     /// Spec directory (`.stone` files).
     pub specs: PathBuf,
+    /// Directory of OpenAPI descriptions (`*.json`), each an extra module; may be absent.
+    pub openapi: PathBuf,
     /// Output crate directory.
     pub out: PathBuf,
     /// Compare instead of writing.
@@ -22,13 +24,40 @@ pub struct Codegen {
     pub serde: dbx_codegen::emit::SerdeStyle,
 }
 
-/// Generates the committed crate: our specs into `generated/`, with the v1 OpenAPI module.
+/// Generates the committed crate: `specs/` into `generated/`, with the v1 OpenAPI module.
 pub fn committed(root: &Path, check: bool) -> Codegen {
+    in_place(root, &root.join("specs"), check)
+}
+
+/// Regenerates the workspace's `generated/` from any spec directory (`--specs DIR` without
+/// `--out`). The OpenAPI modules come from `DIR/openapi`, or from the workspace's
+/// `specs/openapi` when DIR has none (the official Stone spec carries no OpenAPI files, and the
+/// hand-written crates' `legacy-v1` features use the module).
+pub fn in_place(root: &Path, specs: &Path, check: bool) -> Codegen {
+    let own = specs.join("openapi");
     Codegen {
-        specs: root.join("specs"),
+        specs: specs.to_path_buf(),
+        openapi: if own.is_dir() {
+            own
+        } else {
+            root.join("specs/openapi")
+        },
         out: root.join("generated"),
         check,
         workspace: true,
+        serde: Default::default(),
+    }
+}
+
+/// A standalone crate from `specs` into `out` (linking the runtime by path), with the OpenAPI
+/// modules of `specs/openapi` if it has any.
+pub fn standalone(specs: &Path, out: &Path) -> Codegen {
+    Codegen {
+        specs: specs.to_path_buf(),
+        openapi: specs.join("openapi"),
+        out: out.to_path_buf(),
+        check: false,
+        workspace: false,
         serde: Default::default(),
     }
 }
@@ -46,7 +75,7 @@ pub fn render(job: &Codegen, root: &Path) -> Result<GeneratedCrate> {
                 runtime_path: root.join("runtime"),
             }
         },
-        extra_modules: crate::openapi::extra_modules(&job.specs)?,
+        extra_modules: crate::openapi::extra_modules(&job.openapi)?,
         serde: job.serde,
     };
     Ok(emit::emit_crate(&api, &options)?)
@@ -165,11 +194,8 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         copy_dir(&root.join("generated"), &dir);
         let job = Codegen {
-            specs: root.join("specs"),
             out: dir.clone(),
-            check: true,
-            workspace: true,
-            serde: Default::default(),
+            ..committed(&root, true)
         };
         run(&job, &root).unwrap();
         let file = dir.join("src/files.rs");

@@ -1,8 +1,9 @@
 //! Project automation: `cargo xtask <command>`.
 //!
-//! - `codegen [--check] [--specs DIR --out DIR]`: regenerate `generated/` from `specs/`
+//! - `codegen [--check] [--specs DIR [--out DIR]]`: regenerate `generated/` from `specs/` (or
+//!   from DIR), or emit a standalone crate into `--out`
 //! - `stats --specs DIR`: count what a spec directory defines
-//! - `fullspec`: generate, build and test the complete official spec
+//! - `fullspec`: the workspace regenerated from the complete official spec, linted and tested
 //! - `build-time [--official] [--release] [--derive]`: build time of the generated full-spec crate
 //! - `bench [--only GROUPS]`: the benchmark table
 //! - `soak [--short] [--seed N]`: uploads under injected faults, then verification
@@ -37,14 +38,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Regenerate `generated/` from `specs/` (or, with --specs and --out, emit a standalone
-    /// crate from any spec directory).
+    /// Regenerate `generated/` from `specs/` (or from --specs DIR; with --out as well, emit a
+    /// standalone crate instead).
     Codegen {
-        /// Write nothing; fail with a summary when the committed output is stale.
+        /// Write nothing; fail with a summary when the output is stale.
         #[arg(long)]
         check: bool,
-        /// A spec directory to generate from instead of `specs/`.
-        #[arg(long, requires = "out")]
+        /// A spec directory to generate from instead of `specs/` (for example a checkout of
+        /// github.com/dropbox/dropbox-api-spec kept outside `specs/`).
+        #[arg(long)]
         specs: Option<PathBuf>,
         /// Where to write the standalone crate (with --specs).
         #[arg(long, requires = "specs")]
@@ -60,8 +62,9 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
-    /// Generate the complete official spec (../shared) into a standalone crate, build it
-    /// and run its example round-trip test (skipped when ../shared is absent).
+    /// The workspace on the complete official spec (../shared): a scratch copy whose specs/
+    /// holds it, regenerated, then clippy -D warnings and `cargo test --workspace` in it
+    /// (skipped when ../shared is absent).
     Fullspec,
     /// Time the build of the generated full-spec crate alone (dependencies built), and with
     /// --official the official Rust SDK's crate built the same way in the same run.
@@ -160,15 +163,14 @@ fn main() -> ExitCode {
             let root = project_root();
             let job = match (specs, out) {
                 (Some(specs), Some(out)) => codegen::Codegen {
-                    specs: resolve_path(&specs),
-                    out,
                     check,
-                    workspace: false,
                     serde: match serde.as_str() {
                         "derive" => dbx_codegen::emit::SerdeStyle::Derive,
                         _ => dbx_codegen::emit::SerdeStyle::Table,
                     },
+                    ..codegen::standalone(&resolve_path(&specs), &out)
                 },
+                (Some(specs), None) => codegen::in_place(&root, &resolve_path(&specs), check),
                 _ => codegen::committed(&root, check),
             };
             codegen::run(&job, &root)

@@ -1,15 +1,15 @@
-//! The OpenAPI front end's modules for the generated crate: every `<specs>/openapi/*.json`
-//! becomes a module named after the file (`v1.json` -> `dropbox_api::v1`).
+//! The OpenAPI front end's modules for the generated crate: every `*.json` of the OpenAPI
+//! directory (`specs/openapi/`) becomes a module named after the file (`v1.json` ->
+//! `dropbox_api::v1`).
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use dbx_codegen::emit::ExtraModule;
 
-/// The modules rendered from `<specs>/openapi/`, if that directory exists.
-pub fn extra_modules(specs: &Path) -> Result<Vec<ExtraModule>> {
-    let dir = specs.join("openapi");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
+/// The modules rendered from the OpenAPI directory `dir`, if it exists.
+pub fn extra_modules(dir: &Path) -> Result<Vec<ExtraModule>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(Vec::new());
     };
     let mut files: Vec<_> = entries

@@ -165,7 +165,7 @@ pub fn child(
 /// The raw limit: the file's bytes in plain requests, streamed from disk, one at a time.
 async fn raw_upload(url: &str, token: &str, file: &Path, remote: &str) -> Result<u64> {
     use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
-    let http = reqwest::Client::new();
+    let http = dropbox_api_runtime::http_client_builder().build()?;
     let post = |route: &str, arg: String| {
         http.post(format!("{url}/2/files/{route}"))
             .bearer_auth(token)

@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::bench::Row;
 use crate::build_time::OFFICIAL_VERSION;
-use crate::codegen::{self, Codegen};
+use crate::codegen;
 use crate::fullspec::OFFICIAL_SPEC;
 
 const PROGRAM: &str = include_str!("../wire_bench/main.rs");
@@ -33,16 +33,7 @@ pub fn build(root: &Path) -> Result<Option<PathBuf>> {
         return Ok(None);
     }
     let fullspec = root.join("target/fullspec-crate");
-    codegen::run(
-        &Codegen {
-            specs,
-            out: fullspec.clone(),
-            check: false,
-            workspace: false,
-            serde: Default::default(),
-        },
-        root,
-    )?;
+    codegen::run(&codegen::standalone(&specs, &fullspec), root)?;
     let dir = root.join("target/wire-bench");
     std::fs::create_dir_all(dir.join("src"))?;
     let manifest = format!(

@@ -91,7 +91,7 @@ pub async fn login(a: &LoginArgs, global: &Global, out: &Output) -> CmdResult {
     } else {
         Secret::new(input)
     };
-    let http = reqwest::Client::builder()
+    let http = dropbox_api_runtime::http_client_builder()
         .connect_timeout(global.timeout.min(std::time::Duration::from_secs(10)))
         .build()
         .map_err(|e| Failure::new(Kind::Failure, format!("creating the HTTP client: {e}")))?;

@@ -213,6 +213,7 @@ pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String
             RouteError, Body, BodyError, ByteRange, Download, PageError,
             Secret, RefreshingToken, StaticToken, TokenError, TokenProvider,
             IssuedToken, TokenEndpoint, TokenStore, AuthorizeUrlBuilder, PkceCode, TokenAccessType,
+            http_client_builder,
             Timestamp, Validate, ValidationError, Violation,
         };
         pub use ::dropbox_api_runtime::{
@@ -283,8 +284,21 @@ fn dependencies(options: &CrateOptions) -> Vec<(Dependency, bool)> {
     for extra in &options.extra_modules {
         for d in &extra.dependencies {
             match deps.iter_mut().find(|(x, _)| x.name == d.name) {
-                // Needed without the feature too: stays required.
-                Some((_, optional)) => *optional &= extra.feature.is_some(),
+                Some((x, optional)) => {
+                    // Needed without the feature too: stays required.
+                    *optional &= extra.feature.is_some();
+                    // Features an always-on module (or an optional dependency) needs go on
+                    // the dependency; a gated module's features on a required dependency are
+                    // turned on by its feature instead (`serde/derive`, see `cargo_toml`).
+                    if extra.feature.is_none() || *optional {
+                        for f in &d.features {
+                            if !x.features.contains(f) {
+                                x.features.push(f.clone());
+                            }
+                        }
+                        x.features.sort();
+                    }
+                }
                 None => deps.push((d.clone(), extra.feature.is_some())),
             }
         }
@@ -406,15 +420,20 @@ pub fn cargo_toml(api: &Api, options: &CrateOptions) -> String {
         let Some(feature) = &extra.feature else {
             continue;
         };
+        let all = dependencies(options);
         let deps: Vec<String> = extra
             .dependencies
             .iter()
-            .filter(|d| {
-                dependencies(options)
+            .flat_map(|d| match all.iter().find(|(x, _)| x.name == d.name) {
+                Some((_, true)) => vec![format!("dep:{}", d.name)],
+                Some((x, false)) => d
+                    .features
                     .iter()
-                    .any(|(x, optional)| x.name == d.name && *optional)
+                    .filter(|f| !x.features.contains(f))
+                    .map(|f| format!("{}/{f}", d.name))
+                    .collect(),
+                None => Vec::new(),
             })
-            .map(|d| format!("dep:{}", d.name))
             .collect();
         let _ = writeln!(
             s,

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::names::{Names, field_name, module_name, route_fn_name, variant_name};
-use crate::ir::{Api, TypeKey, UserType};
+use crate::ir::{Api, DataType, FloatKind, TypeKey, UserType};
 use crate::resolve::docs::{RefTarget, doc_refs, resolve_ref};
 
 /// Where a docstring sits: its namespace and (for types, fields and members) its type.
@@ -126,5 +126,69 @@ pub fn doc_attrs(api: &Api, names: &Names, doc: Option<&str>, ctx: DocContext<'_
     match doc {
         Some(d) if !d.trim().is_empty() => attrs(&render(api, names, d, ctx)),
         _ => TokenStream::new(),
+    }
+}
+
+/// Doc attributes for an item the spec may leave undocumented: its docstring when it has one,
+/// otherwise the generated `fallback` (its wire name and type), so every emitted item is
+/// documented.
+pub fn doc_attrs_or(
+    api: &Api,
+    names: &Names,
+    doc: Option<&str>,
+    ctx: DocContext<'_>,
+    fallback: impl FnOnce() -> String,
+) -> TokenStream {
+    match doc {
+        Some(d) if !d.trim().is_empty() => attrs(&render(api, names, d, ctx)),
+        _ => attrs(&fallback()),
+    }
+}
+
+/// A data type as the spec writes it (`List(String)`, `files.Metadata?`), for generated docs.
+pub fn stone_type(dt: &DataType) -> String {
+    match dt {
+        DataType::Void => "Void".into(),
+        DataType::Boolean => "Boolean".into(),
+        DataType::Bytes => "Bytes".into(),
+        DataType::Int { kind, .. } => kind.stone_name().into(),
+        DataType::Float { kind, .. } => match kind {
+            FloatKind::Float32 => "Float32".into(),
+            FloatKind::Float64 => "Float64".into(),
+        },
+        DataType::String(_) => "String".into(),
+        DataType::Timestamp { .. } => "Timestamp".into(),
+        DataType::List { item, .. } => format!("List({})", stone_type(item)),
+        DataType::Map { key, value } => format!("Map({}, {})", stone_type(key), stone_type(value)),
+        DataType::Named(key) => key.to_string(),
+        DataType::Nullable(inner) => format!("{}?", stone_type(inner)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{IntKind, StringConstraints};
+
+    #[test]
+    fn stone_types_read_as_the_spec_writes_them() {
+        let list = DataType::List {
+            item: Box::new(DataType::String(StringConstraints::default())),
+            min_items: None,
+            max_items: Some(3),
+        };
+        assert_eq!(stone_type(&list), "List(String)");
+        let nullable =
+            DataType::Nullable(Box::new(DataType::Named(TypeKey::new("files", "Metadata"))));
+        assert_eq!(stone_type(&nullable), "files.Metadata?");
+        let map = DataType::Map {
+            key: Box::new(DataType::String(StringConstraints::default())),
+            value: Box::new(DataType::Int {
+                kind: IntKind::UInt64,
+                min: None,
+                max: None,
+            }),
+        };
+        assert_eq!(stone_type(&map), "Map(String, UInt64)");
     }
 }

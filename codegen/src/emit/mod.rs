@@ -219,6 +219,22 @@ impl ModuleCx<'_> {
         )
     }
 
+    /// Docs for a field or member: the spec's docstring, or `fallback` when it has none.
+    pub(crate) fn docs_or(
+        &self,
+        doc: Option<&str>,
+        ty: Option<&TypeKey>,
+        fallback: impl FnOnce() -> String,
+    ) -> TokenStream {
+        docs::doc_attrs_or(
+            self.api,
+            &self.names,
+            doc,
+            docs::DocContext { ns: self.ns, ty },
+            fallback,
+        )
+    }
+
     fn emit_alias(&self, a: &crate::ir::Alias) -> TokenStream {
         let name = names::ident(&self.names.ty(&a.key));
         let ty = self.types.rust(&a.ty);

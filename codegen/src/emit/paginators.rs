@@ -7,7 +7,7 @@ use quote::quote;
 
 use super::ModuleCx;
 use super::names::{field_name, ident, route_fn_name};
-use super::routes::auth_trait;
+use super::routes::{auth_trait, preview_gate};
 use crate::ir::DataType;
 use crate::pagination::{More, Paginator};
 
@@ -74,8 +74,11 @@ impl ModuleCx<'_> {
             " The pages of `{ns}/{}` from a cursor a page of [`{pages}`] gave: the listing resumed where it stopped.",
             p.next.name
         );
+        // A paginator over a preview route is as unstable as the route.
+        let gate = preview_gate(p.first.is_preview || p.next.is_preview);
         let mut out = quote! {
             #[doc = #doc_pages]
+            #gate
             pub fn #pages<'a>(
                 client: &'a impl #auth,
                 arg: &'a #arg_ty,
@@ -84,6 +87,7 @@ impl ModuleCx<'_> {
             }
 
             #[doc = #doc_from]
+            #gate
             pub fn #pages_from<'a>(
                 client: &'a impl #auth,
                 cursor: String,
@@ -100,6 +104,7 @@ impl ModuleCx<'_> {
             );
             out.extend(quote! {
                 #[doc = #doc]
+                #gate
                 pub fn #stream<'a>(
                     client: &'a impl #auth,
                     arg: &'a #arg_ty,

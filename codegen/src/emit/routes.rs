@@ -191,7 +191,12 @@ impl ModuleCx<'_> {
 }
 
 fn preview_cfg(r: &Route) -> TokenStream {
-    if r.is_preview {
+    preview_gate(r.is_preview)
+}
+
+/// `#[cfg(feature = "preview")]` for an item that uses a preview route.
+pub(super) fn preview_gate(preview: bool) -> TokenStream {
+    if preview {
         quote!(#[cfg(feature = "preview")])
     } else {
         TokenStream::new()

@@ -4,9 +4,9 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::ModuleCx;
 use super::names::{field_name, ident, variant_name};
 use super::validate::{checks, float_literal, int_literal};
+use super::{ModuleCx, docs};
 use crate::ir::{DataType, Struct, Value};
 
 /// The pieces of an ordinary struct's code, built from its fields; shared by a single
@@ -205,7 +205,9 @@ impl ModuleCx<'_> {
             let boxed = self.boxed.contains(&(s.key.clone(), f.name.clone()));
             let ty = self.types.rust_boxed(&f.ty, boxed);
             let nullable = matches!(f.ty, DataType::Nullable(_)) || self.api.is_nullable(&f.ty);
-            let fdocs = self.docs(f.doc.as_deref(), Some(&s.key));
+            let fdocs = self.docs_or(f.doc.as_deref(), Some(&s.key), || {
+                format!("The `{wire}` field: `{}`.", docs::stone_type(&f.ty))
+            });
             let deprecated = if f.annotations.deprecated {
                 quote!(#[deprecated])
             } else {

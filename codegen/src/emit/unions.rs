@@ -3,9 +3,9 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::ModuleCx;
 use super::names::{ident, variant_name};
 use super::validate::checks;
+use super::{ModuleCx, docs};
 use crate::ir::{DataType, Member, Union};
 
 /// How a member's value sits in the union object.
@@ -66,7 +66,10 @@ impl ModuleCx<'_> {
             let mdocs = if m.catch_all {
                 quote!(#[doc = " A member this version of the spec does not know (the catch-all of an open union). It can be received but not sent."])
             } else {
-                self.docs(m.doc.as_deref(), Some(&u.key))
+                self.docs_or(m.doc.as_deref(), Some(&u.key), || match m.ty {
+                    DataType::Void => format!("The `{tag}` tag."),
+                    ref ty => format!("The `{tag}` tag, with a `{}`.", docs::stone_type(ty)),
+                })
             };
             let deprecated = if m.annotations.deprecated {
                 quote!(#[deprecated])
@@ -206,6 +209,20 @@ impl ModuleCx<'_> {
                 }
             }
         };
+        // A union whose only member is the catch-all (the official spec has such errors)
+        // decodes every tag to `Other`: no one-armed `match`.
+        let decode_body = if open && tags.is_empty() {
+            quote! {
+                let _ = tag;
+                rt::wire::other(map, #name::Other)
+            }
+        } else {
+            quote! {
+                match tag {
+                    #decode_arms
+                }
+            }
+        };
         let derive_default = TokenStream::new();
         let validate_impl = if self.sendable.contains(&u.key) {
             quote! {
@@ -247,9 +264,7 @@ impl ModuleCx<'_> {
                 const NAME: &'static str = #type_name;
 
                 fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(tag: &str, map: &mut A) -> Result<Self, A::Error> {
-                    match tag {
-                        #decode_arms
-                    }
+                    #decode_body
                 }
             }
 

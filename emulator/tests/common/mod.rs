@@ -89,7 +89,7 @@ impl Api {
         Api {
             base: emu.base_url().to_string(),
             token: emu.access_token().to_string(),
-            http: reqwest::Client::builder()
+            http: dropbox_api::http_client_builder()
                 .timeout(Duration::from_secs(120))
                 .build()
                 .unwrap(),
