@@ -62,23 +62,37 @@ pub fn find(api: &Api) -> (Vec<Paginator<'_>>, Vec<NotPaged>) {
                 continue;
             };
             // The newest version of the continue route is the one followed.
-            if ns
+            if let Some(newer) = ns
                 .routes
                 .iter()
-                .any(|r| r.name == next.name && r.version > next.version)
+                .filter(|r| r.name == next.name && r.version > next.version)
+                .max_by_key(|r| r.version)
             {
+                left_out.push(NotPaged {
+                    route: format!("{}/{}", next.namespace, label(next)),
+                    reason: format!("`{}` is followed instead", label(newer)),
+                });
                 continue;
             }
             match pair(api, &ns.routes, base, next) {
                 Ok(p) => found.push(p),
                 Err(reason) => left_out.push(NotPaged {
-                    route: format!("{}/{}", next.namespace, next.name),
+                    route: format!("{}/{}", next.namespace, label(next)),
                     reason,
                 }),
             }
         }
     }
     (found, left_out)
+}
+
+/// A route's name with its version when it is above 1 (`members/list/continue:2`).
+fn label(r: &Route) -> String {
+    if r.version > 1 {
+        format!("{}:{}", r.name, r.version)
+    } else {
+        r.name.clone()
+    }
 }
 
 fn pair<'a>(
@@ -201,6 +215,7 @@ mod tests {
              struct NeedsMore\n    cursor String\n    mode String\n\n\
              route list (Arg, Flagged, Void)\n\
              route list/continue (Next, Flagged, Void)\n\
+             route list/continue:2 (Next, Flagged, Void)\n\
              route scan (Arg, Ended, Void)\n\
              route scan:2 (Arg, Ended, Void)\n\
              route scan/continue (Next, Ended, Void)\n\
@@ -234,8 +249,13 @@ mod tests {
             .map(|n| (n.route.as_str(), n.reason.as_str()))
             .collect();
         assert_eq!(
+            found[0].next.version, 2,
+            "the newest continue route is followed"
+        );
+        assert_eq!(
             reasons,
             vec![
+                ("p/list/continue", "`list/continue:2` is followed instead"),
                 (
                     "p/loop/continue",
                     "its result has neither `has_more` nor an optional cursor"
