@@ -16,7 +16,7 @@ use ::dropbox_api_runtime::__private as rt;
 /// Stone alias `async.AsyncJobId`.
 pub type AsyncJobId = String;
 
-/// Answer of a route that either finishes at once or starts a background job. Routes extend this union with a `complete` member that carries their synchronous result; [`LaunchEmptyResult`](crate::r#async::LaunchEmptyResult) is the variant without one.
+/// Answer of a route that either finishes at once or starts a background job. Routes extend this union with a `complete` member that carries their synchronous result; [`LaunchEmptyResult`] is the variant without one.
 ///
 /// Stone closed union `async.LaunchResultBase`.
 #[derive(Debug, Clone, PartialEq)]
@@ -186,7 +186,7 @@ impl rt::validate::Validate for PollArg {
     }
 }
 
-/// Status of a background job. Routes extend this union with a `complete` member that carries the job's result; [`PollEmptyResult`](crate::r#async::PollEmptyResult) is the variant without one.
+/// Status of a background job. Routes extend this union with a `complete` member that carries the job's result; [`PollEmptyResult`] is the variant without one.
 ///
 /// Stone closed union `async.PollResultBase`.
 #[derive(Debug, Clone, PartialEq)]

@@ -27,9 +27,9 @@ pub type SharedFolderId = NamespaceId;
 pub enum PathRoot {
     /// Resolve paths against the caller's home namespace (the default behaviour, for team members and individual users alike).
     Home,
-    /// Resolve paths against the caller's root namespace, whose ID must be given. If the root has changed since the ID was obtained the call fails with [`invalid_root`](crate::common::PathRootError::InvalidRoot).
+    /// Resolve paths against the caller's root namespace, whose ID must be given. If the root has changed since the ID was obtained the call fails with [`invalid_root`](PathRootError::InvalidRoot).
     Root(NamespaceId),
-    /// Resolve paths against the namespace with this ID. Without access to it the call fails with [`no_permission`](crate::common::PathRootError::NoPermission).
+    /// Resolve paths against the namespace with this ID. Without access to it the call fails with [`no_permission`](PathRootError::NoPermission).
     NamespaceId(NamespaceId),
     /// A member this version of the spec does not know (the catch-all of an open union). It can be received but not sent.
     Other,
@@ -168,7 +168,7 @@ impl rt::wire::DecodeTagged for RootInfo {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TeamRootInfo {
-    /// Namespace ID of the caller's root: the team root for members of a team with a shared team space, otherwise the same as [`home_namespace_id`](crate::common::TeamRootInfo::home_namespace_id).
+    /// Namespace ID of the caller's root: the team root for members of a team with a shared team space, otherwise the same as [`home_namespace_id`](TeamRootInfo::home_namespace_id).
     pub root_namespace_id: NamespaceId,
     /// ID of the namespace that holds the caller's home folder.
     pub home_namespace_id: NamespaceId,
@@ -243,7 +243,7 @@ impl<'de> ::serde::Deserialize<'de> for TeamRootInfo {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UserRootInfo {
-    /// Namespace ID of the caller's root: the team root for members of a team with a shared team space, otherwise the same as [`home_namespace_id`](crate::common::UserRootInfo::home_namespace_id).
+    /// Namespace ID of the caller's root: the team root for members of a team with a shared team space, otherwise the same as [`home_namespace_id`](UserRootInfo::home_namespace_id).
     pub root_namespace_id: NamespaceId,
     /// ID of the namespace that holds the caller's home folder.
     pub home_namespace_id: NamespaceId,

@@ -68,9 +68,9 @@ pub type WritePathOrId = String;
 pub enum WriteMode {
     /// Keep the existing file. With autorename, the new file gets a numbered name such as `report (1).pdf`.
     Add,
-    /// Replace the existing file; autorename (if asked for) behaves like [`add`](crate::files::WriteMode::Add).
+    /// Replace the existing file; autorename (if asked for) behaves like [`add`](WriteMode::Add).
     Overwrite,
-    /// Replace the existing file only if its current revision is this one (typically the `rev` of the [`FileMetadata`](crate::files::FileMetadata) the app last saw). Otherwise it is a conflict; with autorename the new file is saved as a conflicted copy next to it.
+    /// Replace the existing file only if its current revision is this one (typically the `rev` of the [`FileMetadata`] the app last saw). Otherwise it is a conflict; with autorename the new file is saved as a conflicted copy next to it.
     Update(Rev),
 }
 
@@ -143,9 +143,9 @@ impl rt::validate::Validate for WriteMode {
 pub struct CommitInfo {
     /// Destination of the file: a path, `ns:<id>/path`, or the `id:` of an existing file.
     pub path: WritePathOrId,
-    /// Conflict behaviour when something already exists at [`path`](crate::files::CommitInfo::path).
+    /// Conflict behaviour when something already exists at [`path`](CommitInfo::path).
     pub mode: WriteMode,
-    /// On a conflict (as decided by [`mode`](crate::files::CommitInfo::mode)), let the server choose a free name instead of failing.
+    /// On a conflict (as decided by [`mode`](CommitInfo::mode)), let the server choose a free name instead of failing.
     pub autorename: bool,
     /// Modification time to record for the file, as known on the client (e.g. the local file's mtime). The server's own write time is stored separately.
     pub client_modified: Option<crate::common::DropboxTimestamp>,
@@ -153,7 +153,7 @@ pub struct CommitInfo {
     pub mute: bool,
     /// Property groups to set on the saved file.
     pub property_groups: Option<Vec<crate::file_properties::PropertyGroup>>,
-    /// Report conflicts more strictly: e.g. with [`update`](crate::files::WriteMode::Update), a revision mismatch is a conflict even if the file was deleted meanwhile, and writing identical content over a file is a conflict too.
+    /// Report conflicts more strictly: e.g. with [`update`](WriteMode::Update), a revision mismatch is a conflict even if the file was deleted meanwhile, and writing identical content over a file is a conflict too.
     pub strict_conflict: bool,
 }
 
@@ -316,7 +316,7 @@ impl rt::validate::Validate for CommitInfo {
     }
 }
 
-/// Argument of [`upload`](crate::files::upload) (sent in the `Dropbox-API-Arg` header): the commit settings plus an optional hash of the request body.
+/// Argument of [`upload`] (sent in the `Dropbox-API-Arg` header): the commit settings plus an optional hash of the request body.
 ///
 /// Stone struct `files.UploadArg`.
 #[derive(Debug, Clone, PartialEq)]
@@ -324,9 +324,9 @@ impl rt::validate::Validate for CommitInfo {
 pub struct UploadArg {
     /// Destination of the file: a path, `ns:<id>/path`, or the `id:` of an existing file.
     pub path: WritePathOrId,
-    /// Conflict behaviour when something already exists at [`path`](crate::files::UploadArg::path).
+    /// Conflict behaviour when something already exists at [`path`](UploadArg::path).
     pub mode: WriteMode,
-    /// On a conflict (as decided by [`mode`](crate::files::UploadArg::mode)), let the server choose a free name instead of failing.
+    /// On a conflict (as decided by [`mode`](UploadArg::mode)), let the server choose a free name instead of failing.
     pub autorename: bool,
     /// Modification time to record for the file, as known on the client (e.g. the local file's mtime). The server's own write time is stored separately.
     pub client_modified: Option<crate::common::DropboxTimestamp>,
@@ -334,7 +334,7 @@ pub struct UploadArg {
     pub mute: bool,
     /// Property groups to set on the saved file.
     pub property_groups: Option<Vec<crate::file_properties::PropertyGroup>>,
-    /// Report conflicts more strictly: e.g. with [`update`](crate::files::WriteMode::Update), a revision mismatch is a conflict even if the file was deleted meanwhile, and writing identical content over a file is a conflict too.
+    /// Report conflicts more strictly: e.g. with [`update`](WriteMode::Update), a revision mismatch is a conflict even if the file was deleted meanwhile, and writing identical content over a file is a conflict too.
     pub strict_conflict: bool,
     /// Dropbox content hash of the bytes in this request. When given, the server rejects the upload if the body does not match. See the [content hash reference](https://www.dropbox.com/developers/reference/content-hash).
     pub content_hash: Option<Sha256HexHash>,
@@ -521,7 +521,7 @@ impl rt::validate::Validate for UploadArg {
     }
 }
 
-/// Payload of [`path`](crate::files::UploadError::Path): the bytes arrived but could not be written to the destination.
+/// Payload of [`path`](UploadError::Path): the bytes arrived but could not be written to the destination.
 ///
 /// Stone struct `files.UploadWriteFailed`.
 #[derive(Debug, Clone, PartialEq)]
@@ -529,7 +529,7 @@ impl rt::validate::Validate for UploadArg {
 pub struct UploadWriteFailed {
     /// Why the write failed.
     pub reason: WriteError,
-    /// Session that now holds the uploaded bytes; the commit can be retried through [`upload_session/finish`](crate::files::upload_session_finish) without sending them again.
+    /// Session that now holds the uploaded bytes; the commit can be retried through [`upload_session/finish`](upload_session_finish) without sending them again.
     pub upload_session_id: String,
 }
 
@@ -597,7 +597,7 @@ impl ::std::fmt::Display for UploadWriteFailed {
 }
 
 impl ::std::error::Error for UploadWriteFailed {}
-/// Errors of [`upload`](crate::files::upload).
+/// Errors of [`upload`].
 ///
 /// Stone union `files.UploadError`.
 #[derive(Debug, Clone, PartialEq)]
@@ -769,15 +769,15 @@ impl rt::validate::Validate for UploadSessionType {
     }
 }
 
-/// Argument of [`upload_session/start`](crate::files::upload_session_start).
+/// Argument of [`upload_session/start`](upload_session_start).
 ///
 /// Stone struct `files.UploadSessionStartArg`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UploadSessionStartArg {
-    /// Close the session right away, so no [`upload_session/append:2`](crate::files::upload_session_append_v2) may follow (only the finish call). Not allowed for concurrent sessions.
+    /// Close the session right away, so no [`upload_session/append:2`](upload_session_append_v2) may follow (only the finish call). Not allowed for concurrent sessions.
     pub close: bool,
-    /// Sequential or concurrent; leaving it out gives [`sequential`](crate::files::UploadSessionType::Sequential).
+    /// Sequential or concurrent; leaving it out gives [`sequential`](UploadSessionType::Sequential).
     pub session_type: Option<UploadSessionType>,
     /// Dropbox content hash of the bytes in this request, checked by the server when present.
     pub content_hash: Option<Sha256HexHash>,
@@ -871,13 +871,13 @@ impl rt::validate::Validate for UploadSessionStartArg {
     }
 }
 
-/// Result of [`upload_session/start`](crate::files::upload_session_start).
+/// Result of [`upload_session/start`](upload_session_start).
 ///
 /// Stone struct `files.UploadSessionStartResult`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UploadSessionStartResult {
-    /// Put this into the cursor of every following [`upload_session/append:2`](crate::files::upload_session_append_v2) and [`upload_session/finish`](crate::files::upload_session_finish) call.
+    /// Put this into the cursor of every following [`upload_session/append:2`](upload_session_append_v2) and [`upload_session/finish`](upload_session_finish) call.
     pub session_id: String,
 }
 
@@ -915,7 +915,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartResult {
     }
 }
 
-/// Errors of [`upload_session/start`](crate::files::upload_session_start).
+/// Errors of [`upload_session/start`](upload_session_start).
 ///
 /// Stone union `files.UploadSessionStartError`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1018,13 +1018,13 @@ impl ::std::fmt::Display for UploadSessionStartError {
 }
 
 impl ::std::error::Error for UploadSessionStartError {}
-/// Argument of [`upload_session/start_batch`](crate::files::upload_session_start_batch).
+/// Argument of [`upload_session/start_batch`](upload_session_start_batch).
 ///
 /// Stone struct `files.UploadSessionStartBatchArg`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UploadSessionStartBatchArg {
-    /// Sequential or concurrent, for all new sessions; leaving it out gives [`sequential`](crate::files::UploadSessionType::Sequential).
+    /// Sequential or concurrent, for all new sessions; leaving it out gives [`sequential`](UploadSessionType::Sequential).
     pub session_type: Option<UploadSessionType>,
     /// How many sessions to open (1 to 1000).
     pub num_sessions: u64,
@@ -1093,7 +1093,7 @@ impl rt::validate::Validate for UploadSessionStartBatchArg {
     }
 }
 
-/// Result of [`upload_session/start_batch`](crate::files::upload_session_start_batch).
+/// Result of [`upload_session/start_batch`](upload_session_start_batch).
 ///
 /// Stone struct `files.UploadSessionStartBatchResult`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1143,7 +1143,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartBatchResult {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UploadSessionCursor {
-    /// Which session: the value [`upload_session/start`](crate::files::upload_session_start) handed out.
+    /// Which session: the value [`upload_session/start`](upload_session_start) handed out.
     pub session_id: String,
     /// Number of bytes the session has received so far, i.e. where the next piece goes. A mismatch is reported so that lost or repeated pieces are detected.
     pub offset: u64,
@@ -1194,7 +1194,7 @@ impl rt::validate::Validate for UploadSessionCursor {
     }
 }
 
-/// Argument of [`upload_session/append:2`](crate::files::upload_session_append_v2).
+/// Argument of [`upload_session/append:2`](upload_session_append_v2).
 ///
 /// Stone struct `files.UploadSessionAppendArg`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1325,7 +1325,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionOffsetError {
     }
 }
 
-/// Errors of [`upload_session/append:2`](crate::files::upload_session_append_v2) and [`upload_session/append`](crate::files::upload_session_append).
+/// Errors of [`upload_session/append:2`](upload_session_append_v2) and [`upload_session/append`](upload_session_append).
 ///
 /// Stone union `files.UploadSessionAppendError`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1451,7 +1451,7 @@ impl ::std::fmt::Display for UploadSessionAppendError {
 }
 
 impl ::std::error::Error for UploadSessionAppendError {}
-/// One session's share of an [`upload_session/append_batch`](crate::files::upload_session_append_batch) body.
+/// One session's share of an [`upload_session/append_batch`](upload_session_append_batch) body.
 ///
 /// Stone struct `files.UploadSessionAppendBatchArgEntry`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1524,7 +1524,7 @@ impl rt::validate::Validate for UploadSessionAppendBatchArgEntry {
     }
 }
 
-/// Argument of [`upload_session/append_batch`](crate::files::upload_session_append_batch).
+/// Argument of [`upload_session/append_batch`](upload_session_append_batch).
 ///
 /// Stone struct `files.UploadSessionAppendBatchArg`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1600,7 +1600,7 @@ impl rt::validate::Validate for UploadSessionAppendBatchArg {
     }
 }
 
-/// Why one entry of [`upload_session/append_batch`](crate::files::upload_session_append_batch) failed.
+/// Why one entry of [`upload_session/append_batch`](upload_session_append_batch) failed.
 ///
 /// Stone union `files.UploadSessionAppendBatchEntryError`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1699,7 +1699,7 @@ impl rt::wire::DecodeTagged for UploadSessionAppendBatchEntryError {
     }
 }
 
-/// Outcome for one entry of [`upload_session/append_batch`](crate::files::upload_session_append_batch).
+/// Outcome for one entry of [`upload_session/append_batch`](upload_session_append_batch).
 ///
 /// Stone closed union `files.UploadSessionAppendBatchResultEntry`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1757,13 +1757,13 @@ impl rt::wire::DecodeTagged for UploadSessionAppendBatchResultEntry {
     }
 }
 
-/// Result of [`upload_session/append_batch`](crate::files::upload_session_append_batch).
+/// Result of [`upload_session/append_batch`](upload_session_append_batch).
 ///
 /// Stone struct `files.UploadSessionAppendBatchResult`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UploadSessionAppendBatchResult {
-    /// One outcome per entry of [`entries`](crate::files::UploadSessionAppendBatchArg::entries), at the same index.
+    /// One outcome per entry of [`entries`](UploadSessionAppendBatchArg::entries), at the same index.
     pub entries: Vec<UploadSessionAppendBatchResultEntry>,
 }
 
@@ -1801,7 +1801,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchResult {
     }
 }
 
-/// Errors that fail a whole [`upload_session/append_batch`](crate::files::upload_session_append_batch) call.
+/// Errors that fail a whole [`upload_session/append_batch`](upload_session_append_batch) call.
 ///
 /// Stone union `files.UploadSessionAppendBatchError`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1884,7 +1884,7 @@ impl ::std::fmt::Display for UploadSessionAppendBatchError {
 }
 
 impl ::std::error::Error for UploadSessionAppendBatchError {}
-/// Argument of [`upload_session/finish`](crate::files::upload_session_finish); also one entry of a finish batch.
+/// Argument of [`upload_session/finish`](upload_session_finish); also one entry of a finish batch.
 ///
 /// Stone struct `files.UploadSessionFinishArg`.
 #[derive(Debug, Clone, PartialEq)]
@@ -2076,7 +2076,7 @@ impl rt::wire::DecodeTagged for UploadSessionLookupError {
     }
 }
 
-/// Errors of [`upload_session/finish`](crate::files::upload_session_finish); also the failure of one entry of a finish batch.
+/// Errors of [`upload_session/finish`](upload_session_finish); also the failure of one entry of a finish batch.
 ///
 /// Stone union `files.UploadSessionFinishError`.
 #[derive(Debug, Clone, PartialEq)]
@@ -2261,7 +2261,7 @@ impl ::std::fmt::Display for UploadSessionFinishError {
 }
 
 impl ::std::error::Error for UploadSessionFinishError {}
-/// Argument of [`upload_session/finish_batch:2`](crate::files::upload_session_finish_batch_v2) and [`upload_session/finish_batch`](crate::files::upload_session_finish_batch).
+/// Argument of [`upload_session/finish_batch:2`](upload_session_finish_batch_v2) and [`upload_session/finish_batch`](upload_session_finish_batch).
 ///
 /// Stone struct `files.UploadSessionFinishBatchArg`.
 #[derive(Debug, Clone, PartialEq)]
@@ -2421,7 +2421,7 @@ impl ::std::error::Error for UploadSessionFinishBatchResultEntry {}
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct UploadSessionFinishBatchResult {
-    /// One outcome per entry of [`entries`](crate::files::UploadSessionFinishBatchArg::entries), at the same index.
+    /// One outcome per entry of [`entries`](UploadSessionFinishBatchArg::entries), at the same index.
     pub entries: Vec<UploadSessionFinishBatchResultEntry>,
 }
 
@@ -2459,7 +2459,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishBatchResult {
     }
 }
 
-/// Answer of [`upload_session/finish_batch`](crate::files::upload_session_finish_batch): a job ID to poll, or the finished result.
+/// Answer of [`upload_session/finish_batch`](upload_session_finish_batch): a job ID to poll, or the finished result.
 ///
 /// Stone union `files.UploadSessionFinishBatchLaunch`.
 #[derive(Debug, Clone, PartialEq)]
@@ -2533,7 +2533,7 @@ impl rt::wire::DecodeTagged for UploadSessionFinishBatchLaunch {
     }
 }
 
-/// State of a finish-batch job started by [`upload_session/finish_batch`](crate::files::upload_session_finish_batch).
+/// State of a finish-batch job started by [`upload_session/finish_batch`](upload_session_finish_batch).
 ///
 /// Stone closed union `files.UploadSessionFinishBatchJobStatus`.
 #[derive(Debug, Clone, PartialEq)]
@@ -2596,13 +2596,13 @@ impl rt::wire::DecodeTagged for UploadSessionFinishBatchJobStatus {
     }
 }
 
-/// Argument of [`get_temporary_upload_link`](crate::files::get_temporary_upload_link).
+/// Argument of [`get_temporary_upload_link`].
 ///
 /// Stone struct `files.GetTemporaryUploadLinkArg`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetTemporaryUploadLinkArg {
-    /// How the file will be committed when the link is used, as for [`upload`](crate::files::upload).
+    /// How the file will be committed when the link is used, as for [`upload`].
     pub commit_info: CommitInfo,
     /// Lifetime of the link in seconds (60 to 14400, i.e. at most 4 hours).
     pub duration: f64,
@@ -2673,7 +2673,7 @@ impl rt::validate::Validate for GetTemporaryUploadLinkArg {
     }
 }
 
-/// Result of [`get_temporary_upload_link`](crate::files::get_temporary_upload_link).
+/// Result of [`get_temporary_upload_link`].
 ///
 /// Stone struct `files.GetTemporaryUploadLinkResult`.
 #[derive(Debug, Clone, PartialEq)]
@@ -2823,9 +2823,9 @@ pub struct FileMetadata {
     pub name: String,
     /// Full path in lower case, starting with a slash. Null when the entry is not mounted in the caller's Dropbox.
     pub path_lower: Option<String>,
-    /// Full path with the casing meant for display; only the last component's casing is guaranteed, and casing-only changes are not reported by [`list_folder/continue`](crate::files::list_folder_continue). Null when the entry is not mounted.
+    /// Full path with the casing meant for display; only the last component's casing is guaranteed, and casing-only changes are not reported by [`list_folder/continue`](list_folder_continue). Null when the entry is not mounted.
     pub path_display: Option<String>,
-    /// Kept for old clients; the same ID is in the `sharing_info` of files ([`parent_shared_folder_id`](crate::files::FileSharingInfo::parent_shared_folder_id)) and folders ([`parent_shared_folder_id`](crate::files::FolderSharingInfo::parent_shared_folder_id)).
+    /// Kept for old clients; the same ID is in the `sharing_info` of files ([`parent_shared_folder_id`](FileSharingInfo::parent_shared_folder_id)) and folders ([`parent_shared_folder_id`](FolderSharingInfo::parent_shared_folder_id)).
     #[deprecated]
     pub parent_shared_folder_id: Option<crate::common::SharedFolderId>,
     /// URL of a preview of the file, when one exists.
@@ -2836,11 +2836,11 @@ pub struct FileMetadata {
     pub client_modified: crate::common::DropboxTimestamp,
     /// When the file was last changed on the server.
     pub server_modified: crate::common::DropboxTimestamp,
-    /// Revision of the file's current content; usable with [`update`](crate::files::WriteMode::Update) to avoid overwriting changes.
+    /// Revision of the file's current content; usable with [`update`](WriteMode::Update) to avoid overwriting changes.
     pub rev: Rev,
     /// Length of the content in bytes.
     pub size: u64,
-    /// Photo or video details, when requested. Never set on entries returned by [`list_folder`](crate::files::list_folder) or [`list_folder/continue`](crate::files::list_folder_continue).
+    /// Photo or video details, when requested. Never set on entries returned by [`list_folder`] or [`list_folder/continue`](list_folder_continue).
     pub media_info: Option<MediaInfo>,
     /// Present for symbolic links.
     pub symlink_info: Option<SymlinkInfo>,
@@ -2848,11 +2848,11 @@ pub struct FileMetadata {
     pub sharing_info: Option<FileSharingInfo>,
     /// False for files that must be exported instead of downloaded, such as cloud documents.
     pub is_downloadable: bool,
-    /// Export formats; present whenever [`is_downloadable`](crate::files::FileMetadata::is_downloadable) is false.
+    /// Export formats; present whenever [`is_downloadable`](FileMetadata::is_downloadable) is false.
     pub export_info: Option<ExportInfo>,
     /// Custom properties of the requested templates.
     pub property_groups: Option<Vec<crate::file_properties::PropertyGroup>>,
-    /// Whether the file is shared with members directly (not only through a shared folder). Present only when asked for in [`list_folder`](crate::files::list_folder) or [`get_metadata`](crate::files::get_metadata).
+    /// Whether the file is shared with members directly (not only through a shared folder). Present only when asked for in [`list_folder`] or [`get_metadata`].
     pub has_explicit_shared_members: Option<bool>,
     /// Dropbox content hash of the file, for integrity checks; see the [content hash reference](https://www.dropbox.com/developers/reference/content-hash).
     pub content_hash: Option<Sha256HexHash>,
@@ -3202,16 +3202,16 @@ pub struct FolderMetadata {
     pub name: String,
     /// Full path in lower case, starting with a slash. Null when the entry is not mounted in the caller's Dropbox.
     pub path_lower: Option<String>,
-    /// Full path with the casing meant for display; only the last component's casing is guaranteed, and casing-only changes are not reported by [`list_folder/continue`](crate::files::list_folder_continue). Null when the entry is not mounted.
+    /// Full path with the casing meant for display; only the last component's casing is guaranteed, and casing-only changes are not reported by [`list_folder/continue`](list_folder_continue). Null when the entry is not mounted.
     pub path_display: Option<String>,
-    /// Kept for old clients; the same ID is in the `sharing_info` of files ([`parent_shared_folder_id`](crate::files::FileSharingInfo::parent_shared_folder_id)) and folders ([`parent_shared_folder_id`](crate::files::FolderSharingInfo::parent_shared_folder_id)).
+    /// Kept for old clients; the same ID is in the `sharing_info` of files ([`parent_shared_folder_id`](FileSharingInfo::parent_shared_folder_id)) and folders ([`parent_shared_folder_id`](FolderSharingInfo::parent_shared_folder_id)).
     #[deprecated]
     pub parent_shared_folder_id: Option<crate::common::SharedFolderId>,
     /// URL of a preview of the file, when one exists.
     pub preview_url: Option<String>,
     /// Stable identifier of the folder, usable in place of a path as `id:...`.
     pub id: Id,
-    /// Read [`sharing_info`](crate::files::FolderMetadata::sharing_info) for this information.
+    /// Read [`sharing_info`](FolderMetadata::sharing_info) for this information.
     #[deprecated]
     pub shared_folder_id: Option<crate::common::SharedFolderId>,
     /// Present when the folder lives in, or mounts, a shared folder.
@@ -3399,9 +3399,9 @@ pub struct DeletedMetadata {
     pub name: String,
     /// Full path in lower case, starting with a slash. Null when the entry is not mounted in the caller's Dropbox.
     pub path_lower: Option<String>,
-    /// Full path with the casing meant for display; only the last component's casing is guaranteed, and casing-only changes are not reported by [`list_folder/continue`](crate::files::list_folder_continue). Null when the entry is not mounted.
+    /// Full path with the casing meant for display; only the last component's casing is guaranteed, and casing-only changes are not reported by [`list_folder/continue`](list_folder_continue). Null when the entry is not mounted.
     pub path_display: Option<String>,
-    /// Kept for old clients; the same ID is in the `sharing_info` of files ([`parent_shared_folder_id`](crate::files::FileSharingInfo::parent_shared_folder_id)) and folders ([`parent_shared_folder_id`](crate::files::FolderSharingInfo::parent_shared_folder_id)).
+    /// Kept for old clients; the same ID is in the `sharing_info` of files ([`parent_shared_folder_id`](FileSharingInfo::parent_shared_folder_id)) and folders ([`parent_shared_folder_id`](FolderSharingInfo::parent_shared_folder_id)).
     #[deprecated]
     pub parent_shared_folder_id: Option<crate::common::SharedFolderId>,
     /// URL of a preview of the file, when one exists.
@@ -4415,7 +4415,7 @@ impl<'de> ::serde::Deserialize<'de> for GpsCoordinates {
     }
 }
 
-/// Argument of [`get_metadata`](crate::files::get_metadata).
+/// Argument of [`get_metadata`].
 ///
 /// Stone struct `files.GetMetadataArg`.
 #[derive(Debug, Clone, PartialEq)]
@@ -4423,13 +4423,13 @@ impl<'de> ::serde::Deserialize<'de> for GpsCoordinates {
 pub struct GetMetadataArg {
     /// Path, `id:`, `rev:` or `ns:` reference of the entry.
     pub path: ReadPath,
-    /// Also return photo/video details in [`media_info`](crate::files::FileMetadata::media_info).
+    /// Also return photo/video details in [`media_info`](FileMetadata::media_info).
     pub include_media_info: bool,
-    /// For an entry that was deleted, answer with [`DeletedMetadata`](crate::files::DeletedMetadata) rather than failing with [`not_found`](crate::files::LookupError::NotFound).
+    /// For an entry that was deleted, answer with [`DeletedMetadata`] rather than failing with [`not_found`](LookupError::NotFound).
     pub include_deleted: bool,
-    /// Fill in [`has_explicit_shared_members`](crate::files::FileMetadata::has_explicit_shared_members).
+    /// Fill in [`has_explicit_shared_members`](FileMetadata::has_explicit_shared_members).
     pub include_has_explicit_shared_members: bool,
-    /// Return [`property_groups`](crate::files::FileMetadata::property_groups) for these templates, where the file has values for them.
+    /// Return [`property_groups`](FileMetadata::property_groups) for these templates, where the file has values for them.
     pub include_property_groups: Option<crate::file_properties::TemplateFilterBase>,
 }
 
@@ -4555,7 +4555,7 @@ impl rt::validate::Validate for GetMetadataArg {
     }
 }
 
-/// Errors of [`get_metadata`](crate::files::get_metadata).
+/// Errors of [`get_metadata`].
 ///
 /// Stone closed union `files.GetMetadataError`.
 #[derive(Debug, Clone, PartialEq)]
@@ -4621,7 +4621,7 @@ impl ::std::fmt::Display for GetMetadataError {
 }
 
 impl ::std::error::Error for GetMetadataError {}
-/// Argument of [`download`](crate::files::download).
+/// Argument of [`download`].
 ///
 /// Stone struct `files.DownloadArg`.
 #[derive(Debug, Clone, PartialEq)]
@@ -4629,7 +4629,7 @@ impl ::std::error::Error for GetMetadataError {}
 pub struct DownloadArg {
     /// Path, `id:`, `rev:` or `ns:` reference of the file.
     pub path: ReadPath,
-    /// Legacy way to pick a revision; write `rev:<rev>` as [`path`](crate::files::DownloadArg::path) now.
+    /// Legacy way to pick a revision; write `rev:<rev>` as [`path`](DownloadArg::path) now.
     #[deprecated]
     pub rev: Option<Rev>,
 }
@@ -4696,7 +4696,7 @@ impl rt::validate::Validate for DownloadArg {
     }
 }
 
-/// Errors of [`download`](crate::files::download).
+/// Errors of [`download`].
 ///
 /// Stone union `files.DownloadError`.
 #[derive(Debug, Clone, PartialEq)]
@@ -4809,7 +4809,7 @@ impl<'de> ::serde::Deserialize<'de> for FileOpsResult {
     }
 }
 
-/// Argument of [`delete:2`](crate::files::delete_v2).
+/// Argument of [`delete:2`](delete_v2).
 ///
 /// Stone struct `files.DeleteArg`.
 #[derive(Debug, Clone, PartialEq)]
@@ -4883,7 +4883,7 @@ impl rt::validate::Validate for DeleteArg {
     }
 }
 
-/// Result of [`delete:2`](crate::files::delete_v2).
+/// Result of [`delete:2`](delete_v2).
 ///
 /// Stone struct `files.DeleteResult`.
 #[derive(Debug, Clone, PartialEq)]
@@ -4925,7 +4925,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResult {
     }
 }
 
-/// Errors of [`delete:2`](crate::files::delete_v2).
+/// Errors of [`delete:2`](delete_v2).
 ///
 /// Stone union `files.DeleteError`.
 #[derive(Debug, Clone, PartialEq)]
@@ -5035,7 +5035,7 @@ impl ::std::fmt::Display for DeleteError {
 }
 
 impl ::std::error::Error for DeleteError {}
-/// Argument of [`create_folder:2`](crate::files::create_folder_v2).
+/// Argument of [`create_folder:2`](create_folder_v2).
 ///
 /// Stone struct `files.CreateFolderArg`.
 #[derive(Debug, Clone, PartialEq)]
@@ -5101,7 +5101,7 @@ impl rt::validate::Validate for CreateFolderArg {
     }
 }
 
-/// Result of [`create_folder:2`](crate::files::create_folder_v2).
+/// Result of [`create_folder:2`](create_folder_v2).
 ///
 /// Stone struct `files.CreateFolderResult`.
 #[derive(Debug, Clone, PartialEq)]
@@ -5143,7 +5143,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateFolderResult {
     }
 }
 
-/// Errors of [`create_folder:2`](crate::files::create_folder_v2).
+/// Errors of [`create_folder:2`](create_folder_v2).
 ///
 /// Stone closed union `files.CreateFolderError`.
 #[derive(Debug, Clone, PartialEq)]
@@ -5285,7 +5285,7 @@ impl rt::validate::Validate for SharedLink {
     }
 }
 
-/// Argument of [`list_folder`](crate::files::list_folder).
+/// Argument of [`list_folder`].
 ///
 /// Stone struct `files.ListFolderArg`.
 #[derive(Debug, Clone, PartialEq)]
@@ -5300,15 +5300,15 @@ pub struct ListFolderArg {
     pub include_media_info: bool,
     /// Include entries for deleted files and folders.
     pub include_deleted: bool,
-    /// Fill in [`has_explicit_shared_members`](crate::files::FileMetadata::has_explicit_shared_members).
+    /// Fill in [`has_explicit_shared_members`](FileMetadata::has_explicit_shared_members).
     pub include_has_explicit_shared_members: bool,
     /// Descend into mounts too: app folders, shared folders and team folders.
     pub include_mounted_folders: bool,
     /// Approximate maximum number of entries per page; a page may hold a few more.
     pub limit: Option<u32>,
-    /// List the contents of this shared link instead; [`path`](crate::files::ListFolderArg::path) is then relative to the link's root and [`recursive`](crate::files::ListFolderArg::recursive) is not supported.
+    /// List the contents of this shared link instead; [`path`](ListFolderArg::path) is then relative to the link's root and [`recursive`](ListFolderArg::recursive) is not supported.
     pub shared_link: Option<SharedLink>,
-    /// Return [`property_groups`](crate::files::FileMetadata::property_groups) for these templates.
+    /// Return [`property_groups`](FileMetadata::property_groups) for these templates.
     pub include_property_groups: Option<crate::file_properties::TemplateFilterBase>,
     /// Also list export-only files such as cloud documents.
     pub include_non_downloadable_files: bool,
@@ -5534,13 +5534,13 @@ impl rt::validate::Validate for ListFolderArg {
     }
 }
 
-/// Argument of [`list_folder/continue`](crate::files::list_folder_continue).
+/// Argument of [`list_folder/continue`](list_folder_continue).
 ///
 /// Stone struct `files.ListFolderContinueArg`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListFolderContinueArg {
-    /// Value of [`cursor`](crate::files::ListFolderResult::cursor) from the latest page (of [`list_folder`](crate::files::list_folder) or [`list_folder/continue`](crate::files::list_folder_continue)).
+    /// Value of [`cursor`](ListFolderResult::cursor) from the latest page (of [`list_folder`] or [`list_folder/continue`](list_folder_continue)).
     pub cursor: ListFolderCursor,
 }
 
@@ -5596,9 +5596,9 @@ impl rt::validate::Validate for ListFolderContinueArg {
 pub struct ListFolderResult {
     /// Entries of this page.
     pub entries: Vec<Metadata>,
-    /// Pass to [`list_folder/continue`](crate::files::list_folder_continue) for the next page, or later to get the changes since this listing.
+    /// Pass to [`list_folder/continue`](list_folder_continue) for the next page, or later to get the changes since this listing.
     pub cursor: ListFolderCursor,
-    /// More entries are waiting; call [`list_folder/continue`](crate::files::list_folder_continue) right away.
+    /// More entries are waiting; call [`list_folder/continue`](list_folder_continue) right away.
     pub has_more: bool,
 }
 
@@ -5654,7 +5654,7 @@ impl<'de> ::serde::Deserialize<'de> for ListFolderResult {
     }
 }
 
-/// Errors of [`list_folder`](crate::files::list_folder).
+/// Errors of [`list_folder`].
 ///
 /// Stone union `files.ListFolderError`.
 #[derive(Debug, Clone, PartialEq)]
@@ -5737,7 +5737,7 @@ impl ::std::fmt::Display for ListFolderError {
 }
 
 impl ::std::error::Error for ListFolderError {}
-/// Errors of [`list_folder/continue`](crate::files::list_folder_continue).
+/// Errors of [`list_folder/continue`](list_folder_continue).
 ///
 /// Stone union `files.ListFolderContinueError`.
 #[derive(Debug, Clone, PartialEq)]
@@ -5745,7 +5745,7 @@ impl ::std::error::Error for ListFolderError {}
 pub enum ListFolderContinueError {
     /// The folder could not be resolved.
     Path(LookupError),
-    /// The cursor is no longer valid; start over with [`list_folder`](crate::files::list_folder).
+    /// The cursor is no longer valid; start over with [`list_folder`].
     Reset,
     /// A member this version of the spec does not know (the catch-all of an open union). It can be received but not sent.
     Other,
@@ -6084,7 +6084,7 @@ impl rt::wire::DecodeTagged for WriteConflictError {
     }
 }
 
-/// Uploads a whole file in one request (argument in the `Dropbox-API-Arg` header, content as the body). Only for files up to 150 MiB; larger files go through [`upload_session/start`](crate::files::upload_session_start). Counts as a data transport call for teams with a monthly limit on those.
+/// Uploads a whole file in one request (argument in the `Dropbox-API-Arg` header, content as the body). Only for files up to 150 MiB; larger files go through [`upload_session/start`](upload_session_start). Counts as a data transport call for teams with a monthly limit on those.
 ///
 /// Route `files/upload`: `POST /2/files/upload` on the content host (upload style, auth `user`).
 pub fn upload<'a>(
@@ -6097,7 +6097,7 @@ pub fn upload<'a>(
     rt::upload(client, &routes::UPLOAD, arg, body.into())
 }
 
-/// Opens an upload session, optionally with the first piece of the file as the body. Sessions carry files of any size up to 2^41 - 2^22 bytes, at most 150 MiB per call, and expire 7 days after they are opened (then the ID yields [`not_found`](crate::files::UploadSessionLookupError::NotFound)). Add data with [`upload_session/append:2`](crate::files::upload_session_append_v2) or [`upload_session/append_batch`](crate::files::upload_session_append_batch) and commit with [`upload_session/finish`](crate::files::upload_session_finish) or [`upload_session/finish_batch:2`](crate::files::upload_session_finish_batch_v2). A sequential session takes pieces in order. With [`session_type`](crate::files::UploadSessionStartArg::session_type) set to [`concurrent`](crate::files::UploadSessionType::Concurrent), appends may run in parallel; start and finish then carry no data, and every append must be a multiple of 4 MiB (4,194,304 bytes) except the one that sets [`close`](crate::files::UploadSessionAppendArg::close). Counts as a data transport call.
+/// Opens an upload session, optionally with the first piece of the file as the body. Sessions carry files of any size up to 2^41 - 2^22 bytes, at most 150 MiB per call, and expire 7 days after they are opened (then the ID yields [`not_found`](UploadSessionLookupError::NotFound)). Add data with [`upload_session/append:2`](upload_session_append_v2) or [`upload_session/append_batch`](upload_session_append_batch) and commit with [`upload_session/finish`](upload_session_finish) or [`upload_session/finish_batch:2`](upload_session_finish_batch_v2). A sequential session takes pieces in order. With [`session_type`](UploadSessionStartArg::session_type) set to [`concurrent`](UploadSessionType::Concurrent), appends may run in parallel; start and finish then carry no data, and every append must be a multiple of 4 MiB (4,194,304 bytes) except the one that sets [`close`](UploadSessionAppendArg::close). Counts as a data transport call.
 ///
 /// Route `files/upload_session/start`: `POST /2/files/upload_session/start` on the content host (upload style, auth `user`).
 pub fn upload_session_start<'a>(
@@ -6110,7 +6110,7 @@ pub fn upload_session_start<'a>(
     rt::upload(client, &routes::UPLOAD_SESSION_START, arg, body.into())
 }
 
-/// Opens several empty upload sessions in one RPC call; each behaves like one opened by [`upload_session/start`](crate::files::upload_session_start). Counts as a data transport call.
+/// Opens several empty upload sessions in one RPC call; each behaves like one opened by [`upload_session/start`](upload_session_start). Counts as a data transport call.
 ///
 /// Route `files/upload_session/start_batch`: `POST /2/files/upload_session/start_batch` on the api host (rpc style, auth `user`).
 pub fn upload_session_start_batch<'a>(
@@ -6122,7 +6122,7 @@ pub fn upload_session_start_batch<'a>(
     rt::rpc(client, &routes::UPLOAD_SESSION_START_BATCH, arg)
 }
 
-/// Appends the body to an upload session. Older form of [`upload_session/append:2`](crate::files::upload_session_append_v2), which can also close the session. Limits as for [`upload_session/start`](crate::files::upload_session_start); counts as a data transport call.
+/// Appends the body to an upload session. Older form of [`upload_session/append:2`](upload_session_append_v2), which can also close the session. Limits as for [`upload_session/start`](upload_session_start); counts as a data transport call.
 ///
 /// Route `files/upload_session/append`: `POST /2/files/upload_session/append` on the content host (upload style, auth `user`).
 #[deprecated]
@@ -6136,7 +6136,7 @@ pub fn upload_session_append<'a>(
     rt::upload(client, &routes::UPLOAD_SESSION_APPEND, arg, body.into())
 }
 
-/// Appends the body to an upload session at the cursor's offset, and closes the session if [`close`](crate::files::UploadSessionAppendArg::close) is set. At most 150 MiB per call; the file may reach 2^41 - 2^22 bytes. Counts as a data transport call.
+/// Appends the body to an upload session at the cursor's offset, and closes the session if [`close`](UploadSessionAppendArg::close) is set. At most 150 MiB per call; the file may reach 2^41 - 2^22 bytes. Counts as a data transport call.
 ///
 /// Route `files/upload_session/append:2`: `POST /2/files/upload_session/append_v2` on the content host (upload style, auth `user`).
 pub fn upload_session_append_v2<'a>(
@@ -6149,7 +6149,7 @@ pub fn upload_session_append_v2<'a>(
     rt::upload(client, &routes::UPLOAD_SESSION_APPEND_V2, arg, body.into())
 }
 
-/// Appends data to several upload sessions in one call. The body is the pieces concatenated in the order of [`entries`](crate::files::UploadSessionAppendBatchArg::entries), each [`length`](crate::files::UploadSessionAppendBatchArgEntry::length) bytes long. At most 150 MiB per call; counts as a data transport call.
+/// Appends data to several upload sessions in one call. The body is the pieces concatenated in the order of [`entries`](UploadSessionAppendBatchArg::entries), each [`length`](UploadSessionAppendBatchArgEntry::length) bytes long. At most 150 MiB per call; counts as a data transport call.
 ///
 /// Route `files/upload_session/append_batch`: `POST /2/files/upload_session/append_batch` on the content host (upload style, auth `user`).
 pub fn upload_session_append_batch<'a>(
@@ -6178,7 +6178,7 @@ pub fn upload_session_finish<'a>(
     rt::upload(client, &routes::UPLOAD_SESSION_FINISH, arg, body.into())
 }
 
-/// Commits up to 1000 closed upload sessions in one request, usually as a background job to poll with [`upload_session/finish_batch/check`](crate::files::upload_session_finish_batch_check). Run at most one such job per account at a time. Superseded by [`upload_session/finish_batch:2`](crate::files::upload_session_finish_batch_v2), which answers synchronously. Counts as a data transport call.
+/// Commits up to 1000 closed upload sessions in one request, usually as a background job to poll with [`upload_session/finish_batch/check`](upload_session_finish_batch_check). Run at most one such job per account at a time. Superseded by [`upload_session/finish_batch:2`](upload_session_finish_batch_v2), which answers synchronously. Counts as a data transport call.
 ///
 /// Route `files/upload_session/finish_batch`: `POST /2/files/upload_session/finish_batch` on the api host (rpc style, auth `user`).
 #[deprecated]
@@ -6191,7 +6191,7 @@ pub fn upload_session_finish_batch<'a>(
     rt::rpc(client, &routes::UPLOAD_SESSION_FINISH_BATCH, arg)
 }
 
-/// Commits up to 1000 upload sessions in one request and returns one outcome per entry. Each session must have been closed by its last [`upload_session/start`](crate::files::upload_session_start) or [`upload_session/append:2`](crate::files::upload_session_append_v2) call (see [`close`](crate::files::UploadSessionAppendArg::close)). Committing many files this way avoids write contention. Counts as a data transport call.
+/// Commits up to 1000 upload sessions in one request and returns one outcome per entry. Each session must have been closed by its last [`upload_session/start`](upload_session_start) or [`upload_session/append:2`](upload_session_append_v2) call (see [`close`](UploadSessionAppendArg::close)). Committing many files this way avoids write contention. Counts as a data transport call.
 ///
 /// Route `files/upload_session/finish_batch:2`: `POST /2/files/upload_session/finish_batch_v2` on the api host (rpc style, auth `user`).
 pub fn upload_session_finish_batch_v2<'a>(
@@ -6203,7 +6203,7 @@ pub fn upload_session_finish_batch_v2<'a>(
     rt::rpc(client, &routes::UPLOAD_SESSION_FINISH_BATCH_V2, arg)
 }
 
-/// Reports the state of a job started by [`upload_session/finish_batch`](crate::files::upload_session_finish_batch), with the per-entry outcomes once it is done.
+/// Reports the state of a job started by [`upload_session/finish_batch`](upload_session_finish_batch), with the per-entry outcomes once it is done.
 ///
 /// Route `files/upload_session/finish_batch/check`: `POST /2/files/upload_session/finish_batch/check` on the api host (rpc style, auth `user`).
 pub fn upload_session_finish_batch_check<'a>(
@@ -6279,7 +6279,7 @@ pub fn create_folder_v2<'a>(
     rt::rpc(client, &routes::CREATE_FOLDER_V2, arg)
 }
 
-/// Lists the first page of a folder's contents; while [`has_more`](crate::files::ListFolderResult::has_more) is true, fetch further pages with [`list_folder/continue`](crate::files::list_folder_continue). To mirror a folder tree with [`recursive`](crate::files::ListFolderArg::recursive), apply entries in order: a file replaces whatever is at its path (including any children), a folder replaces a non-folder but keeps existing children, and a deleted entry removes the path and its children. Identical concurrent calls by the same app for the same user may be rate limited; wait for a call to finish before retrying it.
+/// Lists the first page of a folder's contents; while [`has_more`](ListFolderResult::has_more) is true, fetch further pages with [`list_folder/continue`](list_folder_continue). To mirror a folder tree with [`recursive`](ListFolderArg::recursive), apply entries in order: a file replaces whatever is at its path (including any children), a folder replaces a non-folder but keeps existing children, and a deleted entry removes the path and its children. Identical concurrent calls by the same app for the same user may be rate limited; wait for a call to finish before retrying it.
 ///
 /// Route `files/list_folder`: `POST /2/files/list_folder` on the api host (rpc style, auth `app, user`).
 pub fn list_folder<'a>(
@@ -6291,7 +6291,7 @@ pub fn list_folder<'a>(
     rt::rpc(client, &routes::LIST_FOLDER, arg)
 }
 
-/// Fetches the next page of a listing, or the changes since a cursor, applying entries as described for [`list_folder`](crate::files::list_folder).
+/// Fetches the next page of a listing, or the changes since a cursor, applying entries as described for [`list_folder`].
 ///
 /// Route `files/list_folder/continue`: `POST /2/files/list_folder/continue` on the api host (rpc style, auth `app, user`).
 pub fn list_folder_continue<'a>(

@@ -24,7 +24,7 @@ pub fn render(api: &Api, names: &Names, text: &str, ctx: DocContext<'_>) -> Stri
         out.push_str(&escape(&text[last..r.range.start]));
         last = r.range.end;
         let rendered = match resolve_ref(api, &r, ctx.ns, ctx.ty) {
-            Ok(target) => link(api, names, &target),
+            Ok(target) => link(api, names, &target, ctx.ns),
             Err(_) => format!("`{}`", r.value),
         };
         out.push_str(&rendered);
@@ -53,27 +53,50 @@ fn escape(s: &str) -> String {
     out
 }
 
-fn type_path(names: &Names, key: &TypeKey) -> String {
-    format!(
-        "crate::{}::{}",
-        super::names::ident(&module_name(&key.namespace)),
-        names.ty(key)
-    )
+/// A rustdoc link to `path` (the item's path below its module) in namespace `ns`, labelled
+/// `label`, as seen from namespace `here`: a plain intra-doc link when the label names the
+/// item in scope (rustdoc calls an explicit target there redundant), an explicit one
+/// otherwise, and unlinked code when the module is a raw identifier (`r#async`), which
+/// rustdoc's link paths cannot name.
+fn link_to(here: &str, ns: &str, path: &str, label: &str) -> String {
+    if ns == here {
+        if label == path {
+            format!("[`{label}`]")
+        } else {
+            format!("[`{label}`]({path})")
+        }
+    } else {
+        let module = super::names::ident(&module_name(ns)).to_string();
+        if module.starts_with("r#") {
+            format!("`{label}`")
+        } else {
+            format!("[`{label}`](crate::{module}::{path})")
+        }
+    }
 }
 
-fn link(api: &Api, names: &Names, target: &RefTarget) -> String {
+fn link(api: &Api, names: &Names, target: &RefTarget, here: &str) -> String {
     match target {
-        RefTarget::Type(key) => format!("[`{}`]({})", names.ty(key), type_path(names, key)),
+        RefTarget::Type(key) => {
+            let ty = names.ty(key);
+            link_to(here, &key.namespace, &ty, &ty)
+        }
         RefTarget::Field(key, field) => match api.get(key) {
-            Some(UserType::Struct(s)) if s.subtypes.is_none() => format!(
-                "[`{field}`]({}::{})",
-                type_path(names, key),
-                super::names::ident(&field_name(field))
+            Some(UserType::Struct(s)) if s.subtypes.is_none() => link_to(
+                here,
+                &key.namespace,
+                &format!(
+                    "{}::{}",
+                    names.ty(key),
+                    super::names::ident(&field_name(field))
+                ),
+                field,
             ),
-            Some(UserType::Union(_)) => format!(
-                "[`{field}`]({}::{})",
-                type_path(names, key),
-                variant_name(field)
+            Some(UserType::Union(_)) => link_to(
+                here,
+                &key.namespace,
+                &format!("{}::{}", names.ty(key), variant_name(field)),
+                field,
             ),
             _ => format!("`{field}`"),
         },
@@ -90,11 +113,8 @@ fn link(api: &Api, names: &Names, target: &RefTarget) -> String {
                     } else {
                         name.clone()
                     };
-                    format!(
-                        "[`{label}`](crate::{}::{})",
-                        super::names::ident(&module_name(ns)),
-                        super::names::ident(&route_fn_name(r))
-                    )
+                    let function = super::names::ident(&route_fn_name(r)).to_string();
+                    link_to(here, ns, &function, &label)
                 }
                 None => format!("`{name}`"),
             }
@@ -190,5 +210,39 @@ mod tests {
             }),
         };
         assert_eq!(stone_type(&map), "Map(String, UInt64)");
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::link_to;
+
+    #[test]
+    fn links_are_plain_in_scope_explicit_elsewhere_and_code_for_raw_modules() {
+        assert_eq!(
+            link_to("files", "files", "Metadata", "Metadata"),
+            "[`Metadata`]"
+        );
+        assert_eq!(
+            link_to(
+                "files",
+                "files",
+                "upload_session_start",
+                "upload_session/start"
+            ),
+            "[`upload_session/start`](upload_session_start)"
+        );
+        assert_eq!(
+            link_to("sharing", "files", "Metadata", "Metadata"),
+            "[`Metadata`](crate::files::Metadata)"
+        );
+        assert_eq!(
+            link_to("files", "async", "LaunchResultBase", "LaunchResultBase"),
+            "`LaunchResultBase`"
+        );
+        assert_eq!(
+            link_to("async", "async", "LaunchResultBase", "LaunchResultBase"),
+            "[`LaunchResultBase`]"
+        );
     }
 }

@@ -1,9 +1,9 @@
-//! Resolver: from the syntax trees of all spec files to one [`Api`](crate::ir::Api).
+//! Resolver: from the syntax trees of all spec files to one [`Api`].
 //!
 //! Passes, in order: collect definitions per namespace and check names and imports
-//! ([`env`]); resolve annotations ([`annotations`]); build types and check inheritance
-//! ([`types`]); apply defaults ([`values`]); routes and their attributes ([`routes`]);
-//! examples ([`examples`]); doc references ([`docs`]). Every pass records all the errors it
+//! (`env`); resolve annotations (`annotations`); build types and check inheritance
+//! (`types`); apply defaults (`values`); routes and their attributes (`routes`);
+//! examples (`examples`); doc references (`docs`). Every pass records all the errors it
 //! finds and carries on, so one run reports as much as possible.
 
 mod annotations;
