@@ -4,8 +4,8 @@
 //! (our `specs/openapi/` stays beside them), runs `cargo xtask codegen` and expects the
 //! workspace to stay green. This command does exactly that in a scratch copy of the workspace
 //! (`target/fullspec-workspace`), with the official spec from `../shared`: it regenerates
-//! `generated/` there, prints the spec's counts, then runs clippy with `-D warnings` and the
-//! README's test command in the copy. The copy shares this workspace's target directory, so
+//! `generated/` there, prints the spec's counts, then runs clippy with `-D warnings`, rustdoc
+//! on the generated crate with `-D warnings`, and the README's test command in the copy. The copy shares this workspace's target directory, so
 //! dependencies are built once; files are only rewritten when their contents change, so a
 //! second run rebuilds only what changed.
 
@@ -80,7 +80,7 @@ pub fn run(root: &Path) -> Result<()> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    for (what, args) in [
+    for (what, args, rustdocflags) in [
         (
             "clippy",
             &[
@@ -91,11 +91,18 @@ pub fn run(root: &Path) -> Result<()> {
                 "-D",
                 "warnings",
             ][..],
+            None,
         ),
-        ("tests", &["test", "--workspace"][..]),
+        // The spec's docstrings become rustdoc: every link resolves, no bare URL.
+        (
+            "docs",
+            &["doc", "-p", "dropbox-api", "--no-deps"][..],
+            Some("-D warnings"),
+        ),
+        ("tests", &["test", "--workspace"][..], None),
     ] {
         let step = Instant::now();
-        cargo(&scratch, &target, args)
+        cargo(&scratch, &target, args, rustdocflags)
             .with_context(|| format!("{what} failed in the workspace on the official spec"))?;
         println!(
             "fullspec {what}: passed in {:.0} s",
@@ -109,12 +116,17 @@ pub fn run(root: &Path) -> Result<()> {
     Ok(())
 }
 
-fn cargo(dir: &Path, target: &Path, args: &[&str]) -> Result<()> {
+fn cargo(dir: &Path, target: &Path, args: &[&str], rustdocflags: Option<&str>) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    command
         .args(args)
         .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
+        .env("CARGO_TARGET_DIR", target);
+    if let Some(flags) = rustdocflags {
+        command.env("RUSTDOCFLAGS", flags);
+    }
+    let status = command
         .status()
         .with_context(|| format!("running {cargo}"))?;
     if !status.success() {

@@ -14,6 +14,10 @@ pub struct DocContext<'a> {
     pub ns: &'a str,
     /// The enclosing type, if any.
     pub ty: Option<&'a TypeKey>,
+    /// Whether the namespace's items are in scope where the text lands: true for items of
+    /// the module, false for the module's own (inner) docs, which rustdoc does not resolve
+    /// against the module's items, so their links are written with full paths.
+    pub in_scope: bool,
 }
 
 /// Renders spec text as rustdoc markdown.
@@ -24,7 +28,7 @@ pub fn render(api: &Api, names: &Names, text: &str, ctx: DocContext<'_>) -> Stri
         out.push_str(&escape(&text[last..r.range.start]));
         last = r.range.end;
         let rendered = match resolve_ref(api, &r, ctx.ns, ctx.ty) {
-            Ok(target) => link(api, names, &target, ctx.ns),
+            Ok(target) => link(api, names, &target, if ctx.in_scope { ctx.ns } else { "" }),
             Err(_) => format!("`{}`", r.value),
         };
         out.push_str(&rendered);
@@ -33,11 +37,22 @@ pub fn render(api: &Api, names: &Names, text: &str, ctx: DocContext<'_>) -> Stri
     out
 }
 
-/// Escapes characters that rustdoc would read as HTML or broken links.
+/// Escapes characters that rustdoc would read as HTML or broken links, and makes bare URLs
+/// (outside code spans) autolinks, `<https://...>`, as rustdoc asks.
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut in_code = false;
-    for c in s.chars() {
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if !in_code && (rest.starts_with("https://") || rest.starts_with("http://")) {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            let url = rest[..end].trim_end_matches(['.', ',', ';', ':', ')', '"', '\'']);
+            out.push('<');
+            out.push_str(url);
+            out.push('>');
+            rest = &rest[url.len()..];
+            continue;
+        }
         match c {
             '`' => {
                 in_code = !in_code;
@@ -49,6 +64,7 @@ fn escape(s: &str) -> String {
             }
             _ => out.push(c),
         }
+        rest = &rest[c.len_utf8()..];
     }
     out
 }
@@ -106,17 +122,19 @@ fn link(api: &Api, names: &Names, target: &RefTarget, here: &str) -> String {
                     .iter()
                     .find(|r| &r.name == name && r.version == *version)
             });
+            let label = if *version > 1 {
+                format!("{name}:{version}")
+            } else {
+                name.clone()
+            };
             match route {
+                // Behind the `preview` feature: a link would dangle without it.
+                Some(r) if r.is_preview => format!("`{label}`"),
                 Some(r) => {
-                    let label = if *version > 1 {
-                        format!("{name}:{version}")
-                    } else {
-                        name.clone()
-                    };
                     let function = super::names::ident(&route_fn_name(r)).to_string();
                     link_to(here, ns, &function, &label)
                 }
-                None => format!("`{name}`"),
+                None => format!("`{label}`"),
             }
         }
         RefTarget::Link(title, url) => format!("[{title}]({url})"),
@@ -215,7 +233,20 @@ mod tests {
 
 #[cfg(test)]
 mod link_tests {
-    use super::link_to;
+    use super::{escape, link_to};
+
+    #[test]
+    fn bare_urls_become_autolinks_outside_code() {
+        assert_eq!(
+            escape("see https://www.dropbox.com/help/40). Then"),
+            "see <https://www.dropbox.com/help/40>). Then"
+        );
+        assert_eq!(
+            escape("`curl http://x/y` and [a]"),
+            "`curl http://x/y` and \\[a\\]"
+        );
+        assert_eq!(escape("at http://a.b/c."), "at <http://a.b/c>.");
+    }
 
     #[test]
     fn links_are_plain_in_scope_explicit_elsewhere_and_code_for_raw_modules() {

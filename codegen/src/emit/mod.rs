@@ -160,7 +160,16 @@ fn emit_module(krate: &CrateCx<'_>, ns: &str) -> Result<String, EmitError> {
     let statics = cx.patterns.statics();
     let format_markers = format_markers(&formats);
     let module_doc = match &namespace.doc {
-        Some(d) => docs::render(api, names, d.trim_end(), docs::DocContext { ns, ty: None }),
+        Some(d) => docs::render(
+            api,
+            names,
+            d.trim_end(),
+            docs::DocContext {
+                ns,
+                ty: None,
+                in_scope: false,
+            },
+        ),
         None => format!("Types and routes of the `{ns}` namespace."),
     };
     let module_doc_attrs: TokenStream = module_doc
@@ -215,7 +224,11 @@ impl ModuleCx<'_> {
             self.api,
             &self.names,
             doc,
-            docs::DocContext { ns: self.ns, ty },
+            docs::DocContext {
+                ns: self.ns,
+                ty,
+                in_scope: true,
+            },
         )
     }
 
@@ -230,7 +243,11 @@ impl ModuleCx<'_> {
             self.api,
             &self.names,
             doc,
-            docs::DocContext { ns: self.ns, ty },
+            docs::DocContext {
+                ns: self.ns,
+                ty,
+                in_scope: true,
+            },
             fallback,
         )
     }
