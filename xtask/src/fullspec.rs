@@ -99,7 +99,12 @@ pub fn run(root: &Path) -> Result<()> {
             &["doc", "-p", "dropbox-api", "--no-deps"][..],
             Some("-D warnings"),
         ),
-        ("tests", &["test", "--workspace"][..], None),
+        // Every failing test target reported at once, not only the first.
+        (
+            "tests",
+            &["test", "--workspace", "--no-fail-fast"][..],
+            None,
+        ),
     ] {
         let step = Instant::now();
         cargo(&scratch, &target, args, rustdocflags)

@@ -160,12 +160,20 @@ mod tests {
             resolve("/2/files/upload", EMULATED, described()),
             Lookup::Unknown
         );
-        // The real table: every generated route in it is served, and every served
-        // route is in it.
+        // The real table: every served route is described by the generated crate. On our
+        // spec slice the two are the same set; on the whole official API (vendored into
+        // `specs/`) the rest is described but not emulated.
         let all: Vec<&RouteSpec> = DESCRIBED.iter().flat_map(|ns| ns.iter()).collect();
-        assert_eq!(all.len(), EMULATED.len());
         assert!(EMULATED.iter().all(|r| all.contains(&r)));
-        assert_eq!(lookup("files/copy_v2"), Lookup::Unknown);
+        if all.iter().any(|r| r.path == COPY.path) {
+            assert!(matches!(
+                lookup("files/copy_v2"),
+                Lookup::NotEmulated(r) if r.path == COPY.path
+            ));
+        } else {
+            assert_eq!(all.len(), EMULATED.len());
+            assert_eq!(lookup("files/copy_v2"), Lookup::Unknown);
+        }
         for spec in emulated_routes() {
             assert_eq!(lookup(name(spec)), Lookup::Emulated(spec));
             assert!(is_emulated(spec));
