@@ -58,8 +58,12 @@ impl rt::wire::DecodeTagged for LaunchResultBase {
     ) -> Result<Self, A::Error> {
         match tag {
             "async_job_id" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "async_job_id")
-                    .map(LaunchResultBase::AsyncJobId)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "async_job_id", LaunchResultBase::AsyncJobId)
             }
             _ => Err(rt::wire::unknown_tag(tag, &["async_job_id"])),
         }
@@ -121,8 +125,12 @@ impl rt::wire::DecodeTagged for LaunchEmptyResult {
     ) -> Result<Self, A::Error> {
         match tag {
             "async_job_id" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "async_job_id")
-                    .map(LaunchEmptyResult::AsyncJobId)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "async_job_id", LaunchEmptyResult::AsyncJobId)
             }
             "complete" => rt::wire::void(map, LaunchEmptyResult::Complete),
             _ => Err(rt::wire::unknown_tag(tag, &["async_job_id", "complete"])),
@@ -164,15 +172,17 @@ impl<'de> ::serde::Deserialize<'de> for PollArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_async_job_id, ()) = rt::wire::decode_struct(
-            deserializer,
-            "PollArg",
-            &["async_job_id"],
-            (rt::wire::Required::<AsyncJobId>::new(), ()),
-        )?;
-        Ok(PollArg {
-            async_job_id: value_async_job_id,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<AsyncJobId>, ()),
+        >(deserializer, "PollArg", &["async_job_id"]) {
+            Ok((value_async_job_id, ())) => {
+                Ok(PollArg {
+                    async_job_id: value_async_job_id,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -89,7 +89,7 @@ impl rt::wire::DecodeTagged for AuthError {
             "invalid_select_admin" => rt::wire::void(map, AuthError::InvalidSelectAdmin),
             "user_suspended" => rt::wire::void(map, AuthError::UserSuspended),
             "expired_access_token" => rt::wire::void(map, AuthError::ExpiredAccessToken),
-            "missing_scope" => rt::wire::flat(map).map(AuthError::MissingScope),
+            "missing_scope" => rt::wire::flat(map, AuthError::MissingScope),
             "route_access_denied" => rt::wire::void(map, AuthError::RouteAccessDenied),
             _ => rt::wire::other(map, AuthError::Other),
         }
@@ -130,15 +130,17 @@ impl<'de> ::serde::Deserialize<'de> for TokenScopeError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_required_scope, ()) = rt::wire::decode_struct(
-            deserializer,
-            "TokenScopeError",
-            &["required_scope"],
-            (rt::wire::Required::<String>::new(), ()),
-        )?;
-        Ok(TokenScopeError {
-            required_scope: value_required_scope,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<String>, ()),
+        >(deserializer, "TokenScopeError", &["required_scope"]) {
+            Ok((value_required_scope, ())) => {
+                Ok(TokenScopeError {
+                    required_scope: value_required_scope,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -259,19 +261,18 @@ impl<'de> ::serde::Deserialize<'de> for RateLimitError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_reason, (value_retry_after, ())) = rt::wire::decode_struct(
-            deserializer,
-            "RateLimitError",
-            &["reason", "retry_after"],
-            (
-                rt::wire::Required::<RateLimitReason>::new(),
-                (rt::wire::Defaulted::<u64>::new(1), ()),
-            ),
-        )?;
-        Ok(RateLimitError {
-            reason: value_reason,
-            retry_after: value_retry_after,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<RateLimitReason>, (rt::wire::Defaulted<u64>, ())),
+        >(deserializer, "RateLimitError", &["reason", "retry_after"]) {
+            Ok((value_reason, (value_retry_after, ()))) => {
+                Ok(RateLimitError {
+                    reason: value_reason,
+                    retry_after: value_retry_after.unwrap_or(1),
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -366,17 +367,29 @@ impl rt::wire::DecodeTagged for AccessError {
     ) -> Result<Self, A::Error> {
         match tag {
             "invalid_account_type" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "invalid_account_type")
-                    .map(AccessError::InvalidAccountType)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "invalid_account_type", AccessError::InvalidAccountType)
             }
             "paper_access_denied" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "paper_access_denied")
-                    .map(AccessError::PaperAccessDenied)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "paper_access_denied", AccessError::PaperAccessDenied)
             }
             "team_access_denied" => rt::wire::void(map, AccessError::TeamAccessDenied),
             "no_permission" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "no_permission")
-                    .map(AccessError::NoPermission)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "no_permission", AccessError::NoPermission)
             }
             _ => rt::wire::other(map, AccessError::Other),
         }
@@ -537,7 +550,7 @@ impl rt::wire::DecodeTagged for NoPermissionError {
     ) -> Result<Self, A::Error> {
         match tag {
             "unauthorized_account_id_usage" => {
-                rt::wire::flat(map).map(NoPermissionError::UnauthorizedAccountIdUsage)
+                rt::wire::flat(map, NoPermissionError::UnauthorizedAccountIdUsage)
             }
             _ => rt::wire::other(map, NoPermissionError::Other),
         }
@@ -578,14 +591,20 @@ impl<'de> ::serde::Deserialize<'de> for UnauthorizedAccountIdUsageError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_unauthorized_account_ids, ()) = rt::wire::decode_struct(
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<Vec<String>>, ()),
+        >(
             deserializer,
             "UnauthorizedAccountIdUsageError",
             &["unauthorized_account_ids"],
-            (rt::wire::Required::<Vec<String>>::new(), ()),
-        )?;
-        Ok(UnauthorizedAccountIdUsageError {
-            unauthorized_account_ids: value_unauthorized_account_ids,
-        })
+        ) {
+            Ok((value_unauthorized_account_ids, ())) => {
+                Ok(UnauthorizedAccountIdUsageError {
+                    unauthorized_account_ids: value_unauthorized_account_ids,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }

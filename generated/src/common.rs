@@ -78,12 +78,15 @@ impl rt::wire::DecodeTagged for PathRoot {
         match tag {
             "home" => rt::wire::void(map, PathRoot::Home),
             "root" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "root")
-                    .map(PathRoot::Root)
+                rt::wire::nested::<_, _, rt::wire::Plain, _>(map, "root", PathRoot::Root)
             }
             "namespace_id" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "namespace_id")
-                    .map(PathRoot::NamespaceId)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "namespace_id", PathRoot::NamespaceId)
             }
             _ => rt::wire::other(map, PathRoot::Other),
         }
@@ -155,8 +158,8 @@ impl rt::wire::DecodeTagged for RootInfo {
         map: &mut A,
     ) -> Result<Self, A::Error> {
         match tag {
-            "team" => rt::wire::flat(map).map(RootInfo::Team),
-            "user" => rt::wire::flat(map).map(RootInfo::User),
+            "team" => rt::wire::flat(map, RootInfo::Team),
+            "user" => rt::wire::flat(map, RootInfo::User),
             _ => rt::wire::other(map, RootInfo::Other),
         }
     }
@@ -214,26 +217,31 @@ impl<'de> ::serde::Deserialize<'de> for TeamRootInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (
-            value_root_namespace_id,
-            (value_home_namespace_id, (value_home_path, ())),
-        ) = rt::wire::decode_struct(
+        match rt::wire::decode_struct::<
+            _,
+            (
+                rt::wire::Required<NamespaceId>,
+                (rt::wire::Required<NamespaceId>, (rt::wire::Required<String>, ())),
+            ),
+        >(
             deserializer,
             "TeamRootInfo",
             &["root_namespace_id", "home_namespace_id", "home_path"],
-            (
-                rt::wire::Required::<NamespaceId>::new(),
+        ) {
+            Ok(
                 (
-                    rt::wire::Required::<NamespaceId>::new(),
-                    (rt::wire::Required::<String>::new(), ()),
+                    value_root_namespace_id,
+                    (value_home_namespace_id, (value_home_path, ())),
                 ),
-            ),
-        )?;
-        Ok(TeamRootInfo {
-            root_namespace_id: value_root_namespace_id,
-            home_namespace_id: value_home_namespace_id,
-            home_path: value_home_path,
-        })
+            ) => {
+                Ok(TeamRootInfo {
+                    root_namespace_id: value_root_namespace_id,
+                    home_namespace_id: value_home_namespace_id,
+                    home_path: value_home_path,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -294,26 +302,31 @@ impl<'de> ::serde::Deserialize<'de> for UserRootInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (
-            value_root_namespace_id,
-            (value_home_namespace_id, (value_home_path, ())),
-        ) = rt::wire::decode_struct(
+        match rt::wire::decode_struct::<
+            _,
+            (
+                rt::wire::Required<NamespaceId>,
+                (rt::wire::Required<NamespaceId>, (rt::wire::Optional<String>, ())),
+            ),
+        >(
             deserializer,
             "UserRootInfo",
             &["root_namespace_id", "home_namespace_id", "home_path"],
-            (
-                rt::wire::Required::<NamespaceId>::new(),
+        ) {
+            Ok(
                 (
-                    rt::wire::Required::<NamespaceId>::new(),
-                    (rt::wire::Optional::<String>::new(), ()),
+                    value_root_namespace_id,
+                    (value_home_namespace_id, (value_home_path, ())),
                 ),
-            ),
-        )?;
-        Ok(UserRootInfo {
-            root_namespace_id: value_root_namespace_id,
-            home_namespace_id: value_home_namespace_id,
-            home_path: value_home_path,
-        })
+            ) => {
+                Ok(UserRootInfo {
+                    root_namespace_id: value_root_namespace_id,
+                    home_namespace_id: value_home_namespace_id,
+                    home_path: value_home_path,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -368,8 +381,12 @@ impl rt::wire::DecodeTagged for PathRootError {
     ) -> Result<Self, A::Error> {
         match tag {
             "invalid_root" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "invalid_root")
-                    .map(PathRootError::InvalidRoot)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "invalid_root", PathRootError::InvalidRoot)
             }
             "no_permission" => rt::wire::void(map, PathRootError::NoPermission),
             _ => rt::wire::other(map, PathRootError::Other),

@@ -56,19 +56,18 @@ impl<'de> ::serde::Deserialize<'de> for PropertyField {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_name, (value_value, ())) = rt::wire::decode_struct(
-            deserializer,
-            "PropertyField",
-            &["name", "value"],
-            (
-                rt::wire::Required::<String>::new(),
-                (rt::wire::Required::<String>::new(), ()),
-            ),
-        )?;
-        Ok(PropertyField {
-            name: value_name,
-            value: value_value,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<String>, (rt::wire::Required<String>, ())),
+        >(deserializer, "PropertyField", &["name", "value"]) {
+            Ok((value_name, (value_value, ()))) => {
+                Ok(PropertyField {
+                    name: value_name,
+                    value: value_value,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -116,19 +115,21 @@ impl<'de> ::serde::Deserialize<'de> for PropertyGroup {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_template_id, (value_fields, ())) = rt::wire::decode_struct(
-            deserializer,
-            "PropertyGroup",
-            &["template_id", "fields"],
+        match rt::wire::decode_struct::<
+            _,
             (
-                rt::wire::Required::<TemplateId>::new(),
-                (rt::wire::Required::<Vec<PropertyField>>::new(), ()),
+                rt::wire::Required<TemplateId>,
+                (rt::wire::Required<Vec<PropertyField>>, ()),
             ),
-        )?;
-        Ok(PropertyGroup {
-            template_id: value_template_id,
-            fields: value_fields,
-        })
+        >(deserializer, "PropertyGroup", &["template_id", "fields"]) {
+            Ok((value_template_id, (value_fields, ()))) => {
+                Ok(PropertyGroup {
+                    template_id: value_template_id,
+                    fields: value_fields,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -189,8 +190,12 @@ impl rt::wire::DecodeTagged for TemplateFilterBase {
     ) -> Result<Self, A::Error> {
         match tag {
             "filter_some" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "filter_some")
-                    .map(TemplateFilterBase::FilterSome)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "filter_some", TemplateFilterBase::FilterSome)
             }
             _ => rt::wire::other(map, TemplateFilterBase::Other),
         }
@@ -274,8 +279,12 @@ impl rt::wire::DecodeTagged for TemplateError {
     ) -> Result<Self, A::Error> {
         match tag {
             "template_not_found" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "template_not_found")
-                    .map(TemplateError::TemplateNotFound)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "template_not_found", TemplateError::TemplateNotFound)
             }
             "restricted_content" => rt::wire::void(map, TemplateError::RestrictedContent),
             _ => rt::wire::other(map, TemplateError::Other),
@@ -360,15 +369,23 @@ impl rt::wire::DecodeTagged for PropertiesError {
     ) -> Result<Self, A::Error> {
         match tag {
             "template_not_found" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "template_not_found")
-                    .map(PropertiesError::TemplateNotFound)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "template_not_found", PropertiesError::TemplateNotFound)
             }
             "restricted_content" => {
                 rt::wire::void(map, PropertiesError::RestrictedContent)
             }
             "path" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
-                    .map(PropertiesError::Path)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "path", PropertiesError::Path)
             }
             "unsupported_folder" => {
                 rt::wire::void(map, PropertiesError::UnsupportedFolder)
@@ -478,15 +495,23 @@ impl rt::wire::DecodeTagged for InvalidPropertyGroupError {
     ) -> Result<Self, A::Error> {
         match tag {
             "template_not_found" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "template_not_found")
-                    .map(InvalidPropertyGroupError::TemplateNotFound)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "template_not_found", InvalidPropertyGroupError::TemplateNotFound)
             }
             "restricted_content" => {
                 rt::wire::void(map, InvalidPropertyGroupError::RestrictedContent)
             }
             "path" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
-                    .map(InvalidPropertyGroupError::Path)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "path", InvalidPropertyGroupError::Path)
             }
             "unsupported_folder" => {
                 rt::wire::void(map, InvalidPropertyGroupError::UnsupportedFolder)
@@ -565,8 +590,12 @@ impl rt::wire::DecodeTagged for LookupError {
     ) -> Result<Self, A::Error> {
         match tag {
             "malformed_path" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "malformed_path")
-                    .map(LookupError::MalformedPath)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "malformed_path", LookupError::MalformedPath)
             }
             "not_found" => rt::wire::void(map, LookupError::NotFound),
             "not_file" => rt::wire::void(map, LookupError::NotFile),

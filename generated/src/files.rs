@@ -111,8 +111,12 @@ impl rt::wire::DecodeTagged for WriteMode {
             "add" => rt::wire::void(map, WriteMode::Add),
             "overwrite" => rt::wire::void(map, WriteMode::Overwrite),
             "update" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "update")
-                    .map(WriteMode::Update)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "update", WriteMode::Update)
             }
             _ => Err(rt::wire::unknown_tag(tag, &["add", "overwrite", "update"])),
         }
@@ -232,22 +236,33 @@ impl<'de> ::serde::Deserialize<'de> for CommitInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (
-            value_path,
+        match rt::wire::decode_struct::<
+            _,
             (
-                value_mode,
+                rt::wire::Required<WritePathOrId>,
                 (
-                    value_autorename,
+                    rt::wire::Defaulted<WriteMode>,
                     (
-                        value_client_modified,
+                        rt::wire::Defaulted<bool>,
                         (
-                            value_mute,
-                            (value_property_groups, (value_strict_conflict, ())),
+                            rt::wire::Optional<
+                                crate::common::DropboxTimestamp,
+                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                            >,
+                            (
+                                rt::wire::Defaulted<bool>,
+                                (
+                                    rt::wire::Optional<
+                                        Vec<crate::file_properties::PropertyGroup>,
+                                    >,
+                                    (rt::wire::Defaulted<bool>, ()),
+                                ),
+                            ),
                         ),
                     ),
                 ),
             ),
-        ) = rt::wire::decode_struct(
+        >(
             deserializer,
             "CommitInfo",
             &[
@@ -259,40 +274,37 @@ impl<'de> ::serde::Deserialize<'de> for CommitInfo {
                 "property_groups",
                 "strict_conflict",
             ],
-            (
-                rt::wire::Required::<WritePathOrId>::new(),
+        ) {
+            Ok(
                 (
-                    rt::wire::Defaulted::<WriteMode>::new(WriteMode::Add),
+                    value_path,
                     (
-                        rt::wire::Defaulted::<bool>::new(false),
+                        value_mode,
                         (
-                            rt::wire::Optional::<
-                                crate::common::DropboxTimestamp,
-                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                            >::new(),
+                            value_autorename,
                             (
-                                rt::wire::Defaulted::<bool>::new(false),
+                                value_client_modified,
                                 (
-                                    rt::wire::Optional::<
-                                        Vec<crate::file_properties::PropertyGroup>,
-                                    >::new(),
-                                    (rt::wire::Defaulted::<bool>::new(false), ()),
+                                    value_mute,
+                                    (value_property_groups, (value_strict_conflict, ())),
                                 ),
                             ),
                         ),
                     ),
                 ),
-            ),
-        )?;
-        Ok(CommitInfo {
-            path: value_path,
-            mode: value_mode,
-            autorename: value_autorename,
-            client_modified: value_client_modified,
-            mute: value_mute,
-            property_groups: value_property_groups,
-            strict_conflict: value_strict_conflict,
-        })
+            ) => {
+                Ok(CommitInfo {
+                    path: value_path,
+                    mode: value_mode.unwrap_or(WriteMode::Add),
+                    autorename: value_autorename.unwrap_or(false),
+                    client_modified: value_client_modified,
+                    mute: value_mute.unwrap_or(false),
+                    property_groups: value_property_groups,
+                    strict_conflict: value_strict_conflict.unwrap_or(false),
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -423,25 +435,36 @@ impl<'de> ::serde::Deserialize<'de> for UploadArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (
-            value_path,
+        match rt::wire::decode_struct::<
+            _,
             (
-                value_mode,
+                rt::wire::Required<WritePathOrId>,
                 (
-                    value_autorename,
+                    rt::wire::Defaulted<WriteMode>,
                     (
-                        value_client_modified,
+                        rt::wire::Defaulted<bool>,
                         (
-                            value_mute,
+                            rt::wire::Optional<
+                                crate::common::DropboxTimestamp,
+                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                            >,
                             (
-                                value_property_groups,
-                                (value_strict_conflict, (value_content_hash, ())),
+                                rt::wire::Defaulted<bool>,
+                                (
+                                    rt::wire::Optional<
+                                        Vec<crate::file_properties::PropertyGroup>,
+                                    >,
+                                    (
+                                        rt::wire::Defaulted<bool>,
+                                        (rt::wire::Optional<Sha256HexHash>, ()),
+                                    ),
+                                ),
                             ),
                         ),
                     ),
                 ),
             ),
-        ) = rt::wire::decode_struct(
+        >(
             deserializer,
             "UploadArg",
             &[
@@ -454,44 +477,41 @@ impl<'de> ::serde::Deserialize<'de> for UploadArg {
                 "strict_conflict",
                 "content_hash",
             ],
-            (
-                rt::wire::Required::<WritePathOrId>::new(),
+        ) {
+            Ok(
                 (
-                    rt::wire::Defaulted::<WriteMode>::new(WriteMode::Add),
+                    value_path,
                     (
-                        rt::wire::Defaulted::<bool>::new(false),
+                        value_mode,
                         (
-                            rt::wire::Optional::<
-                                crate::common::DropboxTimestamp,
-                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                            >::new(),
+                            value_autorename,
                             (
-                                rt::wire::Defaulted::<bool>::new(false),
+                                value_client_modified,
                                 (
-                                    rt::wire::Optional::<
-                                        Vec<crate::file_properties::PropertyGroup>,
-                                    >::new(),
+                                    value_mute,
                                     (
-                                        rt::wire::Defaulted::<bool>::new(false),
-                                        (rt::wire::Optional::<Sha256HexHash>::new(), ()),
+                                        value_property_groups,
+                                        (value_strict_conflict, (value_content_hash, ())),
                                     ),
                                 ),
                             ),
                         ),
                     ),
                 ),
-            ),
-        )?;
-        Ok(UploadArg {
-            path: value_path,
-            mode: value_mode,
-            autorename: value_autorename,
-            client_modified: value_client_modified,
-            mute: value_mute,
-            property_groups: value_property_groups,
-            strict_conflict: value_strict_conflict,
-            content_hash: value_content_hash,
-        })
+            ) => {
+                Ok(UploadArg {
+                    path: value_path,
+                    mode: value_mode.unwrap_or(WriteMode::Add),
+                    autorename: value_autorename.unwrap_or(false),
+                    client_modified: value_client_modified,
+                    mute: value_mute.unwrap_or(false),
+                    property_groups: value_property_groups,
+                    strict_conflict: value_strict_conflict.unwrap_or(false),
+                    content_hash: value_content_hash,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -559,19 +579,18 @@ impl<'de> ::serde::Deserialize<'de> for UploadWriteFailed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_reason, (value_upload_session_id, ())) = rt::wire::decode_struct(
-            deserializer,
-            "UploadWriteFailed",
-            &["reason", "upload_session_id"],
-            (
-                rt::wire::Required::<WriteError>::new(),
-                (rt::wire::Required::<String>::new(), ()),
-            ),
-        )?;
-        Ok(UploadWriteFailed {
-            reason: value_reason,
-            upload_session_id: value_upload_session_id,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<WriteError>, (rt::wire::Required<String>, ())),
+        >(deserializer, "UploadWriteFailed", &["reason", "upload_session_id"]) {
+            Ok((value_reason, (value_upload_session_id, ()))) => {
+                Ok(UploadWriteFailed {
+                    reason: value_reason,
+                    upload_session_id: value_upload_session_id,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -662,10 +681,14 @@ impl rt::wire::DecodeTagged for UploadError {
         map: &mut A,
     ) -> Result<Self, A::Error> {
         match tag {
-            "path" => rt::wire::flat(map).map(UploadError::Path),
+            "path" => rt::wire::flat(map, UploadError::Path),
             "properties_error" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "properties_error")
-                    .map(UploadError::PropertiesError)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "properties_error", UploadError::PropertiesError)
             }
             "payload_too_large" => rt::wire::void(map, UploadError::PayloadTooLarge),
             "content_hash_mismatch" => {
@@ -833,23 +856,29 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_close, (value_session_type, (value_content_hash, ()))) = rt::wire::decode_struct(
+        match rt::wire::decode_struct::<
+            _,
+            (
+                rt::wire::Defaulted<bool>,
+                (
+                    rt::wire::Optional<UploadSessionType>,
+                    (rt::wire::Optional<Sha256HexHash>, ()),
+                ),
+            ),
+        >(
             deserializer,
             "UploadSessionStartArg",
             &["close", "session_type", "content_hash"],
-            (
-                rt::wire::Defaulted::<bool>::new(false),
-                (
-                    rt::wire::Optional::<UploadSessionType>::new(),
-                    (rt::wire::Optional::<Sha256HexHash>::new(), ()),
-                ),
-            ),
-        )?;
-        Ok(UploadSessionStartArg {
-            close: value_close,
-            session_type: value_session_type,
-            content_hash: value_content_hash,
-        })
+        ) {
+            Ok((value_close, (value_session_type, (value_content_hash, ())))) => {
+                Ok(UploadSessionStartArg {
+                    close: value_close.unwrap_or(false),
+                    session_type: value_session_type,
+                    content_hash: value_content_hash,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -903,15 +932,17 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_session_id, ()) = rt::wire::decode_struct(
-            deserializer,
-            "UploadSessionStartResult",
-            &["session_id"],
-            (rt::wire::Required::<String>::new(), ()),
-        )?;
-        Ok(UploadSessionStartResult {
-            session_id: value_session_id,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<String>, ()),
+        >(deserializer, "UploadSessionStartResult", &["session_id"]) {
+            Ok((value_session_id, ())) => {
+                Ok(UploadSessionStartResult {
+                    session_id: value_session_id,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -1061,19 +1092,22 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartBatchArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_session_type, (value_num_sessions, ())) = rt::wire::decode_struct(
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Optional<UploadSessionType>, (rt::wire::Required<u64>, ())),
+        >(
             deserializer,
             "UploadSessionStartBatchArg",
             &["session_type", "num_sessions"],
-            (
-                rt::wire::Optional::<UploadSessionType>::new(),
-                (rt::wire::Required::<u64>::new(), ()),
-            ),
-        )?;
-        Ok(UploadSessionStartBatchArg {
-            session_type: value_session_type,
-            num_sessions: value_num_sessions,
-        })
+        ) {
+            Ok((value_session_type, (value_num_sessions, ()))) => {
+                Ok(UploadSessionStartBatchArg {
+                    session_type: value_session_type,
+                    num_sessions: value_num_sessions,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -1125,15 +1159,17 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartBatchResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_session_ids, ()) = rt::wire::decode_struct(
-            deserializer,
-            "UploadSessionStartBatchResult",
-            &["session_ids"],
-            (rt::wire::Required::<Vec<String>>::new(), ()),
-        )?;
-        Ok(UploadSessionStartBatchResult {
-            session_ids: value_session_ids,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<Vec<String>>, ()),
+        >(deserializer, "UploadSessionStartBatchResult", &["session_ids"]) {
+            Ok((value_session_ids, ())) => {
+                Ok(UploadSessionStartBatchResult {
+                    session_ids: value_session_ids,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -1175,16 +1211,18 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionCursor {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_session_id, (value_offset, ())) = rt::wire::decode_struct(
-            deserializer,
-            "UploadSessionCursor",
-            &["session_id", "offset"],
-            (rt::wire::Required::<String>::new(), (rt::wire::Required::<u64>::new(), ())),
-        )?;
-        Ok(UploadSessionCursor {
-            session_id: value_session_id,
-            offset: value_offset,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<String>, (rt::wire::Required<u64>, ())),
+        >(deserializer, "UploadSessionCursor", &["session_id", "offset"]) {
+            Ok((value_session_id, (value_offset, ()))) => {
+                Ok(UploadSessionCursor {
+                    session_id: value_session_id,
+                    offset: value_offset,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -1247,23 +1285,22 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_cursor, (value_close, (value_content_hash, ()))) = rt::wire::decode_struct(
-            deserializer,
-            "UploadSessionAppendArg",
-            &["cursor", "close", "content_hash"],
+        match rt::wire::decode_struct::<
+            _,
             (
-                rt::wire::Required::<UploadSessionCursor>::new(),
-                (
-                    rt::wire::Defaulted::<bool>::new(false),
-                    (rt::wire::Optional::<Sha256HexHash>::new(), ()),
-                ),
+                rt::wire::Required<UploadSessionCursor>,
+                (rt::wire::Defaulted<bool>, (rt::wire::Optional<Sha256HexHash>, ())),
             ),
-        )?;
-        Ok(UploadSessionAppendArg {
-            cursor: value_cursor,
-            close: value_close,
-            content_hash: value_content_hash,
-        })
+        >(deserializer, "UploadSessionAppendArg", &["cursor", "close", "content_hash"]) {
+            Ok((value_cursor, (value_close, (value_content_hash, ())))) => {
+                Ok(UploadSessionAppendArg {
+                    cursor: value_cursor,
+                    close: value_close.unwrap_or(false),
+                    content_hash: value_content_hash,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -1313,15 +1350,17 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionOffsetError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_correct_offset, ()) = rt::wire::decode_struct(
-            deserializer,
-            "UploadSessionOffsetError",
-            &["correct_offset"],
-            (rt::wire::Required::<u64>::new(), ()),
-        )?;
-        Ok(UploadSessionOffsetError {
-            correct_offset: value_correct_offset,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<u64>, ()),
+        >(deserializer, "UploadSessionOffsetError", &["correct_offset"]) {
+            Ok((value_correct_offset, ())) => {
+                Ok(UploadSessionOffsetError {
+                    correct_offset: value_correct_offset,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -1408,7 +1447,7 @@ impl rt::wire::DecodeTagged for UploadSessionAppendError {
         match tag {
             "not_found" => rt::wire::void(map, UploadSessionAppendError::NotFound),
             "incorrect_offset" => {
-                rt::wire::flat(map).map(UploadSessionAppendError::IncorrectOffset)
+                rt::wire::flat(map, UploadSessionAppendError::IncorrectOffset)
             }
             "closed" => rt::wire::void(map, UploadSessionAppendError::Closed),
             "too_large" => rt::wire::void(map, UploadSessionAppendError::TooLarge),
@@ -1498,23 +1537,26 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchArgEntry {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_cursor, (value_length, (value_close, ()))) = rt::wire::decode_struct(
+        match rt::wire::decode_struct::<
+            _,
+            (
+                rt::wire::Required<UploadSessionCursor>,
+                (rt::wire::Required<u64>, (rt::wire::Defaulted<bool>, ())),
+            ),
+        >(
             deserializer,
             "UploadSessionAppendBatchArgEntry",
             &["cursor", "length", "close"],
-            (
-                rt::wire::Required::<UploadSessionCursor>::new(),
-                (
-                    rt::wire::Required::<u64>::new(),
-                    (rt::wire::Defaulted::<bool>::new(false), ()),
-                ),
-            ),
-        )?;
-        Ok(UploadSessionAppendBatchArgEntry {
-            cursor: value_cursor,
-            length: value_length,
-            close: value_close,
-        })
+        ) {
+            Ok((value_cursor, (value_length, (value_close, ())))) => {
+                Ok(UploadSessionAppendBatchArgEntry {
+                    cursor: value_cursor,
+                    length: value_length,
+                    close: value_close.unwrap_or(false),
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -1568,19 +1610,21 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_entries, (value_content_hash, ())) = rt::wire::decode_struct(
-            deserializer,
-            "UploadSessionAppendBatchArg",
-            &["entries", "content_hash"],
+        match rt::wire::decode_struct::<
+            _,
             (
-                rt::wire::Required::<Vec<UploadSessionAppendBatchArgEntry>>::new(),
-                (rt::wire::Optional::<Sha256HexHash>::new(), ()),
+                rt::wire::Required<Vec<UploadSessionAppendBatchArgEntry>>,
+                (rt::wire::Optional<Sha256HexHash>, ()),
             ),
-        )?;
-        Ok(UploadSessionAppendBatchArg {
-            entries: value_entries,
-            content_hash: value_content_hash,
-        })
+        >(deserializer, "UploadSessionAppendBatchArg", &["entries", "content_hash"]) {
+            Ok((value_entries, (value_content_hash, ()))) => {
+                Ok(UploadSessionAppendBatchArg {
+                    entries: value_entries,
+                    content_hash: value_content_hash,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -1675,8 +1719,7 @@ impl rt::wire::DecodeTagged for UploadSessionAppendBatchEntryError {
                 rt::wire::void(map, UploadSessionAppendBatchEntryError::NotFound)
             }
             "incorrect_offset" => {
-                rt::wire::flat(map)
-                    .map(UploadSessionAppendBatchEntryError::IncorrectOffset)
+                rt::wire::flat(map, UploadSessionAppendBatchEntryError::IncorrectOffset)
             }
             "closed" => rt::wire::void(map, UploadSessionAppendBatchEntryError::Closed),
             "too_large" => {
@@ -1749,8 +1792,12 @@ impl rt::wire::DecodeTagged for UploadSessionAppendBatchResultEntry {
                 rt::wire::void(map, UploadSessionAppendBatchResultEntry::Success)
             }
             "failure" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "failure")
-                    .map(UploadSessionAppendBatchResultEntry::Failure)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "failure", UploadSessionAppendBatchResultEntry::Failure)
             }
             _ => Err(rt::wire::unknown_tag(tag, &["success", "failure"])),
         }
@@ -1789,15 +1836,17 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_entries, ()) = rt::wire::decode_struct(
-            deserializer,
-            "UploadSessionAppendBatchResult",
-            &["entries"],
-            (rt::wire::Required::<Vec<UploadSessionAppendBatchResultEntry>>::new(), ()),
-        )?;
-        Ok(UploadSessionAppendBatchResult {
-            entries: value_entries,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<Vec<UploadSessionAppendBatchResultEntry>>, ()),
+        >(deserializer, "UploadSessionAppendBatchResult", &["entries"]) {
+            Ok((value_entries, ())) => {
+                Ok(UploadSessionAppendBatchResult {
+                    entries: value_entries,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -1932,23 +1981,26 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_cursor, (value_commit, (value_content_hash, ()))) = rt::wire::decode_struct(
+        match rt::wire::decode_struct::<
+            _,
+            (
+                rt::wire::Required<UploadSessionCursor>,
+                (rt::wire::Required<CommitInfo>, (rt::wire::Optional<Sha256HexHash>, ())),
+            ),
+        >(
             deserializer,
             "UploadSessionFinishArg",
             &["cursor", "commit", "content_hash"],
-            (
-                rt::wire::Required::<UploadSessionCursor>::new(),
-                (
-                    rt::wire::Required::<CommitInfo>::new(),
-                    (rt::wire::Optional::<Sha256HexHash>::new(), ()),
-                ),
-            ),
-        )?;
-        Ok(UploadSessionFinishArg {
-            cursor: value_cursor,
-            commit: value_commit,
-            content_hash: value_content_hash,
-        })
+        ) {
+            Ok((value_cursor, (value_commit, (value_content_hash, ())))) => {
+                Ok(UploadSessionFinishArg {
+                    cursor: value_cursor,
+                    commit: value_commit,
+                    content_hash: value_content_hash,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -2051,7 +2103,7 @@ impl rt::wire::DecodeTagged for UploadSessionLookupError {
         match tag {
             "not_found" => rt::wire::void(map, UploadSessionLookupError::NotFound),
             "incorrect_offset" => {
-                rt::wire::flat(map).map(UploadSessionLookupError::IncorrectOffset)
+                rt::wire::flat(map, UploadSessionLookupError::IncorrectOffset)
             }
             "closed" => rt::wire::void(map, UploadSessionLookupError::Closed),
             "not_closed" => rt::wire::void(map, UploadSessionLookupError::NotClosed),
@@ -2186,16 +2238,28 @@ impl rt::wire::DecodeTagged for UploadSessionFinishError {
     ) -> Result<Self, A::Error> {
         match tag {
             "lookup_failed" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "lookup_failed")
-                    .map(UploadSessionFinishError::LookupFailed)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "lookup_failed", UploadSessionFinishError::LookupFailed)
             }
             "path" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
-                    .map(UploadSessionFinishError::Path)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "path", UploadSessionFinishError::Path)
             }
             "properties_error" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "properties_error")
-                    .map(UploadSessionFinishError::PropertiesError)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "properties_error", UploadSessionFinishError::PropertiesError)
             }
             "too_many_shared_folder_targets" => {
                 rt::wire::void(map, UploadSessionFinishError::TooManySharedFolderTargets)
@@ -2293,15 +2357,17 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishBatchArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_entries, ()) = rt::wire::decode_struct(
-            deserializer,
-            "UploadSessionFinishBatchArg",
-            &["entries"],
-            (rt::wire::Required::<Vec<UploadSessionFinishArg>>::new(), ()),
-        )?;
-        Ok(UploadSessionFinishBatchArg {
-            entries: value_entries,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<Vec<UploadSessionFinishArg>>, ()),
+        >(deserializer, "UploadSessionFinishBatchArg", &["entries"]) {
+            Ok((value_entries, ())) => {
+                Ok(UploadSessionFinishBatchArg {
+                    entries: value_entries,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -2372,11 +2438,15 @@ impl rt::wire::DecodeTagged for UploadSessionFinishBatchResultEntry {
     ) -> Result<Self, A::Error> {
         match tag {
             "success" => {
-                rt::wire::flat(map).map(UploadSessionFinishBatchResultEntry::Success)
+                rt::wire::flat(map, UploadSessionFinishBatchResultEntry::Success)
             }
             "failure" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "failure")
-                    .map(UploadSessionFinishBatchResultEntry::Failure)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "failure", UploadSessionFinishBatchResultEntry::Failure)
             }
             _ => Err(rt::wire::unknown_tag(tag, &["success", "failure"])),
         }
@@ -2447,15 +2517,17 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishBatchResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_entries, ()) = rt::wire::decode_struct(
-            deserializer,
-            "UploadSessionFinishBatchResult",
-            &["entries"],
-            (rt::wire::Required::<Vec<UploadSessionFinishBatchResultEntry>>::new(), ()),
-        )?;
-        Ok(UploadSessionFinishBatchResult {
-            entries: value_entries,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<Vec<UploadSessionFinishBatchResultEntry>>, ()),
+        >(deserializer, "UploadSessionFinishBatchResult", &["entries"]) {
+            Ok((value_entries, ())) => {
+                Ok(UploadSessionFinishBatchResult {
+                    entries: value_entries,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -2522,12 +2594,14 @@ impl rt::wire::DecodeTagged for UploadSessionFinishBatchLaunch {
     ) -> Result<Self, A::Error> {
         match tag {
             "async_job_id" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "async_job_id")
-                    .map(UploadSessionFinishBatchLaunch::AsyncJobId)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "async_job_id", UploadSessionFinishBatchLaunch::AsyncJobId)
             }
-            "complete" => {
-                rt::wire::flat(map).map(UploadSessionFinishBatchLaunch::Complete)
-            }
+            "complete" => rt::wire::flat(map, UploadSessionFinishBatchLaunch::Complete),
             _ => rt::wire::other(map, UploadSessionFinishBatchLaunch::Other),
         }
     }
@@ -2589,7 +2663,7 @@ impl rt::wire::DecodeTagged for UploadSessionFinishBatchJobStatus {
                 rt::wire::void(map, UploadSessionFinishBatchJobStatus::InProgress)
             }
             "complete" => {
-                rt::wire::flat(map).map(UploadSessionFinishBatchJobStatus::Complete)
+                rt::wire::flat(map, UploadSessionFinishBatchJobStatus::Complete)
             }
             _ => Err(rt::wire::unknown_tag(tag, &["in_progress", "complete"])),
         }
@@ -2639,19 +2713,18 @@ impl<'de> ::serde::Deserialize<'de> for GetTemporaryUploadLinkArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_commit_info, (value_duration, ())) = rt::wire::decode_struct(
-            deserializer,
-            "GetTemporaryUploadLinkArg",
-            &["commit_info", "duration"],
-            (
-                rt::wire::Required::<CommitInfo>::new(),
-                (rt::wire::Defaulted::<f64>::new(14400.0), ()),
-            ),
-        )?;
-        Ok(GetTemporaryUploadLinkArg {
-            commit_info: value_commit_info,
-            duration: value_duration,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<CommitInfo>, (rt::wire::Defaulted<f64>, ())),
+        >(deserializer, "GetTemporaryUploadLinkArg", &["commit_info", "duration"]) {
+            Ok((value_commit_info, (value_duration, ()))) => {
+                Ok(GetTemporaryUploadLinkArg {
+                    commit_info: value_commit_info,
+                    duration: value_duration.unwrap_or(14400.0),
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -2705,15 +2778,17 @@ impl<'de> ::serde::Deserialize<'de> for GetTemporaryUploadLinkResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_link, ()) = rt::wire::decode_struct(
-            deserializer,
-            "GetTemporaryUploadLinkResult",
-            &["link"],
-            (rt::wire::Required::<String>::new(), ()),
-        )?;
-        Ok(GetTemporaryUploadLinkResult {
-            link: value_link,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<String>, ()),
+        >(deserializer, "GetTemporaryUploadLinkResult", &["link"]) {
+            Ok((value_link, ())) => {
+                Ok(GetTemporaryUploadLinkResult {
+                    link: value_link,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -2805,9 +2880,9 @@ impl rt::wire::DecodeTagged for Metadata {
         map: &mut A,
     ) -> Result<Self, A::Error> {
         match tag {
-            "file" => rt::wire::flat(map).map(Metadata::File),
-            "folder" => rt::wire::flat(map).map(Metadata::Folder),
-            "deleted" => rt::wire::flat(map).map(Metadata::Deleted),
+            "file" => rt::wire::flat(map, Metadata::File),
+            "folder" => rt::wire::flat(map, Metadata::Folder),
+            "deleted" => rt::wire::flat(map, Metadata::Deleted),
             _ => Err(rt::wire::unknown_tag(tag, &["file", "folder", "deleted"])),
         }
     }
@@ -3021,43 +3096,57 @@ impl<'de> ::serde::Deserialize<'de> for FileMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (
-            value_name,
+        match rt::wire::decode_struct::<
+            _,
             (
-                value_path_lower,
+                rt::wire::Required<String>,
                 (
-                    value_path_display,
+                    rt::wire::Optional<String>,
                     (
-                        value_parent_shared_folder_id,
+                        rt::wire::Optional<String>,
                         (
-                            value_preview_url,
+                            rt::wire::Optional<crate::common::SharedFolderId>,
                             (
-                                value_id,
+                                rt::wire::Optional<String>,
                                 (
-                                    value_client_modified,
+                                    rt::wire::Required<Id>,
                                     (
-                                        value_server_modified,
+                                        rt::wire::Required<
+                                            crate::common::DropboxTimestamp,
+                                            rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                                        >,
                                         (
-                                            value_rev,
+                                            rt::wire::Required<
+                                                crate::common::DropboxTimestamp,
+                                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                                            >,
                                             (
-                                                value_size,
+                                                rt::wire::Required<Rev>,
                                                 (
-                                                    value_media_info,
+                                                    rt::wire::Required<u64>,
                                                     (
-                                                        value_symlink_info,
+                                                        rt::wire::Optional<MediaInfo>,
                                                         (
-                                                            value_sharing_info,
+                                                            rt::wire::Optional<SymlinkInfo>,
                                                             (
-                                                                value_is_downloadable,
+                                                                rt::wire::Optional<FileSharingInfo>,
                                                                 (
-                                                                    value_export_info,
+                                                                    rt::wire::Defaulted<bool>,
                                                                     (
-                                                                        value_property_groups,
+                                                                        rt::wire::Optional<ExportInfo>,
                                                                         (
-                                                                            value_has_explicit_shared_members,
+                                                                            rt::wire::Optional<
+                                                                                Vec<crate::file_properties::PropertyGroup>,
+                                                                            >,
                                                                             (
-                                                                                value_content_hash,
-                                                                                (value_file_lock_info, (value_is_restorable, ())),
+                                                                                rt::wire::Optional<bool>,
+                                                                                (
+                                                                                    rt::wire::Optional<Sha256HexHash>,
+                                                                                    (
+                                                                                        rt::wire::Optional<FileLockMetadata>,
+                                                                                        (rt::wire::Optional<bool>, ()),
+                                                                                    ),
+                                                                                ),
                                                                             ),
                                                                         ),
                                                                     ),
@@ -3075,7 +3164,7 @@ impl<'de> ::serde::Deserialize<'de> for FileMetadata {
                     ),
                 ),
             ),
-        ) = rt::wire::decode_struct(
+        >(
             deserializer,
             "FileMetadata",
             &[
@@ -3100,53 +3189,45 @@ impl<'de> ::serde::Deserialize<'de> for FileMetadata {
                 "file_lock_info",
                 "is_restorable",
             ],
-            (
-                rt::wire::Required::<String>::new(),
+        ) {
+            Ok(
                 (
-                    rt::wire::Optional::<String>::new(),
+                    value_name,
                     (
-                        rt::wire::Optional::<String>::new(),
+                        value_path_lower,
                         (
-                            rt::wire::Optional::<crate::common::SharedFolderId>::new(),
+                            value_path_display,
                             (
-                                rt::wire::Optional::<String>::new(),
+                                value_parent_shared_folder_id,
                                 (
-                                    rt::wire::Required::<Id>::new(),
+                                    value_preview_url,
                                     (
-                                        rt::wire::Required::<
-                                            crate::common::DropboxTimestamp,
-                                            rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                                        >::new(),
+                                        value_id,
                                         (
-                                            rt::wire::Required::<
-                                                crate::common::DropboxTimestamp,
-                                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                                            >::new(),
+                                            value_client_modified,
                                             (
-                                                rt::wire::Required::<Rev>::new(),
+                                                value_server_modified,
                                                 (
-                                                    rt::wire::Required::<u64>::new(),
+                                                    value_rev,
                                                     (
-                                                        rt::wire::Optional::<MediaInfo>::new(),
+                                                        value_size,
                                                         (
-                                                            rt::wire::Optional::<SymlinkInfo>::new(),
+                                                            value_media_info,
                                                             (
-                                                                rt::wire::Optional::<FileSharingInfo>::new(),
+                                                                value_symlink_info,
                                                                 (
-                                                                    rt::wire::Defaulted::<bool>::new(true),
+                                                                    value_sharing_info,
                                                                     (
-                                                                        rt::wire::Optional::<ExportInfo>::new(),
+                                                                        value_is_downloadable,
                                                                         (
-                                                                            rt::wire::Optional::<
-                                                                                Vec<crate::file_properties::PropertyGroup>,
-                                                                            >::new(),
+                                                                            value_export_info,
                                                                             (
-                                                                                rt::wire::Optional::<bool>::new(),
+                                                                                value_property_groups,
                                                                                 (
-                                                                                    rt::wire::Optional::<Sha256HexHash>::new(),
+                                                                                    value_has_explicit_shared_members,
                                                                                     (
-                                                                                        rt::wire::Optional::<FileLockMetadata>::new(),
-                                                                                        (rt::wire::Optional::<bool>::new(), ()),
+                                                                                        value_content_hash,
+                                                                                        (value_file_lock_info, (value_is_restorable, ())),
                                                                                     ),
                                                                                 ),
                                                                             ),
@@ -3165,30 +3246,32 @@ impl<'de> ::serde::Deserialize<'de> for FileMetadata {
                         ),
                     ),
                 ),
-            ),
-        )?;
-        Ok(FileMetadata {
-            name: value_name,
-            path_lower: value_path_lower,
-            path_display: value_path_display,
-            parent_shared_folder_id: value_parent_shared_folder_id,
-            preview_url: value_preview_url,
-            id: value_id,
-            client_modified: value_client_modified,
-            server_modified: value_server_modified,
-            rev: value_rev,
-            size: value_size,
-            media_info: value_media_info,
-            symlink_info: value_symlink_info,
-            sharing_info: value_sharing_info,
-            is_downloadable: value_is_downloadable,
-            export_info: value_export_info,
-            property_groups: value_property_groups,
-            has_explicit_shared_members: value_has_explicit_shared_members,
-            content_hash: value_content_hash,
-            file_lock_info: value_file_lock_info,
-            is_restorable: value_is_restorable,
-        })
+            ) => {
+                Ok(FileMetadata {
+                    name: value_name,
+                    path_lower: value_path_lower,
+                    path_display: value_path_display,
+                    parent_shared_folder_id: value_parent_shared_folder_id,
+                    preview_url: value_preview_url,
+                    id: value_id,
+                    client_modified: value_client_modified,
+                    server_modified: value_server_modified,
+                    rev: value_rev,
+                    size: value_size,
+                    media_info: value_media_info,
+                    symlink_info: value_symlink_info,
+                    sharing_info: value_sharing_info,
+                    is_downloadable: value_is_downloadable.unwrap_or(true),
+                    export_info: value_export_info,
+                    property_groups: value_property_groups,
+                    has_explicit_shared_members: value_has_explicit_shared_members,
+                    content_hash: value_content_hash,
+                    file_lock_info: value_file_lock_info,
+                    is_restorable: value_is_restorable,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -3309,28 +3392,39 @@ impl<'de> ::serde::Deserialize<'de> for FolderMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (
-            value_name,
+        match rt::wire::decode_struct::<
+            _,
             (
-                value_path_lower,
+                rt::wire::Required<String>,
                 (
-                    value_path_display,
+                    rt::wire::Optional<String>,
                     (
-                        value_parent_shared_folder_id,
+                        rt::wire::Optional<String>,
                         (
-                            value_preview_url,
+                            rt::wire::Optional<crate::common::SharedFolderId>,
                             (
-                                value_id,
+                                rt::wire::Optional<String>,
                                 (
-                                    value_shared_folder_id,
-                                    (value_sharing_info, (value_property_groups, ())),
+                                    rt::wire::Required<Id>,
+                                    (
+                                        rt::wire::Optional<crate::common::SharedFolderId>,
+                                        (
+                                            rt::wire::Optional<FolderSharingInfo>,
+                                            (
+                                                rt::wire::Optional<
+                                                    Vec<crate::file_properties::PropertyGroup>,
+                                                >,
+                                                (),
+                                            ),
+                                        ),
+                                    ),
                                 ),
                             ),
                         ),
                     ),
                 ),
             ),
-        ) = rt::wire::decode_struct(
+        >(
             deserializer,
             "FolderMetadata",
             &[
@@ -3344,28 +3438,23 @@ impl<'de> ::serde::Deserialize<'de> for FolderMetadata {
                 "sharing_info",
                 "property_groups",
             ],
-            (
-                rt::wire::Required::<String>::new(),
+        ) {
+            Ok(
                 (
-                    rt::wire::Optional::<String>::new(),
+                    value_name,
                     (
-                        rt::wire::Optional::<String>::new(),
+                        value_path_lower,
                         (
-                            rt::wire::Optional::<crate::common::SharedFolderId>::new(),
+                            value_path_display,
                             (
-                                rt::wire::Optional::<String>::new(),
+                                value_parent_shared_folder_id,
                                 (
-                                    rt::wire::Required::<Id>::new(),
+                                    value_preview_url,
                                     (
-                                        rt::wire::Optional::<crate::common::SharedFolderId>::new(),
+                                        value_id,
                                         (
-                                            rt::wire::Optional::<FolderSharingInfo>::new(),
-                                            (
-                                                rt::wire::Optional::<
-                                                    Vec<crate::file_properties::PropertyGroup>,
-                                                >::new(),
-                                                (),
-                                            ),
+                                            value_shared_folder_id,
+                                            (value_sharing_info, (value_property_groups, ())),
                                         ),
                                     ),
                                 ),
@@ -3373,19 +3462,21 @@ impl<'de> ::serde::Deserialize<'de> for FolderMetadata {
                         ),
                     ),
                 ),
-            ),
-        )?;
-        Ok(FolderMetadata {
-            name: value_name,
-            path_lower: value_path_lower,
-            path_display: value_path_display,
-            parent_shared_folder_id: value_parent_shared_folder_id,
-            preview_url: value_preview_url,
-            id: value_id,
-            shared_folder_id: value_shared_folder_id,
-            sharing_info: value_sharing_info,
-            property_groups: value_property_groups,
-        })
+            ) => {
+                Ok(FolderMetadata {
+                    name: value_name,
+                    path_lower: value_path_lower,
+                    path_display: value_path_display,
+                    parent_shared_folder_id: value_parent_shared_folder_id,
+                    preview_url: value_preview_url,
+                    id: value_id,
+                    shared_folder_id: value_shared_folder_id,
+                    sharing_info: value_sharing_info,
+                    property_groups: value_property_groups,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -3479,19 +3570,22 @@ impl<'de> ::serde::Deserialize<'de> for DeletedMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (
-            value_name,
+        match rt::wire::decode_struct::<
+            _,
             (
-                value_path_lower,
+                rt::wire::Required<String>,
                 (
-                    value_path_display,
+                    rt::wire::Optional<String>,
                     (
-                        value_parent_shared_folder_id,
-                        (value_preview_url, (value_is_restorable, ())),
+                        rt::wire::Optional<String>,
+                        (
+                            rt::wire::Optional<crate::common::SharedFolderId>,
+                            (rt::wire::Optional<String>, (rt::wire::Optional<bool>, ())),
+                        ),
                     ),
                 ),
             ),
-        ) = rt::wire::decode_struct(
+        >(
             deserializer,
             "DeletedMetadata",
             &[
@@ -3502,31 +3596,33 @@ impl<'de> ::serde::Deserialize<'de> for DeletedMetadata {
                 "preview_url",
                 "is_restorable",
             ],
-            (
-                rt::wire::Required::<String>::new(),
+        ) {
+            Ok(
                 (
-                    rt::wire::Optional::<String>::new(),
+                    value_name,
                     (
-                        rt::wire::Optional::<String>::new(),
+                        value_path_lower,
                         (
-                            rt::wire::Optional::<crate::common::SharedFolderId>::new(),
+                            value_path_display,
                             (
-                                rt::wire::Optional::<String>::new(),
-                                (rt::wire::Optional::<bool>::new(), ()),
+                                value_parent_shared_folder_id,
+                                (value_preview_url, (value_is_restorable, ())),
                             ),
                         ),
                     ),
                 ),
-            ),
-        )?;
-        Ok(DeletedMetadata {
-            name: value_name,
-            path_lower: value_path_lower,
-            path_display: value_path_display,
-            parent_shared_folder_id: value_parent_shared_folder_id,
-            preview_url: value_preview_url,
-            is_restorable: value_is_restorable,
-        })
+            ) => {
+                Ok(DeletedMetadata {
+                    name: value_name,
+                    path_lower: value_path_lower,
+                    path_display: value_path_display,
+                    parent_shared_folder_id: value_parent_shared_folder_id,
+                    preview_url: value_preview_url,
+                    is_restorable: value_is_restorable,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -3560,15 +3656,17 @@ impl<'de> ::serde::Deserialize<'de> for SharingInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_read_only, ()) = rt::wire::decode_struct(
-            deserializer,
-            "SharingInfo",
-            &["read_only"],
-            (rt::wire::Required::<bool>::new(), ()),
-        )?;
-        Ok(SharingInfo {
-            read_only: value_read_only,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<bool>, ()),
+        >(deserializer, "SharingInfo", &["read_only"]) {
+            Ok((value_read_only, ())) => {
+                Ok(SharingInfo {
+                    read_only: value_read_only,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -3620,26 +3718,34 @@ impl<'de> ::serde::Deserialize<'de> for FileSharingInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (
-            value_read_only,
-            (value_parent_shared_folder_id, (value_modified_by, ())),
-        ) = rt::wire::decode_struct(
+        match rt::wire::decode_struct::<
+            _,
+            (
+                rt::wire::Required<bool>,
+                (
+                    rt::wire::Required<crate::common::SharedFolderId>,
+                    (rt::wire::Optional<crate::users_common::AccountId>, ()),
+                ),
+            ),
+        >(
             deserializer,
             "FileSharingInfo",
             &["read_only", "parent_shared_folder_id", "modified_by"],
-            (
-                rt::wire::Required::<bool>::new(),
+        ) {
+            Ok(
                 (
-                    rt::wire::Required::<crate::common::SharedFolderId>::new(),
-                    (rt::wire::Optional::<crate::users_common::AccountId>::new(), ()),
+                    value_read_only,
+                    (value_parent_shared_folder_id, (value_modified_by, ())),
                 ),
-            ),
-        )?;
-        Ok(FileSharingInfo {
-            read_only: value_read_only,
-            parent_shared_folder_id: value_parent_shared_folder_id,
-            modified_by: value_modified_by,
-        })
+            ) => {
+                Ok(FileSharingInfo {
+                    read_only: value_read_only,
+                    parent_shared_folder_id: value_parent_shared_folder_id,
+                    modified_by: value_modified_by,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -3715,13 +3821,19 @@ impl<'de> ::serde::Deserialize<'de> for FolderSharingInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (
-            value_read_only,
+        match rt::wire::decode_struct::<
+            _,
             (
-                value_parent_shared_folder_id,
-                (value_shared_folder_id, (value_traverse_only, (value_no_access, ()))),
+                rt::wire::Required<bool>,
+                (
+                    rt::wire::Optional<crate::common::SharedFolderId>,
+                    (
+                        rt::wire::Optional<crate::common::SharedFolderId>,
+                        (rt::wire::Defaulted<bool>, (rt::wire::Defaulted<bool>, ())),
+                    ),
+                ),
             ),
-        ) = rt::wire::decode_struct(
+        >(
             deserializer,
             "FolderSharingInfo",
             &[
@@ -3731,27 +3843,29 @@ impl<'de> ::serde::Deserialize<'de> for FolderSharingInfo {
                 "traverse_only",
                 "no_access",
             ],
-            (
-                rt::wire::Required::<bool>::new(),
+        ) {
+            Ok(
                 (
-                    rt::wire::Optional::<crate::common::SharedFolderId>::new(),
+                    value_read_only,
                     (
-                        rt::wire::Optional::<crate::common::SharedFolderId>::new(),
+                        value_parent_shared_folder_id,
                         (
-                            rt::wire::Defaulted::<bool>::new(false),
-                            (rt::wire::Defaulted::<bool>::new(false), ()),
+                            value_shared_folder_id,
+                            (value_traverse_only, (value_no_access, ())),
                         ),
                     ),
                 ),
-            ),
-        )?;
-        Ok(FolderSharingInfo {
-            read_only: value_read_only,
-            parent_shared_folder_id: value_parent_shared_folder_id,
-            shared_folder_id: value_shared_folder_id,
-            traverse_only: value_traverse_only,
-            no_access: value_no_access,
-        })
+            ) => {
+                Ok(FolderSharingInfo {
+                    read_only: value_read_only,
+                    parent_shared_folder_id: value_parent_shared_folder_id,
+                    shared_folder_id: value_shared_folder_id,
+                    traverse_only: value_traverse_only.unwrap_or(false),
+                    no_access: value_no_access.unwrap_or(false),
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -3787,15 +3901,17 @@ impl<'de> ::serde::Deserialize<'de> for SymlinkInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_target, ()) = rt::wire::decode_struct(
-            deserializer,
-            "SymlinkInfo",
-            &["target"],
-            (rt::wire::Required::<String>::new(), ()),
-        )?;
-        Ok(SymlinkInfo {
-            target: value_target,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<String>, ()),
+        >(deserializer, "SymlinkInfo", &["target"]) {
+            Ok((value_target, ())) => {
+                Ok(SymlinkInfo {
+                    target: value_target,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -3854,19 +3970,18 @@ impl<'de> ::serde::Deserialize<'de> for ExportInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_export_as, (value_export_options, ())) = rt::wire::decode_struct(
-            deserializer,
-            "ExportInfo",
-            &["export_as", "export_options"],
-            (
-                rt::wire::Optional::<String>::new(),
-                (rt::wire::Optional::<Vec<String>>::new(), ()),
-            ),
-        )?;
-        Ok(ExportInfo {
-            export_as: value_export_as,
-            export_options: value_export_options,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Optional<String>, (rt::wire::Optional<Vec<String>>, ())),
+        >(deserializer, "ExportInfo", &["export_as", "export_options"]) {
+            Ok((value_export_as, (value_export_options, ()))) => {
+                Ok(ExportInfo {
+                    export_as: value_export_as,
+                    export_options: value_export_options,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -3947,36 +4062,47 @@ impl<'de> ::serde::Deserialize<'de> for FileLockMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (
-            value_is_lockholder,
-            (value_lockholder_name, (value_lockholder_account_id, (value_created, ()))),
-        ) = rt::wire::decode_struct(
-            deserializer,
-            "FileLockMetadata",
-            &["is_lockholder", "lockholder_name", "lockholder_account_id", "created"],
+        match rt::wire::decode_struct::<
+            _,
             (
-                rt::wire::Optional::<bool>::new(),
+                rt::wire::Optional<bool>,
                 (
-                    rt::wire::Optional::<String>::new(),
+                    rt::wire::Optional<String>,
                     (
-                        rt::wire::Optional::<crate::users_common::AccountId>::new(),
+                        rt::wire::Optional<crate::users_common::AccountId>,
                         (
-                            rt::wire::Optional::<
+                            rt::wire::Optional<
                                 crate::common::DropboxTimestamp,
                                 rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                            >::new(),
+                            >,
                             (),
                         ),
                     ),
                 ),
             ),
-        )?;
-        Ok(FileLockMetadata {
-            is_lockholder: value_is_lockholder,
-            lockholder_name: value_lockholder_name,
-            lockholder_account_id: value_lockholder_account_id,
-            created: value_created,
-        })
+        >(
+            deserializer,
+            "FileLockMetadata",
+            &["is_lockholder", "lockholder_name", "lockholder_account_id", "created"],
+        ) {
+            Ok(
+                (
+                    value_is_lockholder,
+                    (
+                        value_lockholder_name,
+                        (value_lockholder_account_id, (value_created, ())),
+                    ),
+                ),
+            ) => {
+                Ok(FileLockMetadata {
+                    is_lockholder: value_is_lockholder,
+                    lockholder_name: value_lockholder_name,
+                    lockholder_account_id: value_lockholder_account_id,
+                    created: value_created,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -4026,8 +4152,12 @@ impl rt::wire::DecodeTagged for MediaInfo {
         match tag {
             "pending" => rt::wire::void(map, MediaInfo::Pending),
             "metadata" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "metadata")
-                    .map(MediaInfo::Metadata)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "metadata", MediaInfo::Metadata)
             }
             _ => Err(rt::wire::unknown_tag(tag, &["pending", "metadata"])),
         }
@@ -4100,8 +4230,8 @@ impl rt::wire::DecodeTagged for MediaMetadata {
         map: &mut A,
     ) -> Result<Self, A::Error> {
         match tag {
-            "photo" => rt::wire::flat(map).map(MediaMetadata::Photo),
-            "video" => rt::wire::flat(map).map(MediaMetadata::Video),
+            "photo" => rt::wire::flat(map, MediaMetadata::Photo),
+            "video" => rt::wire::flat(map, MediaMetadata::Video),
             _ => Err(rt::wire::unknown_tag(tag, &["photo", "video"])),
         }
     }
@@ -4179,29 +4309,31 @@ impl<'de> ::serde::Deserialize<'de> for PhotoMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_dimensions, (value_location, (value_time_taken, ()))) = rt::wire::decode_struct(
-            deserializer,
-            "PhotoMetadata",
-            &["dimensions", "location", "time_taken"],
+        match rt::wire::decode_struct::<
+            _,
             (
-                rt::wire::Optional::<Dimensions>::new(),
+                rt::wire::Optional<Dimensions>,
                 (
-                    rt::wire::Optional::<GpsCoordinates>::new(),
+                    rt::wire::Optional<GpsCoordinates>,
                     (
-                        rt::wire::Optional::<
+                        rt::wire::Optional<
                             crate::common::DropboxTimestamp,
                             rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                        >::new(),
+                        >,
                         (),
                     ),
                 ),
             ),
-        )?;
-        Ok(PhotoMetadata {
-            dimensions: value_dimensions,
-            location: value_location,
-            time_taken: value_time_taken,
-        })
+        >(deserializer, "PhotoMetadata", &["dimensions", "location", "time_taken"]) {
+            Ok((value_dimensions, (value_location, (value_time_taken, ())))) => {
+                Ok(PhotoMetadata {
+                    dimensions: value_dimensions,
+                    location: value_location,
+                    time_taken: value_time_taken,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -4286,33 +4418,41 @@ impl<'de> ::serde::Deserialize<'de> for VideoMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (
-            value_dimensions,
-            (value_location, (value_time_taken, (value_duration, ()))),
-        ) = rt::wire::decode_struct(
-            deserializer,
-            "VideoMetadata",
-            &["dimensions", "location", "time_taken", "duration"],
+        match rt::wire::decode_struct::<
+            _,
             (
-                rt::wire::Optional::<Dimensions>::new(),
+                rt::wire::Optional<Dimensions>,
                 (
-                    rt::wire::Optional::<GpsCoordinates>::new(),
+                    rt::wire::Optional<GpsCoordinates>,
                     (
-                        rt::wire::Optional::<
+                        rt::wire::Optional<
                             crate::common::DropboxTimestamp,
                             rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                        >::new(),
-                        (rt::wire::Optional::<u64>::new(), ()),
+                        >,
+                        (rt::wire::Optional<u64>, ()),
                     ),
                 ),
             ),
-        )?;
-        Ok(VideoMetadata {
-            dimensions: value_dimensions,
-            location: value_location,
-            time_taken: value_time_taken,
-            duration: value_duration,
-        })
+        >(
+            deserializer,
+            "VideoMetadata",
+            &["dimensions", "location", "time_taken", "duration"],
+        ) {
+            Ok(
+                (
+                    value_dimensions,
+                    (value_location, (value_time_taken, (value_duration, ()))),
+                ),
+            ) => {
+                Ok(VideoMetadata {
+                    dimensions: value_dimensions,
+                    location: value_location,
+                    time_taken: value_time_taken,
+                    duration: value_duration,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -4351,16 +4491,18 @@ impl<'de> ::serde::Deserialize<'de> for Dimensions {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_height, (value_width, ())) = rt::wire::decode_struct(
-            deserializer,
-            "Dimensions",
-            &["height", "width"],
-            (rt::wire::Required::<u64>::new(), (rt::wire::Required::<u64>::new(), ())),
-        )?;
-        Ok(Dimensions {
-            height: value_height,
-            width: value_width,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<u64>, (rt::wire::Required<u64>, ())),
+        >(deserializer, "Dimensions", &["height", "width"]) {
+            Ok((value_height, (value_width, ()))) => {
+                Ok(Dimensions {
+                    height: value_height,
+                    width: value_width,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -4402,16 +4544,18 @@ impl<'de> ::serde::Deserialize<'de> for GpsCoordinates {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_latitude, (value_longitude, ())) = rt::wire::decode_struct(
-            deserializer,
-            "GpsCoordinates",
-            &["latitude", "longitude"],
-            (rt::wire::Required::<f64>::new(), (rt::wire::Required::<f64>::new(), ())),
-        )?;
-        Ok(GpsCoordinates {
-            latitude: value_latitude,
-            longitude: value_longitude,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<f64>, (rt::wire::Required<f64>, ())),
+        >(deserializer, "GpsCoordinates", &["latitude", "longitude"]) {
+            Ok((value_latitude, (value_longitude, ()))) => {
+                Ok(GpsCoordinates {
+                    latitude: value_latitude,
+                    longitude: value_longitude,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -4491,19 +4635,27 @@ impl<'de> ::serde::Deserialize<'de> for GetMetadataArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (
-            value_path,
+        match rt::wire::decode_struct::<
+            _,
             (
-                value_include_media_info,
+                rt::wire::Required<ReadPath>,
                 (
-                    value_include_deleted,
+                    rt::wire::Defaulted<bool>,
                     (
-                        value_include_has_explicit_shared_members,
-                        (value_include_property_groups, ()),
+                        rt::wire::Defaulted<bool>,
+                        (
+                            rt::wire::Defaulted<bool>,
+                            (
+                                rt::wire::Optional<
+                                    crate::file_properties::TemplateFilterBase,
+                                >,
+                                (),
+                            ),
+                        ),
                     ),
                 ),
             ),
-        ) = rt::wire::decode_struct(
+        >(
             deserializer,
             "GetMetadataArg",
             &[
@@ -4513,32 +4665,33 @@ impl<'de> ::serde::Deserialize<'de> for GetMetadataArg {
                 "include_has_explicit_shared_members",
                 "include_property_groups",
             ],
-            (
-                rt::wire::Required::<ReadPath>::new(),
+        ) {
+            Ok(
                 (
-                    rt::wire::Defaulted::<bool>::new(false),
+                    value_path,
                     (
-                        rt::wire::Defaulted::<bool>::new(false),
+                        value_include_media_info,
                         (
-                            rt::wire::Defaulted::<bool>::new(false),
+                            value_include_deleted,
                             (
-                                rt::wire::Optional::<
-                                    crate::file_properties::TemplateFilterBase,
-                                >::new(),
-                                (),
+                                value_include_has_explicit_shared_members,
+                                (value_include_property_groups, ()),
                             ),
                         ),
                     ),
                 ),
-            ),
-        )?;
-        Ok(GetMetadataArg {
-            path: value_path,
-            include_media_info: value_include_media_info,
-            include_deleted: value_include_deleted,
-            include_has_explicit_shared_members: value_include_has_explicit_shared_members,
-            include_property_groups: value_include_property_groups,
-        })
+            ) => {
+                Ok(GetMetadataArg {
+                    path: value_path,
+                    include_media_info: value_include_media_info.unwrap_or(false),
+                    include_deleted: value_include_deleted.unwrap_or(false),
+                    include_has_explicit_shared_members: value_include_has_explicit_shared_members
+                        .unwrap_or(false),
+                    include_property_groups: value_include_property_groups,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -4597,8 +4750,12 @@ impl rt::wire::DecodeTagged for GetMetadataError {
     ) -> Result<Self, A::Error> {
         match tag {
             "path" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
-                    .map(GetMetadataError::Path)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "path", GetMetadataError::Path)
             }
             _ => Err(rt::wire::unknown_tag(tag, &["path"])),
         }
@@ -4666,19 +4823,18 @@ impl<'de> ::serde::Deserialize<'de> for DownloadArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_path, (value_rev, ())) = rt::wire::decode_struct(
-            deserializer,
-            "DownloadArg",
-            &["path", "rev"],
-            (
-                rt::wire::Required::<ReadPath>::new(),
-                (rt::wire::Optional::<Rev>::new(), ()),
-            ),
-        )?;
-        Ok(DownloadArg {
-            path: value_path,
-            rev: value_rev,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<ReadPath>, (rt::wire::Optional<Rev>, ())),
+        >(deserializer, "DownloadArg", &["path", "rev"]) {
+            Ok((value_path, (value_rev, ()))) => {
+                Ok(DownloadArg {
+                    path: value_path,
+                    rev: value_rev,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -4747,8 +4903,12 @@ impl rt::wire::DecodeTagged for DownloadError {
     ) -> Result<Self, A::Error> {
         match tag {
             "path" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
-                    .map(DownloadError::Path)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "path", DownloadError::Path)
             }
             "unsupported_file" => rt::wire::void(map, DownloadError::UnsupportedFile),
             _ => rt::wire::other(map, DownloadError::Other),
@@ -4804,8 +4964,10 @@ impl<'de> ::serde::Deserialize<'de> for FileOpsResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let () = rt::wire::decode_struct(deserializer, "FileOpsResult", &[], ())?;
-        Ok(FileOpsResult {})
+        match rt::wire::decode_struct::<_, ()>(deserializer, "FileOpsResult", &[]) {
+            Ok(()) => Ok(FileOpsResult {}),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -4853,19 +5015,18 @@ impl<'de> ::serde::Deserialize<'de> for DeleteArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_path, (value_parent_rev, ())) = rt::wire::decode_struct(
-            deserializer,
-            "DeleteArg",
-            &["path", "parent_rev"],
-            (
-                rt::wire::Required::<WritePathOrId>::new(),
-                (rt::wire::Optional::<Rev>::new(), ()),
-            ),
-        )?;
-        Ok(DeleteArg {
-            path: value_path,
-            parent_rev: value_parent_rev,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<WritePathOrId>, (rt::wire::Optional<Rev>, ())),
+        >(deserializer, "DeleteArg", &["path", "parent_rev"]) {
+            Ok((value_path, (value_parent_rev, ()))) => {
+                Ok(DeleteArg {
+                    path: value_path,
+                    parent_rev: value_parent_rev,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -4913,15 +5074,17 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_metadata, ()) = rt::wire::decode_struct(
-            deserializer,
-            "DeleteResult",
-            &["metadata"],
-            (rt::wire::Required::<Metadata>::new(), ()),
-        )?;
-        Ok(DeleteResult {
-            metadata: value_metadata,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<Metadata>, ()),
+        >(deserializer, "DeleteResult", &["metadata"]) {
+            Ok((value_metadata, ())) => {
+                Ok(DeleteResult {
+                    metadata: value_metadata,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -4990,12 +5153,20 @@ impl rt::wire::DecodeTagged for DeleteError {
     ) -> Result<Self, A::Error> {
         match tag {
             "path_lookup" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path_lookup")
-                    .map(DeleteError::PathLookup)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "path_lookup", DeleteError::PathLookup)
             }
             "path_write" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path_write")
-                    .map(DeleteError::PathWrite)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "path_write", DeleteError::PathWrite)
             }
             "too_many_write_operations" => {
                 rt::wire::void(map, DeleteError::TooManyWriteOperations)
@@ -5078,19 +5249,18 @@ impl<'de> ::serde::Deserialize<'de> for CreateFolderArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_path, (value_autorename, ())) = rt::wire::decode_struct(
-            deserializer,
-            "CreateFolderArg",
-            &["path", "autorename"],
-            (
-                rt::wire::Required::<WritePath>::new(),
-                (rt::wire::Defaulted::<bool>::new(false), ()),
-            ),
-        )?;
-        Ok(CreateFolderArg {
-            path: value_path,
-            autorename: value_autorename,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<WritePath>, (rt::wire::Defaulted<bool>, ())),
+        >(deserializer, "CreateFolderArg", &["path", "autorename"]) {
+            Ok((value_path, (value_autorename, ()))) => {
+                Ok(CreateFolderArg {
+                    path: value_path,
+                    autorename: value_autorename.unwrap_or(false),
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -5131,15 +5301,17 @@ impl<'de> ::serde::Deserialize<'de> for CreateFolderResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_metadata, ()) = rt::wire::decode_struct(
-            deserializer,
-            "CreateFolderResult",
-            &["metadata"],
-            (rt::wire::Required::<FolderMetadata>::new(), ()),
-        )?;
-        Ok(CreateFolderResult {
-            metadata: value_metadata,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<FolderMetadata>, ()),
+        >(deserializer, "CreateFolderResult", &["metadata"]) {
+            Ok((value_metadata, ())) => {
+                Ok(CreateFolderResult {
+                    metadata: value_metadata,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -5185,8 +5357,12 @@ impl rt::wire::DecodeTagged for CreateFolderError {
     ) -> Result<Self, A::Error> {
         match tag {
             "path" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
-                    .map(CreateFolderError::Path)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "path", CreateFolderError::Path)
             }
             _ => Err(rt::wire::unknown_tag(tag, &["path"])),
         }
@@ -5263,19 +5439,18 @@ impl<'de> ::serde::Deserialize<'de> for SharedLink {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_url, (value_password, ())) = rt::wire::decode_struct(
-            deserializer,
-            "SharedLink",
-            &["url", "password"],
-            (
-                rt::wire::Required::<SharedLinkUrl>::new(),
-                (rt::wire::Optional::<String>::new(), ()),
-            ),
-        )?;
-        Ok(SharedLink {
-            url: value_url,
-            password: value_password,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<SharedLinkUrl>, (rt::wire::Optional<String>, ())),
+        >(deserializer, "SharedLink", &["url", "password"]) {
+            Ok((value_url, (value_password, ()))) => {
+                Ok(SharedLink {
+                    url: value_url,
+                    password: value_password,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -5419,27 +5594,29 @@ impl<'de> ::serde::Deserialize<'de> for ListFolderArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (
-            value_path,
+        match rt::wire::decode_struct::<
+            _,
             (
-                value_recursive,
+                rt::wire::Required<PathROrId>,
                 (
-                    value_include_media_info,
+                    rt::wire::Defaulted<bool>,
                     (
-                        value_include_deleted,
+                        rt::wire::Defaulted<bool>,
                         (
-                            value_include_has_explicit_shared_members,
+                            rt::wire::Defaulted<bool>,
                             (
-                                value_include_mounted_folders,
+                                rt::wire::Defaulted<bool>,
                                 (
-                                    value_limit,
+                                    rt::wire::Defaulted<bool>,
                                     (
-                                        value_shared_link,
+                                        rt::wire::Optional<u32>,
                                         (
-                                            value_include_property_groups,
+                                            rt::wire::Optional<SharedLink>,
                                             (
-                                                value_include_non_downloadable_files,
-                                                (value_include_restorable_info, ()),
+                                                rt::wire::Optional<
+                                                    crate::file_properties::TemplateFilterBase,
+                                                >,
+                                                (rt::wire::Defaulted<bool>, (rt::wire::Defaulted<bool>, ())),
                                             ),
                                         ),
                                     ),
@@ -5449,7 +5626,7 @@ impl<'de> ::serde::Deserialize<'de> for ListFolderArg {
                     ),
                 ),
             ),
-        ) = rt::wire::decode_struct(
+        >(
             deserializer,
             "ListFolderArg",
             &[
@@ -5465,29 +5642,30 @@ impl<'de> ::serde::Deserialize<'de> for ListFolderArg {
                 "include_non_downloadable_files",
                 "include_restorable_info",
             ],
-            (
-                rt::wire::Required::<PathROrId>::new(),
+        ) {
+            Ok(
                 (
-                    rt::wire::Defaulted::<bool>::new(false),
+                    value_path,
                     (
-                        rt::wire::Defaulted::<bool>::new(false),
+                        value_recursive,
                         (
-                            rt::wire::Defaulted::<bool>::new(false),
+                            value_include_media_info,
                             (
-                                rt::wire::Defaulted::<bool>::new(false),
+                                value_include_deleted,
                                 (
-                                    rt::wire::Defaulted::<bool>::new(true),
+                                    value_include_has_explicit_shared_members,
                                     (
-                                        rt::wire::Optional::<u32>::new(),
+                                        value_include_mounted_folders,
                                         (
-                                            rt::wire::Optional::<SharedLink>::new(),
+                                            value_limit,
                                             (
-                                                rt::wire::Optional::<
-                                                    crate::file_properties::TemplateFilterBase,
-                                                >::new(),
+                                                value_shared_link,
                                                 (
-                                                    rt::wire::Defaulted::<bool>::new(true),
-                                                    (rt::wire::Defaulted::<bool>::new(false), ()),
+                                                    value_include_property_groups,
+                                                    (
+                                                        value_include_non_downloadable_files,
+                                                        (value_include_restorable_info, ()),
+                                                    ),
                                                 ),
                                             ),
                                         ),
@@ -5497,21 +5675,27 @@ impl<'de> ::serde::Deserialize<'de> for ListFolderArg {
                         ),
                     ),
                 ),
-            ),
-        )?;
-        Ok(ListFolderArg {
-            path: value_path,
-            recursive: value_recursive,
-            include_media_info: value_include_media_info,
-            include_deleted: value_include_deleted,
-            include_has_explicit_shared_members: value_include_has_explicit_shared_members,
-            include_mounted_folders: value_include_mounted_folders,
-            limit: value_limit,
-            shared_link: value_shared_link,
-            include_property_groups: value_include_property_groups,
-            include_non_downloadable_files: value_include_non_downloadable_files,
-            include_restorable_info: value_include_restorable_info,
-        })
+            ) => {
+                Ok(ListFolderArg {
+                    path: value_path,
+                    recursive: value_recursive.unwrap_or(false),
+                    include_media_info: value_include_media_info.unwrap_or(false),
+                    include_deleted: value_include_deleted.unwrap_or(false),
+                    include_has_explicit_shared_members: value_include_has_explicit_shared_members
+                        .unwrap_or(false),
+                    include_mounted_folders: value_include_mounted_folders
+                        .unwrap_or(true),
+                    limit: value_limit,
+                    shared_link: value_shared_link,
+                    include_property_groups: value_include_property_groups,
+                    include_non_downloadable_files: value_include_non_downloadable_files
+                        .unwrap_or(true),
+                    include_restorable_info: value_include_restorable_info
+                        .unwrap_or(false),
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -5566,15 +5750,17 @@ impl<'de> ::serde::Deserialize<'de> for ListFolderContinueArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_cursor, ()) = rt::wire::decode_struct(
-            deserializer,
-            "ListFolderContinueArg",
-            &["cursor"],
-            (rt::wire::Required::<ListFolderCursor>::new(), ()),
-        )?;
-        Ok(ListFolderContinueArg {
-            cursor: value_cursor,
-        })
+        match rt::wire::decode_struct::<
+            _,
+            (rt::wire::Required<ListFolderCursor>, ()),
+        >(deserializer, "ListFolderContinueArg", &["cursor"]) {
+            Ok((value_cursor, ())) => {
+                Ok(ListFolderContinueArg {
+                    cursor: value_cursor,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -5634,23 +5820,22 @@ impl<'de> ::serde::Deserialize<'de> for ListFolderResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        let (value_entries, (value_cursor, (value_has_more, ()))) = rt::wire::decode_struct(
-            deserializer,
-            "ListFolderResult",
-            &["entries", "cursor", "has_more"],
+        match rt::wire::decode_struct::<
+            _,
             (
-                rt::wire::Required::<Vec<Metadata>>::new(),
-                (
-                    rt::wire::Required::<ListFolderCursor>::new(),
-                    (rt::wire::Required::<bool>::new(), ()),
-                ),
+                rt::wire::Required<Vec<Metadata>>,
+                (rt::wire::Required<ListFolderCursor>, (rt::wire::Required<bool>, ())),
             ),
-        )?;
-        Ok(ListFolderResult {
-            entries: value_entries,
-            cursor: value_cursor,
-            has_more: value_has_more,
-        })
+        >(deserializer, "ListFolderResult", &["entries", "cursor", "has_more"]) {
+            Ok((value_entries, (value_cursor, (value_has_more, ())))) => {
+                Ok(ListFolderResult {
+                    entries: value_entries,
+                    cursor: value_cursor,
+                    has_more: value_has_more,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -5709,12 +5894,20 @@ impl rt::wire::DecodeTagged for ListFolderError {
     ) -> Result<Self, A::Error> {
         match tag {
             "path" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
-                    .map(ListFolderError::Path)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "path", ListFolderError::Path)
             }
             "template_error" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "template_error")
-                    .map(ListFolderError::TemplateError)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "template_error", ListFolderError::TemplateError)
             }
             _ => rt::wire::other(map, ListFolderError::Other),
         }
@@ -5790,8 +5983,12 @@ impl rt::wire::DecodeTagged for ListFolderContinueError {
     ) -> Result<Self, A::Error> {
         match tag {
             "path" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "path")
-                    .map(ListFolderContinueError::Path)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "path", ListFolderContinueError::Path)
             }
             "reset" => rt::wire::void(map, ListFolderContinueError::Reset),
             _ => rt::wire::other(map, ListFolderContinueError::Other),
@@ -5883,8 +6080,12 @@ impl rt::wire::DecodeTagged for LookupError {
     ) -> Result<Self, A::Error> {
         match tag {
             "malformed_path" => {
-                rt::wire::nested_opt::<_, _, rt::wire::Plain>(map, "malformed_path")
-                    .map(LookupError::MalformedPath)
+                rt::wire::nested_opt::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "malformed_path", LookupError::MalformedPath)
             }
             "not_found" => rt::wire::void(map, LookupError::NotFound),
             "not_file" => rt::wire::void(map, LookupError::NotFile),
@@ -5987,12 +6188,20 @@ impl rt::wire::DecodeTagged for WriteError {
     ) -> Result<Self, A::Error> {
         match tag {
             "malformed_path" => {
-                rt::wire::nested_opt::<_, _, rt::wire::Plain>(map, "malformed_path")
-                    .map(WriteError::MalformedPath)
+                rt::wire::nested_opt::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "malformed_path", WriteError::MalformedPath)
             }
             "conflict" => {
-                rt::wire::nested::<_, _, rt::wire::Plain>(map, "conflict")
-                    .map(WriteError::Conflict)
+                rt::wire::nested::<
+                    _,
+                    _,
+                    rt::wire::Plain,
+                    _,
+                >(map, "conflict", WriteError::Conflict)
             }
             "no_write_permission" => rt::wire::void(map, WriteError::NoWritePermission),
             "insufficient_space" => rt::wire::void(map, WriteError::InsufficientSpace),

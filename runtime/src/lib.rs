@@ -51,6 +51,7 @@ pub mod download;
 pub mod error;
 pub mod header;
 pub mod hooks;
+pub mod json;
 mod lifecycle;
 pub mod oauth;
 mod paginate;

@@ -301,13 +301,14 @@ impl ModuleCx<'_> {
 
             impl<'de, K: rt::family::Member> ::serde::Deserialize<'de> for #name<K> {
                 fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    let #pattern = rt::wire::decode_struct(
+                    match rt::wire::decode_struct::<_, #slots>(
                         deserializer,
                         K::NAME,
                         &[#(#wire_names),*],
-                        #slots,
-                    )?;
-                    Ok(#name { #(#builds,)* _member: ::std::marker::PhantomData })
+                    ) {
+                        Ok(#pattern) => Ok(#name { #(#builds,)* _member: ::std::marker::PhantomData }),
+                        Err(e) => Err(e),
+                    }
                 }
             }
 

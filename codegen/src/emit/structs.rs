@@ -131,13 +131,14 @@ impl ModuleCx<'_> {
 
                     impl<'de> ::serde::Deserialize<'de> for #name {
                         fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                            let #pattern = rt::wire::decode_struct(
+                            match rt::wire::decode_struct::<_, #slots>(
                                 deserializer,
                                 #type_name,
                                 &[#(#wire_names),*],
-                                #slots,
-                            )?;
-                            Ok(#name { #(#builds),* })
+                            ) {
+                                Ok(#pattern) => Ok(#name { #(#builds),* }),
+                                Err(e) => Err(e),
+                            }
                         }
                     }
                 },
@@ -304,11 +305,11 @@ impl ModuleCx<'_> {
                 match self.types.adapter_opt(&inner_dt) {
                     Some(a) => {
                         encodes.push(quote!(.optional_adapted::<#a, _>(#wire, &self.#fname)));
-                        slots.push(quote!(rt::wire::Optional::<#inner, #a>::new()));
+                        slots.push(quote!(rt::wire::Optional<#inner, #a>));
                     }
                     None => {
                         encodes.push(quote!(.optional(#wire, &self.#fname)));
-                        slots.push(quote!(rt::wire::Optional::<#inner>::new()));
+                        slots.push(quote!(rt::wire::Optional<#inner>));
                     }
                 }
             } else {
@@ -324,14 +325,29 @@ impl ModuleCx<'_> {
                 };
                 match &f.default {
                     Some(default) => {
+                        // Absent decodes as `None`; the literal supplies the default, built
+                        // only when needed unless it is a constant.
                         let expr = self.default_expr(&f.ty, default);
                         let expr = if boxed { quote!(Box::new(#expr)) } else { expr };
-                        slots.push(quote!(rt::wire::Defaulted::#slot_ty::new(#expr)));
+                        slots.push(quote!(rt::wire::Defaulted #slot_ty));
+                        let build = match default {
+                            // `""` is the default value of strings, bytes and (failing to
+                            // parse) timestamps alike.
+                            Value::String(s) if s.is_empty() && !boxed => {
+                                quote!(#fname: #local.unwrap_or_default())
+                            }
+                            Value::String(_) => quote!(#fname: #local.unwrap_or_else(|| #expr)),
+                            _ if boxed => quote!(#fname: #local.unwrap_or_else(|| #expr)),
+                            _ => quote!(#fname: #local.unwrap_or(#expr)),
+                        };
+                        builds.push(build);
                     }
-                    None => slots.push(quote!(rt::wire::Required::#slot_ty::new())),
+                    None => slots.push(quote!(rt::wire::Required #slot_ty)),
                 }
             }
-            builds.push(quote!(#fname: #local));
+            if f.default.is_none() || nullable {
+                builds.push(quote!(#fname: #local));
+            }
             locals.push(quote!(#local));
 
             // Validation.
@@ -526,12 +542,12 @@ impl ModuleCx<'_> {
             encode_arms.extend(quote! {
                 #name::#v(value) => rt::wire::serialize_flat(serializer, #tag, #inner),
             });
-            let boxing = if boxed {
-                quote!(.map(Box::new))
+            let member = if boxed {
+                quote!(|v| #name::#v(Box::new(v)))
             } else {
-                TokenStream::new()
+                quote!(#name::#v)
             };
-            decode_arms.extend(quote!(#tag => rt::wire::flat(map)#boxing.map(#name::#v),));
+            decode_arms.extend(quote!(#tag => rt::wire::flat(map, #member),));
             if self.needs.type_needs(self.api, key) {
                 validate_arms.extend(quote!(#name::#v(value) => rt::validate::in_field(rt::validate::Validate::validate(value), #tag),));
             } else {

@@ -95,15 +95,14 @@ impl ModuleCx<'_> {
             } else {
                 (quote!(value), quote!(value.as_ref()))
             };
-            let boxing = if boxed {
-                quote!(.map(Box::new))
+            // The variant's constructor, as the function pointer the decoders take.
+            let (member, opt_member) = if boxed {
+                (
+                    quote!(|v| #name::#v(Box::new(v))),
+                    quote!(|v| #name::#v(v.map(Box::new))),
+                )
             } else {
-                TokenStream::new()
-            };
-            let opt_boxing = if boxed {
-                quote!(.map(|v| v.map(Box::new)))
-            } else {
-                TokenStream::new()
+                (quote!(#name::#v), quote!(#name::#v))
             };
             match self.shape(m) {
                 Shape::Void => {
@@ -119,13 +118,10 @@ impl ModuleCx<'_> {
                     variants.extend(quote!(#mdocs #deprecated #v(#ty),));
                     if nullable {
                         encode_arms.extend(quote!(#name::#v(value) => rt::wire::serialize_flat_opt(serializer, #tag, #opt_ref),));
-                        decode_arms.extend(
-                            quote!(#tag => rt::wire::flat_opt(map)#opt_boxing.map(#name::#v),),
-                        );
+                        decode_arms.extend(quote!(#tag => rt::wire::flat_opt(map, #opt_member),));
                     } else {
                         encode_arms.extend(quote!(#name::#v(value) => rt::wire::serialize_flat(serializer, #tag, #value_ref),));
-                        decode_arms
-                            .extend(quote!(#tag => rt::wire::flat(map)#boxing.map(#name::#v),));
+                        decode_arms.extend(quote!(#tag => rt::wire::flat(map, #member),));
                     }
                 }
                 Shape::Nested { nullable } => {
@@ -137,14 +133,14 @@ impl ModuleCx<'_> {
                             #name::#v(value) => rt::wire::serialize_nested_opt::<_, _, #adapter>(serializer, #tag, #opt_ref),
                         });
                         decode_arms.extend(quote! {
-                            #tag => rt::wire::nested_opt::<_, _, #adapter>(map, #tag)#opt_boxing.map(#name::#v),
+                            #tag => rt::wire::nested_opt::<_, _, #adapter, _>(map, #tag, #opt_member),
                         });
                     } else {
                         encode_arms.extend(quote! {
                             #name::#v(value) => rt::wire::serialize_nested::<_, _, #adapter>(serializer, #tag, #value_ref),
                         });
                         decode_arms.extend(quote! {
-                            #tag => rt::wire::nested::<_, _, #adapter>(map, #tag)#boxing.map(#name::#v),
+                            #tag => rt::wire::nested::<_, _, #adapter, _>(map, #tag, #member),
                         });
                     }
                 }

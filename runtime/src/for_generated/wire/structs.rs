@@ -105,29 +105,32 @@ impl<S: Serializer> Encoder<S> {
 
 // ----- decoding -----------------------------------------------------------------------------
 
-/// Reads a struct from a JSON object into `slots`, one [`Slot`] per field in the order of
-/// `fields` (nested pairs ending in `()`), and returns the fields' values in the same shape.
-/// Unknown keys are skipped; a missing required field is an error naming it.
+/// Reads a struct from a JSON object into a tuple of slots `L`, one [`Slot`] per field in
+/// the order of `fields` (nested pairs ending in `()`), and returns the fields' values in the
+/// same shape. Unknown keys are skipped; a missing required field is an error naming it.
+///
+/// The slots are named by their type alone (`L` is built with `Default`), so a generated
+/// `Deserialize` impl is one call and one `match`: no slot is built in the caller.
 ///
 /// ```
 /// use dropbox_api_runtime::__private::wire::{Defaulted, Optional, Required, decode_struct};
 ///
 /// let mut json = serde_json::Deserializer::from_str(r#"{"rev": null, "name": "a.txt", "x": [1]}"#);
-/// let (name, (rev, (mute, ()))) = decode_struct(
-///     &mut json,
-///     "Entry",
-///     &["name", "rev", "mute"],
-///     (Required::<String>::new(), (Optional::<String>::new(), (Defaulted::<bool>::new(false), ()))),
-/// )
+/// let (name, (rev, (mute, ()))) = decode_struct::<_, (
+///     Required<String>,
+///     (Optional<String>, (Defaulted<bool>, ())),
+/// )>(&mut json, "Entry", &["name", "rev", "mute"])
 /// .unwrap();
-/// assert_eq!((name.as_str(), rev, mute), ("a.txt", None, false));
+/// // A defaulted field that is absent comes back as `None`; the struct literal applies the
+/// // default.
+/// assert_eq!((name.as_str(), rev, mute.unwrap_or(true)), ("a.txt", None, true));
 /// ```
-pub fn decode_struct<'de, D: Deserializer<'de>, L: Slots>(
+pub fn decode_struct<'de, D: Deserializer<'de>, L: Slots + Default>(
     deserializer: D,
     name: &'static str,
     fields: &'static [&'static str],
-    mut slots: L,
 ) -> Result<L::Values, D::Error> {
+    let mut slots = L::default();
     // The visitor borrows the slots, so the (possibly large) decoding state stays in this
     // frame instead of moving through the deserializer's calls.
     deserializer.deserialize_map(StructVisitor {
@@ -220,17 +223,10 @@ pub trait Slot {
 /// A required field, read with adapter `A`: absent is an error.
 pub struct Required<T, A = Plain>(Option<T>, PhantomData<A>);
 
-impl<T, A> Required<T, A> {
-    /// An empty slot.
-    #[inline]
-    pub fn new() -> Self {
-        Required(None, PhantomData)
-    }
-}
-
 impl<T, A> Default for Required<T, A> {
+    #[inline]
     fn default() -> Self {
-        Self::new()
+        Required(None, PhantomData)
     }
 }
 
@@ -249,19 +245,20 @@ impl<T, A: Adapter<T>> Slot for Required<T, A> {
     }
 }
 
-/// A field with a default value, read with adapter `A`: absent gives the default.
+/// A field with a default value, read with adapter `A`: absent gives `None`, which the
+/// generated struct literal replaces with the spec's default (`value.unwrap_or(default)`);
+/// `null` is read like any other value, so it is an error unless `T` accepts it.
 pub struct Defaulted<T, A = Plain>(Option<T>, PhantomData<A>);
 
-impl<T, A> Defaulted<T, A> {
-    /// A slot holding the default.
+impl<T, A> Default for Defaulted<T, A> {
     #[inline]
-    pub fn new(default: T) -> Self {
-        Defaulted(Some(default), PhantomData)
+    fn default() -> Self {
+        Defaulted(None, PhantomData)
     }
 }
 
 impl<T, A: Adapter<T>> Slot for Defaulted<T, A> {
-    type Value = T;
+    type Value = Option<T>;
 
     #[inline]
     fn read<'de, M: MapAccess<'de>>(&mut self, map: &mut M) -> Result<(), M::Error> {
@@ -270,11 +267,8 @@ impl<T, A: Adapter<T>> Slot for Defaulted<T, A> {
     }
 
     #[inline]
-    fn finish<E: de::Error>(&mut self, name: &'static str) -> Result<T, E> {
-        // Only a second `finish` finds the slot empty.
-        self.0
-            .take()
-            .ok_or_else(|| E::custom(format_args!("field `{name}` was already taken")))
+    fn finish<E: de::Error>(&mut self, _name: &'static str) -> Result<Option<T>, E> {
+        Ok(self.0.take())
     }
 }
 
@@ -282,17 +276,10 @@ impl<T, A: Adapter<T>> Slot for Defaulted<T, A> {
 /// `None`.
 pub struct Optional<T, A = Plain>(Option<T>, PhantomData<A>);
 
-impl<T, A> Optional<T, A> {
-    /// An empty slot.
-    #[inline]
-    pub fn new() -> Self {
-        Optional(None, PhantomData)
-    }
-}
-
 impl<T, A> Default for Optional<T, A> {
+    #[inline]
     fn default() -> Self {
-        Self::new()
+        Optional(None, PhantomData)
     }
 }
 
@@ -395,38 +382,36 @@ mod tests {
 
     impl<'de> serde::Deserialize<'de> for Entry {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            let (name, (rev, (mute, (data, (when, ()))))) =
-                decode_struct(
-                    deserializer,
-                    "Entry",
-                    &["name", "rev", "mute", "data", "when"],
+            type Fields = (
+                Required<String>,
+                (
+                    Optional<String>,
                     (
-                        Required::<String>::new(),
+                        Defaulted<bool>,
                         (
-                            Optional::<String>::new(),
+                            Required<Vec<u8>, Base64>,
                             (
-                                Defaulted::<bool>::new(true),
-                                (
-                                    Required::<Vec<u8>, Base64>::new(),
-                                    (
-                                        Optional::<
-                                            crate::wire::Timestamp,
-                                            Ts<DropboxTimestampFormat>,
-                                        >::new(),
-                                        (),
-                                    ),
-                                ),
+                                Optional<crate::wire::Timestamp, Ts<DropboxTimestampFormat>>,
+                                (),
                             ),
                         ),
                     ),
-                )?;
-            Ok(Entry {
-                name,
-                rev,
-                mute,
-                data,
-                when,
-            })
+                ),
+            );
+            match decode_struct::<_, Fields>(
+                deserializer,
+                "Entry",
+                &["name", "rev", "mute", "data", "when"],
+            ) {
+                Ok((name, (rev, (mute, (data, (when, ())))))) => Ok(Entry {
+                    name,
+                    rev,
+                    mute: mute.unwrap_or(true),
+                    data,
+                    when,
+                }),
+                Err(e) => Err(e),
+            }
         }
     }
 

@@ -246,42 +246,62 @@ pub fn void<'de, A: MapAccess<'de>, U>(map: &mut A, value: U) -> Result<U, A::Er
     Ok(value)
 }
 
-/// Decodes a member whose type is an ordinary struct, flattened beside `.tag`.
+/// Decodes a member whose type is an ordinary struct, flattened beside `.tag`, and wraps it
+/// with `member` (the variant's constructor).
+///
+/// The constructor is a function pointer rather than a closure type, so each arm of a
+/// generated `decode_tagged` is one call with nothing to infer but the member's type.
 #[inline]
-pub fn flat<'de, A: MapAccess<'de>, T: Deserialize<'de>>(map: &mut A) -> Result<T, A::Error> {
-    T::deserialize(MapAccessDeserializer::new(map))
+pub fn flat<'de, A: MapAccess<'de>, T: Deserialize<'de>, U>(
+    map: &mut A,
+    member: fn(T) -> U,
+) -> Result<U, A::Error> {
+    match T::deserialize(MapAccessDeserializer::new(map)) {
+        Ok(value) => Ok(member(value)),
+        Err(e) => Err(e),
+    }
 }
 
-/// Decodes a nullable member of struct type: null when nothing but the tag is present.
-pub fn flat_opt<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+/// Decodes a nullable member of struct type (null when nothing but the tag is present) and
+/// wraps it with `member`.
+pub fn flat_opt<'de, A: MapAccess<'de>, T: Deserialize<'de>, U>(
     map: &mut A,
-) -> Result<Option<T>, A::Error> {
+    member: fn(Option<T>) -> U,
+) -> Result<U, A::Error> {
     let Some(first) = map.next_key::<String>()? else {
-        return Ok(None);
+        return Ok(member(None));
     };
     let mut prefixed = PrefixedMap {
         first: Some(first),
         inner: map,
     };
-    T::deserialize(MapAccessDeserializer::new(&mut prefixed)).map(Some)
+    let value = T::deserialize(MapAccessDeserializer::new(&mut prefixed))?;
+    Ok(member(Some(value)))
 }
 
-/// Decodes a member whose value sits under the tag's key (read with adapter `Ad`).
+/// Decodes a member whose value sits under the tag's key (read with adapter `Ad`) and wraps
+/// it with `member`.
 #[inline]
-pub fn nested<'de, A: MapAccess<'de>, T, Ad: Adapter<T>>(
+pub fn nested<'de, A: MapAccess<'de>, T, Ad: Adapter<T>, U>(
     map: &mut A,
     tag: &'static str,
-) -> Result<T, A::Error> {
-    member_value::<A, T, Ad>(map, tag)?.ok_or_else(|| de::Error::missing_field(tag))
+    member: fn(T) -> U,
+) -> Result<U, A::Error> {
+    match member_value::<A, T, Ad>(map, tag)? {
+        Some(value) => Ok(member(value)),
+        None => Err(de::Error::missing_field(tag)),
+    }
 }
 
-/// Decodes a nullable nested member: absent or `null` is `None`.
+/// Decodes a nullable nested member (absent or `null` is `None`) and wraps it with `member`.
 #[inline]
-pub fn nested_opt<'de, A: MapAccess<'de>, T, Ad: Adapter<T>>(
+pub fn nested_opt<'de, A: MapAccess<'de>, T, Ad: Adapter<T>, U>(
     map: &mut A,
     tag: &'static str,
-) -> Result<Option<T>, A::Error> {
-    Ok(member_value::<A, Option<T>, OptionOf<Ad>>(map, tag)?.flatten())
+    member: fn(Option<T>) -> U,
+) -> Result<U, A::Error> {
+    let value = member_value::<A, Option<T>, OptionOf<Ad>>(map, tag)?.flatten();
+    Ok(member(value))
 }
 
 /// Decodes an unknown tag of an open union as its catch-all.
@@ -585,7 +605,7 @@ mod tests {
                 map: &mut A,
             ) -> Result<Self, A::Error> {
                 match tag {
-                    "thing" => flat(map).map(Holder),
+                    "thing" => flat(map, Holder),
                     _ => Err(unknown_tag(tag, &["thing"])),
                 }
             }
