@@ -1,6 +1,5 @@
-//! The decoders of the generated types: no input makes them panic, whatever decodes
-//! re-encodes and decodes to an equal value, and the runtime's JSON writer (what the client
-//! sends with) writes it byte for byte as serde_json does.
+//! The decoders of the generated types: no input makes them panic, and whatever decodes
+//! re-encodes and decodes to an equal value.
 #![no_main]
 
 use dropbox_api::{auth, common, files};
@@ -15,8 +14,6 @@ where
     {
         let again: T = serde_json::from_slice(&text).expect("our own encoding decodes");
         assert_eq!(v, again);
-        let written = dropbox_api::json::to_vec(&v).expect("the writer encodes what serde_json does");
-        assert_eq!(written, text, "the runtime's writer and serde_json disagree");
     }
 }
 

@@ -20,8 +20,8 @@ pub use ::dropbox_api_runtime::{
 };
 
 pub use ::dropbox_api_runtime::{
-    builder, config, download, error, header, hooks, json, oauth, retry, route, secret,
-    tags, token,
+    builder, config, download, error, header, hooks, oauth, retry, route, secret, tags,
+    token,
 };
 
 /// The `async` namespace.

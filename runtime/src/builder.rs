@@ -195,7 +195,7 @@ impl ClientBuilder {
 
     /// Sets `Dropbox-API-Path-Root` on every request, e.g. `&common::PathRoot::Root(nsid)`.
     pub fn path_root<T: Serialize>(mut self, root: &T) -> Self {
-        self.path_root = Some(crate::json::to_string(root).map_err(|e| e.to_string()));
+        self.path_root = Some(serde_json::to_string(root).map_err(|e| e.to_string()));
         self
     }
 

@@ -216,7 +216,7 @@ fn encode_arg<A: Serialize + ?Sized, E, P: ErrorTypes>(
     route: &'static RouteSpec,
     arg: &A,
 ) -> Result<String, Error<E, P>> {
-    crate::json::to_string(arg).map_err(|e| Error::Decode {
+    serde_json::to_string(arg).map_err(|e| Error::Decode {
         route: route.path,
         message: format!("could not encode the argument: {e}"),
         request_id: None,

@@ -51,7 +51,6 @@ pub mod download;
 pub mod error;
 pub mod header;
 pub mod hooks;
-pub mod json;
 mod lifecycle;
 pub mod oauth;
 mod paginate;

@@ -2,10 +2,6 @@
 //! encoded with the types generated from the official spec by this repository (`ours`,
 //! the full-spec crate) and with the official Rust SDK's types (`dropbox-sdk`).
 //!
-//! Each side encodes the way its client sends a route argument: ours with the runtime's JSON
-//! writer (`dropbox_api::json`, checked here to give serde_json's bytes), the official SDK
-//! with `serde_json`. Both decode with `serde_json`.
-//!
 //! This file is not part of the workspace: xtask copies it into a scratch crate that depends
 //! on both (the official crate comes from the package registry), builds it in release mode and
 //! runs it. `cargo test --workspace` never builds it.
@@ -187,11 +183,6 @@ where
         let at = first_difference(&input, &a, "");
         println!("WARN\t{label}: ours does not write back the input: {at}");
     }
-    // The client writes with the runtime's JSON writer: it must give serde_json's bytes.
-    let written = dropbox_api::json::to_string(&ours).map_err(|e| e.to_string())?;
-    if written != serde_json::to_string(&ours).map_err(|e| e.to_string())? {
-        return Err(format!("{label}: the runtime's writer and serde_json disagree"));
-    }
     let b = serde_json::to_string(&theirs).map_err(|e| e.to_string())?;
     let again: O =
         serde_json::from_str(&b).map_err(|e| format!("{label}: official output: {e}"))?;
@@ -247,9 +238,9 @@ fn run(rounds: usize) -> Result<(), String> {
             let t = if side {
                 [
                     time(|| serde_json::from_str::<OursList>(&list).map(|_| ())),
-                    time(|| dropbox_api::json::to_string(&list_ours).map(|s| s.len())),
+                    time(|| serde_json::to_string(&list_ours).map(|s| s.len())),
                     time(|| serde_json::from_str::<OursTeam>(&team).map(|_| ())),
-                    time(|| dropbox_api::json::to_string(&team_ours).map(|s| s.len())),
+                    time(|| serde_json::to_string(&team_ours).map(|s| s.len())),
                 ]
             } else {
                 [
@@ -304,13 +295,9 @@ fn profile(side: &str, op: &str, payload: &str, n: usize) -> Result<(), String> 
             ("official", "decode", "team") => {
                 drop(black_box(serde_json::from_str::<TheirsTeam>(&team)))
             }
-            ("ours", "encode", "list") => {
-                drop(black_box(dropbox_api::json::to_string(&list_ours)))
-            }
+            ("ours", "encode", "list") => drop(black_box(serde_json::to_string(&list_ours))),
             ("official", "encode", "list") => drop(black_box(serde_json::to_string(&list_theirs))),
-            ("ours", "encode", "team") => {
-                drop(black_box(dropbox_api::json::to_string(&team_ours)))
-            }
+            ("ours", "encode", "team") => drop(black_box(serde_json::to_string(&team_ours))),
             ("official", "encode", "team") => drop(black_box(serde_json::to_string(&team_theirs))),
             _ => return Err("usage: profile ours|official decode|encode list|team N".into()),
         }

@@ -217,7 +217,7 @@ pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String
             Timestamp, Validate, ValidationError, Violation,
         };
         pub use ::dropbox_api_runtime::{
-            builder, config, download, error, header, hooks, json, oauth, retry, route, secret, tags, token,
+            builder, config, download, error, header, hooks, oauth, retry, route, secret, tags, token,
         };
 
         #mods
