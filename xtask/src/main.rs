@@ -4,6 +4,7 @@
 //!   from DIR), or emit a standalone crate into `--out`
 //! - `stats --specs DIR`: count what a spec directory defines
 //! - `fullspec`: the workspace regenerated from the complete official spec, linted and tested
+//! - `packages`: the publishable packages packed, then built from the packed files
 //! - `build-time [--official] [--release] [--derive]`: build time of the generated full-spec crate
 //! - `bench [--only GROUPS]`: the benchmark table
 //! - `soak [--short] [--seed N]`: uploads under injected faults, then verification
@@ -19,6 +20,7 @@ mod build_time;
 mod codegen;
 mod fullspec;
 mod openapi;
+mod packages;
 #[cfg(feature = "workloads")]
 mod soak;
 #[cfg(feature = "workloads")]
@@ -66,6 +68,9 @@ enum Command {
     /// holds it, regenerated, then clippy -D warnings and `cargo test --workspace` in it
     /// (skipped when ../shared is absent).
     Fullspec,
+    /// Pack the publishable packages and build them from the packed files (what `cargo
+    /// package` verifies), in the workspace's target directory.
+    Packages,
     /// Time the build of the generated full-spec crate alone (dependencies built), and with
     /// --official the official Rust SDK's crate built the same way in the same run.
     BuildTime {
@@ -129,6 +134,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Stats { specs } => stats(&specs),
         Command::Fullspec => fullspec::run(&project_root()),
+        Command::Packages => packages::run(&project_root()),
         Command::BuildTime {
             rounds,
             official,

@@ -1,0 +1,253 @@
+//! `cargo xtask packages`: the workspace's publishable packages, packed and then built from
+//! what was packed.
+//!
+//! `cargo package --workspace` verifies each package by building it in `target/package`, a
+//! target directory of its own, so every dependency is compiled a second time (about five
+//! minutes on two cores), and it also packs the members marked `publish = false`. This
+//! command packs only the publishable members (`cargo package --no-verify`), unpacks each
+//! `.crate` under `target/package-check/`, and builds them there as one scratch workspace whose
+//! `[patch.crates-io]` points every package at its unpacked copy, in the workspace's own target
+//! directory with the workspace's `Cargo.lock`. That proves what cargo's verification proves
+//! (the packed files alone build, with their published manifests and the dependency versions
+//! the lockfile pins) while reusing the dependencies the other steps already built.
+//!
+//! It also avoids a cargo behaviour that broke CI: cargo's verification unpacks the sibling
+//! packages into `$CARGO_HOME/registry/src/-<hash of the clone's path>/` and never unpacks a
+//! name and version again once a copy is there, so two runs from the same path built the
+//! second against the first run's sources.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+/// The scratch workspace, relative to the workspace root.
+const SCRATCH: &str = "target/package-check";
+
+/// One publishable member of the workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    pub name: String,
+    pub version: String,
+}
+
+impl Package {
+    /// `name-version`: the `.crate` file's stem and the directory it unpacks into.
+    fn stem(&self) -> String {
+        format!("{}-{}", self.name, self.version)
+    }
+}
+
+/// Packs, unpacks and builds the publishable packages.
+pub fn run(root: &Path) -> Result<()> {
+    let started = Instant::now();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let metadata = Command::new(&cargo)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .current_dir(root)
+        .output()
+        .context("running cargo metadata")?;
+    if !metadata.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&metadata.stderr)
+        );
+    }
+    let (publishable, unpublished) = members(&metadata.stdout)?;
+    println!(
+        "packing {} ({} not published: {})",
+        names(&publishable),
+        unpublished.len(),
+        names(&unpublished)
+    );
+
+    let mut pack = Command::new(&cargo);
+    pack.args(["package", "--workspace", "--no-verify"])
+        .current_dir(root);
+    for p in &unpublished {
+        pack.args(["--exclude", &p.name]);
+    }
+    run_command(&mut pack, "cargo package")?;
+
+    let scratch = root.join(SCRATCH);
+    if scratch.exists() {
+        fs::remove_dir_all(&scratch).with_context(|| format!("removing {}", scratch.display()))?;
+    }
+    fs::create_dir_all(&scratch)?;
+    for p in &publishable {
+        let file = root
+            .join("target/package")
+            .join(format!("{}.crate", p.stem()));
+        let mut untar = Command::new("tar");
+        untar.arg("-xzf").arg(&file).arg("-C").arg(&scratch);
+        run_command(&mut untar, &format!("unpacking {}", file.display()))?;
+        if !scratch.join(p.stem()).join("Cargo.toml").is_file() {
+            bail!("{} did not unpack into {}", file.display(), p.stem());
+        }
+    }
+    fs::write(scratch.join("Cargo.toml"), scratch_manifest(&publishable))?;
+    fs::copy(root.join("Cargo.lock"), scratch.join("Cargo.lock")).context("copying Cargo.lock")?;
+
+    // `--locked`: the packed manifests build with exactly the versions the workspace pins.
+    let mut build = Command::new(&cargo);
+    build
+        .args(["build", "--workspace", "--locked", "--manifest-path"])
+        .arg(scratch.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", root.join("target"));
+    run_command(&mut build, "building the packed crates")?;
+    println!(
+        "packages: {} packed and built from the packed sources in {:.0} s",
+        publishable.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn names(packages: &[Package]) -> String {
+    packages
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn run_command(cmd: &mut Command, what: &str) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("{what}: starting"))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}
+
+/// The workspace members from `cargo metadata --no-deps` output: (publishable, not published).
+/// A member with `publish = false` has an empty `publish` list.
+pub fn members(metadata: &[u8]) -> Result<(Vec<Package>, Vec<Package>)> {
+    let value: serde_json::Value =
+        serde_json::from_slice(metadata).context("reading cargo metadata's output")?;
+    let members: Vec<&str> = value["workspace_members"]
+        .as_array()
+        .context("cargo metadata: no workspace_members")?
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
+    let mut publishable = Vec::new();
+    let mut unpublished = Vec::new();
+    for package in value["packages"]
+        .as_array()
+        .context("cargo metadata: no packages")?
+    {
+        let id = package["id"].as_str().unwrap_or_default();
+        if !members.contains(&id) {
+            continue;
+        }
+        let p = Package {
+            name: package["name"]
+                .as_str()
+                .context("cargo metadata: a package without a name")?
+                .to_string(),
+            version: package["version"]
+                .as_str()
+                .context("cargo metadata: a package without a version")?
+                .to_string(),
+        };
+        let private = package["publish"].as_array().is_some_and(Vec::is_empty);
+        if private {
+            unpublished.push(p);
+        } else {
+            publishable.push(p);
+        }
+    }
+    publishable.sort_by(|a, b| a.name.cmp(&b.name));
+    unpublished.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((publishable, unpublished))
+}
+
+/// The scratch workspace's manifest: the unpacked packages as members, each also patched in
+/// for the registry dependency its siblings' published manifests declare.
+pub fn scratch_manifest(packages: &[Package]) -> String {
+    let dirs: BTreeMap<&str, PathBuf> = packages
+        .iter()
+        .map(|p| (p.name.as_str(), PathBuf::from(p.stem())))
+        .collect();
+    let mut out = String::from(
+        "# Written by `cargo xtask packages`: the packed crates, built from their .crate files.\n\
+         [workspace]\nresolver = \"3\"\nmembers = [\n",
+    );
+    for dir in dirs.values() {
+        out.push_str(&format!("    {:?},\n", dir.display().to_string()));
+    }
+    out.push_str("]\n\n[patch.crates-io]\n");
+    for (name, dir) in &dirs {
+        out.push_str(&format!(
+            "{name} = {{ path = {:?} }}\n",
+            dir.display().to_string()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const METADATA: &str = r#"{
+        "workspace_members": ["path+file:///w/runtime#dropbox-api-runtime@0.1.0",
+                              "path+file:///w/xtask#0.1.0"],
+        "packages": [
+            {"id": "path+file:///w/runtime#dropbox-api-runtime@0.1.0",
+             "name": "dropbox-api-runtime", "version": "0.1.0", "publish": null},
+            {"id": "path+file:///w/xtask#0.1.0",
+             "name": "xtask", "version": "0.1.0", "publish": []},
+            {"id": "registry+https://github.com/rust-lang/crates.io-index#serde@1.0.0",
+             "name": "serde", "version": "1.0.0", "publish": null}
+        ]
+    }"#;
+
+    #[test]
+    fn members_split_on_publish_false_and_skip_non_members() {
+        let (publishable, unpublished) = members(METADATA.as_bytes()).unwrap();
+        assert_eq!(
+            publishable,
+            [Package {
+                name: "dropbox-api-runtime".into(),
+                version: "0.1.0".into()
+            }]
+        );
+        assert_eq!(
+            unpublished,
+            [Package {
+                name: "xtask".into(),
+                version: "0.1.0".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn members_reject_output_that_is_not_metadata() {
+        assert!(members(b"not json").is_err());
+        assert!(members(b"{}").is_err());
+    }
+
+    #[test]
+    fn the_scratch_manifest_patches_every_package_with_its_unpacked_copy() {
+        let packages = [
+            Package {
+                name: "dropbox-api".into(),
+                version: "0.1.0".into(),
+            },
+            Package {
+                name: "dbx".into(),
+                version: "0.2.0".into(),
+            },
+        ];
+        assert_eq!(
+            scratch_manifest(&packages),
+            "# Written by `cargo xtask packages`: the packed crates, built from their .crate files.\n\
+             [workspace]\nresolver = \"3\"\nmembers = [\n    \"dbx-0.2.0\",\n    \"dropbox-api-0.1.0\",\n]\n\n\
+             [patch.crates-io]\ndbx = { path = \"dbx-0.2.0\" }\ndropbox-api = { path = \"dropbox-api-0.1.0\" }\n"
+        );
+    }
+}
