@@ -97,3 +97,82 @@ fn examples_round_trip() {
     )
     .unwrap();
 }
+
+mod generic {
+    //! The ten `*PolicyChangedDetails` structs differ only in the type of `new_value` and
+    //! `previous_value`: one generic struct, `NewValueMaybePreviousValueDetails<T, K>`.
+
+    use super::*;
+    use events::{
+        DomainsPolicyChangedDetails, Limits, LoginPolicy, LoginPolicyChangedDetails,
+        NameChangedDetails, NewValueMaybePreviousValueDetails, QuotaPolicyChangedDetails,
+        SharingPolicy, SharingPolicyChangedDetails,
+    };
+
+    #[test]
+    fn members_are_aliases_of_one_generic_struct_and_distinct_types() {
+        let sharing: SharingPolicyChangedDetails =
+            NewValueMaybePreviousValueDetails::new(SharingPolicy::Team);
+        assert_eq!(sharing.new_value, SharingPolicy::Team);
+        assert_ne!(
+            TypeId::of::<SharingPolicyChangedDetails>(),
+            TypeId::of::<events::GuestPolicyChangedDetails>(),
+            "same type argument, different marker"
+        );
+        // A string field keeps its `impl Into<String>` constructor: not in the family.
+        let name = NameChangedDetails {
+            new_value: "b".into(),
+            previous_value: Some("a".into()),
+        };
+        assert_eq!(name, NameChangedDetails::new("b").with_previous_value("a"));
+    }
+
+    #[test]
+    fn wire_format_debug_and_errors_are_those_of_each_struct() {
+        let v: LoginPolicyChangedDetails = decode(json!({
+            "previous_value": {".tag": "password"},
+            "new_value": {".tag": "sso"},
+            "ignored": 1
+        }));
+        assert_eq!(
+            v,
+            LoginPolicyChangedDetails::new(LoginPolicy::Sso)
+                .with_previous_value(LoginPolicy::Password)
+        );
+        assert_eq!(
+            serde_json::to_value(&v).unwrap(),
+            json!({"new_value": {".tag": "sso"}, "previous_value": {".tag": "password"}})
+        );
+        assert_eq!(
+            format!("{v:?}"),
+            "LoginPolicyChangedDetails { new_value: Sso, previous_value: Some(Password) }"
+        );
+
+        // Integers stay exact, lists and structs decode as themselves, null is absent.
+        let q: QuotaPolicyChangedDetails =
+            decode(json!({"new_value": 18446744073709551615u64, "previous_value": null}));
+        assert_eq!(q.new_value, u64::MAX);
+        assert_eq!(q.previous_value, None);
+        assert_eq!(
+            serde_json::to_value(&q).unwrap(),
+            json!({"new_value": 18446744073709551615u64})
+        );
+        let d: DomainsPolicyChangedDetails =
+            decode(json!({"new_value": ["a.example", "b.example"]}));
+        assert_eq!(d.new_value, ["a.example", "b.example"]);
+        let s: events::StoragePolicyChangedDetails =
+            decode(json!({"new_value": {"soft": 1, "hard": 2}}));
+        assert_eq!(s.new_value, Limits::new(1, 2));
+
+        let e = serde_json::from_value::<LoginPolicyChangedDetails>(json!({})).unwrap_err();
+        assert!(e.to_string().contains("missing field `new_value`"), "{e}");
+        let e = serde_json::from_value::<SharingPolicyChangedDetails>(json!([])).unwrap_err();
+        assert!(
+            e.to_string().contains("struct SharingPolicyChangedDetails"),
+            "{e}"
+        );
+        let e = serde_json::from_value::<QuotaPolicyChangedDetails>(json!({"new_value": -1}))
+            .unwrap_err();
+        assert!(e.to_string().contains("invalid value"), "{e}");
+    }
+}

@@ -122,22 +122,24 @@ fn emit_module(krate: &CrateCx<'_>, ns: &str) -> Result<String, EmitError> {
     let api = krate.api;
     let names = &krate.names;
     let formats = types::custom_formats(api, ns);
+    let types = types::TypeMapper {
+        api,
+        names,
+        ns,
+        formats: &formats,
+    };
+    let families = if krate.serde_derive {
+        families::Families::default()
+    } else {
+        families::Families::find(api, names, ns, &krate.boxed, &krate.sendable, &types)
+    };
     let cx = ModuleCx {
         krate,
         ns,
-        types: types::TypeMapper {
-            api,
-            names,
-            ns,
-            formats: &formats,
-        },
+        types,
         needs: validate::NeedsValidation::default(),
         patterns: validate::Patterns::default(),
-        families: if krate.serde_derive {
-            families::Families::default()
-        } else {
-            families::Families::find(api, names, ns, &krate.boxed, &krate.sendable)
-        },
+        families,
     };
     let Some(namespace) = api.namespaces.get(ns) else {
         return Err(EmitError::Unsupported(format!("no namespace `{ns}`")));

@@ -1,13 +1,25 @@
 //! Structs: the type, its constructor and setters, its wire format and its validation.
 //! A struct with enumerated subtypes becomes an enum over its subtypes (see [`polymorphic`]).
 
-use proc_macro2::TokenStream;
+use std::collections::BTreeMap;
+
+use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::names::{field_name, ident, variant_name};
 use super::validate::{checks, float_literal, int_literal};
 use super::{ModuleCx, docs};
 use crate::ir::{DataType, Struct, Value};
+
+/// How a generic family's struct changes a field of its first member (see
+/// [`super::families`]).
+#[derive(Debug, Default)]
+pub(super) struct FieldOverride {
+    /// The type parameter the field's type (the inner type of a `T?` field) becomes.
+    pub param: Option<Ident>,
+    /// Docs in place of the field's own.
+    pub doc: Option<String>,
+}
 
 /// The pieces of an ordinary struct's code, built from its fields; shared by a single
 /// struct and by a family emitted as one generic struct (see [`super::families`]).
@@ -186,6 +198,15 @@ impl ModuleCx<'_> {
 
     /// Builds the per-field pieces of an ordinary struct.
     pub(super) fn struct_parts(&self, s: &Struct) -> StructParts {
+        self.struct_parts_with(s, &BTreeMap::new())
+    }
+
+    /// Builds the per-field pieces with some fields changed (a generic family's struct).
+    pub(super) fn struct_parts_with(
+        &self,
+        s: &Struct,
+        overrides: &BTreeMap<String, FieldOverride>,
+    ) -> StructParts {
         let fields = self.api.all_fields(s);
         let mut decls = TokenStream::new();
         let mut params = Vec::new();
@@ -204,11 +225,22 @@ impl ModuleCx<'_> {
             field_idents.push(fname.clone());
             let wire = f.name.as_str();
             let boxed = self.boxed.contains(&(s.key.clone(), f.name.clone()));
-            let ty = self.types.rust_boxed(&f.ty, boxed);
+            let over = overrides.get(&f.name);
+            // A generic family's type parameter, standing for the type (or the inner type of a
+            // `T?` field), which needs no adapter and is not a string.
+            let param = over.and_then(|o| o.param.as_ref());
             let nullable = matches!(f.ty, DataType::Nullable(_)) || self.api.is_nullable(&f.ty);
-            let fdocs = self.docs_or(f.doc.as_deref(), Some(&s.key), || {
-                format!("The `{wire}` field: `{}`.", docs::stone_type(&f.ty))
-            });
+            let ty = match param {
+                Some(p) if nullable => quote!(Option<#p>),
+                Some(p) => quote!(#p),
+                None => self.types.rust_boxed(&f.ty, boxed),
+            };
+            let fdocs = match over.and_then(|o| o.doc.as_deref()) {
+                Some(doc) => docs::attrs(doc),
+                None => self.docs_or(f.doc.as_deref(), Some(&s.key), || {
+                    format!("The `{wire}` field: `{}`.", docs::stone_type(&f.ty))
+                }),
+            };
             let deprecated = if f.annotations.deprecated {
                 quote!(#[deprecated])
             } else {
@@ -227,7 +259,8 @@ impl ModuleCx<'_> {
             });
 
             // Constructor and setters.
-            let is_string = matches!(self.api.unalias(&f.ty), DataType::String(_));
+            let is_string =
+                param.is_none() && matches!(self.api.unalias(&f.ty), DataType::String(_));
             let setter = ident(&format!("with_{}", field_name(&f.name)));
             let setter_doc = format!(" Sets `{wire}`.");
             if nullable {
@@ -235,8 +268,12 @@ impl ModuleCx<'_> {
                     DataType::Nullable(i) => i.as_ref().clone(),
                     other => other.clone(),
                 };
-                let inner = self.types.rust(&inner_dt);
-                let inner_is_string = matches!(self.api.unalias(&inner_dt), DataType::String(_));
+                let inner = match param {
+                    Some(p) => quote!(#p),
+                    None => self.types.rust(&inner_dt),
+                };
+                let inner_is_string =
+                    param.is_none() && matches!(self.api.unalias(&inner_dt), DataType::String(_));
                 let wrap = if boxed {
                     quote!(Some(Box::new(value)))
                 } else {
@@ -275,7 +312,10 @@ impl ModuleCx<'_> {
                     }
                 });
             } else {
-                let plain = self.types.rust(&f.ty);
+                let plain = match param {
+                    Some(p) => quote!(#p),
+                    None => self.types.rust(&f.ty),
+                };
                 if is_string {
                     params.push(quote!(#fname: impl Into<String>));
                     inits.push(quote!(#fname: #fname.into()));
@@ -296,13 +336,15 @@ impl ModuleCx<'_> {
                     DataType::Nullable(i) => i.as_ref().clone(),
                     other => other.clone(),
                 };
-                let inner = if boxed {
-                    let t = self.types.rust(&inner_dt);
-                    quote!(Box<#t>)
-                } else {
-                    self.types.rust(&inner_dt)
+                let inner = match param {
+                    Some(p) => quote!(#p),
+                    None if boxed => {
+                        let t = self.types.rust(&inner_dt);
+                        quote!(Box<#t>)
+                    }
+                    None => self.types.rust(&inner_dt),
                 };
-                match self.types.adapter_opt(&inner_dt) {
+                match param.map_or_else(|| self.types.adapter_opt(&inner_dt), |_| None) {
                     Some(a) => {
                         encodes.push(quote!(.optional_adapted::<#a, _>(#wire, &self.#fname)));
                         slots.push(quote!(rt::wire::Optional<#inner, #a>));
@@ -313,7 +355,7 @@ impl ModuleCx<'_> {
                     }
                 }
             } else {
-                let slot_ty = match self.types.adapter_opt(&f.ty) {
+                let slot_ty = match param.map_or_else(|| self.types.adapter_opt(&f.ty), |_| None) {
                     Some(a) => {
                         encodes.push(quote!(.adapted::<#a, _>(#wire, &self.#fname)));
                         quote!(<#ty, #a>)
