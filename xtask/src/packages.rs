@@ -9,14 +9,14 @@
 //! `[patch.crates-io]` points every package at its unpacked copy, in the workspace's own target
 //! directory with the workspace's `Cargo.lock`. That proves what cargo's verification proves
 //! (the packed files alone build, with their published manifests and the dependency versions
-//! the lockfile pins) while reusing the dependencies the other steps already built.
+//! the workspace's lockfile pins) while reusing the dependencies the other steps already built.
 //!
 //! It also avoids a cargo behaviour that broke CI: cargo's verification unpacks the sibling
 //! packages into `$CARGO_HOME/registry/src/-<hash of the clone's path>/` and never unpacks a
 //! name and version again once a copy is there, so two runs from the same path built the
 //! second against the first run's sources.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -91,19 +91,54 @@ pub fn run(root: &Path) -> Result<()> {
     fs::write(scratch.join("Cargo.toml"), scratch_manifest(&publishable))?;
     fs::copy(root.join("Cargo.lock"), scratch.join("Cargo.lock")).context("copying Cargo.lock")?;
 
-    // `--locked`: the packed manifests build with exactly the versions the workspace pins.
+    // The copied lockfile pins every version; cargo only drops the entries that no packed
+    // crate needs (those of the unpublished members and of dev-dependencies), which is why
+    // this is not `--locked`.
     let mut build = Command::new(&cargo);
     build
-        .args(["build", "--workspace", "--locked", "--manifest-path"])
+        .args(["build", "--workspace", "--manifest-path"])
         .arg(scratch.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", root.join("target"));
     run_command(&mut build, "building the packed crates")?;
+    let pinned = lock_entries(&fs::read_to_string(root.join("Cargo.lock"))?);
+    let used = lock_entries(&fs::read_to_string(scratch.join("Cargo.lock"))?);
+    let changed: Vec<String> = used
+        .difference(&pinned)
+        .map(|(name, version)| format!("{name} {version}"))
+        .collect();
+    if !changed.is_empty() {
+        bail!(
+            "the packed crates resolved versions the workspace's Cargo.lock does not pin: {}",
+            changed.join(", ")
+        );
+    }
     println!(
         "packages: {} packed and built from the packed sources in {:.0} s",
         publishable.len(),
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The `(name, version)` of every package of a `Cargo.lock`.
+pub fn lock_entries(lock: &str) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    let mut name: Option<&str> = None;
+    for line in lock.lines() {
+        let value = |key: &str| {
+            line.strip_prefix(key)
+                .and_then(|rest| rest.trim().strip_prefix('='))
+                .map(|v| v.trim().trim_matches('"'))
+        };
+        if line == "[[package]]" {
+            name = None;
+        } else if let Some(n) = value("name ") {
+            name = Some(n);
+        } else if let (Some(v), Some(n)) = (value("version "), name.take()) {
+            out.insert((n.to_string(), v.to_string()));
+        }
+    }
+    out
 }
 
 fn names(packages: &[Package]) -> String {
@@ -222,6 +257,19 @@ mod tests {
                 name: "xtask".into(),
                 version: "0.1.0".into()
             }]
+        );
+    }
+
+    #[test]
+    fn lock_entries_read_every_package() {
+        let lock = "version = 4\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.228\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"dbx\"\nversion = \"0.1.0\"\ndependencies = [\n \"serde\",\n]\n";
+        let entries = lock_entries(lock);
+        assert_eq!(
+            entries.into_iter().collect::<Vec<_>>(),
+            [
+                ("dbx".to_string(), "0.1.0".to_string()),
+                ("serde".to_string(), "1.0.228".to_string())
+            ]
         );
     }
 
