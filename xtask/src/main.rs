@@ -4,7 +4,7 @@
 //!   from DIR), or emit a standalone crate into `--out`
 //! - `stats --specs DIR`: count what a spec directory defines
 //! - `fullspec`: the workspace regenerated from the complete official spec, linted and tested
-//! - `packages`: the publishable packages packed, then built from the packed files
+//! - `packages`: the publishable packages packed, then compiled from the packed files
 //! - `build-time [--official] [--release] [--derive]`: build time of the generated full-spec crate
 //! - `bench [--only GROUPS]`: the benchmark table
 //! - `soak [--short] [--seed N]`: uploads under injected faults, then verification
@@ -68,7 +68,7 @@ enum Command {
     /// holds it, regenerated, then clippy -D warnings and `cargo test --workspace` in it
     /// (skipped when ../shared is absent).
     Fullspec,
-    /// Pack the publishable packages and build them from the packed files (what `cargo
+    /// Pack the publishable packages and compile them from the packed files (what `cargo
     /// package` verifies), in the workspace's target directory.
     Packages,
     /// Time the build of the generated full-spec crate alone (dependencies built), and with

@@ -1,15 +1,17 @@
-//! `cargo xtask packages`: the workspace's publishable packages, packed and then built from
+//! `cargo xtask packages`: the workspace's publishable packages, packed and then compiled from
 //! what was packed.
 //!
 //! `cargo package --workspace` verifies each package by building it in `target/package`, a
 //! target directory of its own, so every dependency is compiled a second time (about five
 //! minutes on two cores), and it also packs the members marked `publish = false`. This
 //! command packs only the publishable members (`cargo package --no-verify`), unpacks each
-//! `.crate` under `target/package-check/`, and builds them there as one scratch workspace whose
-//! `[patch.crates-io]` points every package at its unpacked copy, in the workspace's own target
-//! directory with the workspace's `Cargo.lock`. That proves what cargo's verification proves
-//! (the packed files alone build, with their published manifests and the dependency versions
-//! the workspace's lockfile pins) while reusing the dependencies the other steps already built.
+//! `.crate` under `target/package-check/`, and compiles them there (`cargo check`) as one scratch
+//! workspace whose `[patch.crates-io]` points every package at its unpacked copy, in the
+//! workspace's own target directory with the workspace's `Cargo.lock`. That proves what matters
+//! of cargo's verification (the packed files alone compile, with their published manifests and
+//! the dependency versions the workspace's lockfile pins; it does not link the binaries) while
+//! reusing what the other steps already built. It needs nothing of xtask's `workloads`, so
+//! `.ci/run` runs it through the binary `cargo codegen` built.
 //!
 //! It also avoids a cargo behaviour that broke CI: cargo's verification unpacks the sibling
 //! packages into `$CARGO_HOME/registry/src/-<hash of the clone's path>/` and never unpacks a
@@ -96,10 +98,10 @@ pub fn run(root: &Path) -> Result<()> {
     // this is not `--locked`.
     let mut build = Command::new(&cargo);
     build
-        .args(["build", "--workspace", "--manifest-path"])
+        .args(["check", "--workspace", "--manifest-path"])
         .arg(scratch.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", root.join("target"));
-    run_command(&mut build, "building the packed crates")?;
+    run_command(&mut build, "checking the packed crates")?;
     let pinned = lock_entries(&fs::read_to_string(root.join("Cargo.lock"))?);
     let used = lock_entries(&fs::read_to_string(scratch.join("Cargo.lock"))?);
     let changed: Vec<String> = used
