@@ -59,11 +59,20 @@ fn main() {
     println!("cargo::rustc-cfg=feature=\"preview\"");
 }
 
+/// Set by `cargo xtask fullspec` for the cargo runs in its scratch copy (`COPY_ENV` there).
+const FULLSPEC_ENV: &str = "DBX_FULLSPEC_COPY";
+
 /// `cfg(full_api)` when the workspace's `generated/` holds the whole official API (its
 /// `sharing` and `team` modules exist), as after vendoring the official spec into `specs/`:
 /// `tests/full_api.rs` then compiles and runs paginators of those namespaces.
 fn full_api_cfg() {
     println!("cargo::rustc-check-cfg=cfg(full_api)");
+    // `cargo xtask fullspec` builds its scratch copy in this workspace's target dir, where this
+    // build script is the same unit as ours (cargo hashes a path package by its path relative
+    // to the workspace root, and this script does not depend on `dropbox-api`). Cargo reruns
+    // it on an mtime newer than its last run, which our older files never are after a run in
+    // the copy; the copy sets this variable, so its change reruns the script in either place.
+    println!("cargo::rerun-if-env-changed={FULLSPEC_ENV}");
     let generated = Path::new("../generated/src");
     println!("cargo::rerun-if-changed={}", generated.display());
     if ["sharing.rs", "team.rs", "users.rs"]

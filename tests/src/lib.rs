@@ -5,3 +5,4 @@
 //! values of the generated types round-trip through Dropbox's wire format.
 
 pub mod arbitrary_json;
+pub mod compile_checks;

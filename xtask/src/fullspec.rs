@@ -22,6 +22,12 @@ use crate::codegen;
 /// Where the official spec is expected, relative to the workspace root.
 pub const OFFICIAL_SPEC: &str = "../shared/dropbox-api-spec";
 
+/// Set for every cargo run in the copy. The copy shares this workspace's target dir, and
+/// `tests/build.rs` (whose build-script unit is the same in both: it does not depend on the
+/// generated crate) names this variable in `rerun-if-env-changed`, so that it reruns, and
+/// detects which API `generated/` holds, whenever a build switches between the two.
+const COPY_ENV: &str = "DBX_FULLSPEC_COPY";
+
 /// The scratch workspace, relative to the workspace root.
 const SCRATCH: &str = "target/fullspec-workspace";
 
@@ -127,7 +133,8 @@ fn cargo(dir: &Path, target: &Path, args: &[&str], rustdocflags: Option<&str>) -
     command
         .args(args)
         .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target);
+        .env("CARGO_TARGET_DIR", target)
+        .env(COPY_ENV, dir);
     if let Some(flags) = rustdocflags {
         command.env("RUSTDOCFLAGS", flags);
     }
