@@ -64,7 +64,7 @@ const FULLSPEC_ENV: &str = "DBX_FULLSPEC_COPY";
 
 /// `cfg(full_api)` when the workspace's `generated/` holds the whole official API (its
 /// `sharing` and `team` modules exist), as after vendoring the official spec into `specs/`:
-/// `tests/full_api.rs` then compiles and runs paginators of those namespaces.
+/// `tests/integration/full_api.rs` then compiles and runs paginators of those namespaces.
 fn full_api_cfg() {
     println!("cargo::rustc-check-cfg=cfg(full_api)");
     // `cargo xtask fullspec` builds its scratch copy in this workspace's target dir, where this

@@ -1,6 +1,7 @@
 //! The request log: one line per request with route, status and bytes; never a token or
 //! a temporary upload link.
 
+#[path = "integration/common/mod.rs"]
 mod common;
 
 use std::io::Write;

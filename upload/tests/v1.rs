@@ -1,5 +1,6 @@
 //! The legacy v1 chunked upload through the generated v1 client.
 
+#[path = "integration/common/mod.rs"]
 mod common;
 
 use bytes::Bytes;

@@ -1,10 +1,8 @@
 //! An upload killed part-way and resumed; secrets never in any output.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use dbx_emulator::{FaultAction, FaultRule};
 
 const APPEND: &str = "files/upload_session/append_v2";

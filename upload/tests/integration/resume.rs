@@ -1,8 +1,6 @@
 //! A killed upload resumed from its saved state; a changed source refused.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dbx_emulator::{FaultAction, FaultRule};
 use dropbox_api::files::CommitInfo;
 use dropbox_upload::SourceIdentity;

@@ -1,11 +1,9 @@
 //! Batch uploads: sessions from start_batch, commits through finish_batch:2 in groups of
 //! 1,000, serialised per account, results mapped back to their items.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use dbx_emulator::{EmulatorConfig, FaultAction, FaultRule};
 use dropbox_api::files::{CommitInfo, WriteMode};
 use dropbox_upload::prelude::*;
@@ -82,7 +80,7 @@ async fn batches_of_one_account_share_the_commit_queue() {
     .await;
     // Two clients built apart from the same credentials, and a clone: one account, one queue.
     let client = client(&emu);
-    let another = common::client(&emu);
+    let another = crate::common::client(&emu);
     let clone = client.clone();
     let opts = BatchOptions {
         commit_group: 50,

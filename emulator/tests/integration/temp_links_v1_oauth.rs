@@ -1,10 +1,8 @@
 //! Temporary upload links, the legacy v1 chunked upload, and /oauth2/token.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use dbx_emulator::{OAuthApp, PkceMethod};
 use dropbox_api::files::{
     CommitInfo, GetTemporaryUploadLinkArg, GetTemporaryUploadLinkResult, ListFolderArg,

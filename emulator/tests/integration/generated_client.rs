@@ -1,11 +1,9 @@
 //! The generated route functions and the runtime's client against the emulator: both sides
 //! of the wire use the generated types.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use dbx_emulator::{FaultAction, FaultRule, OAuthApp, PkceMethod, RateLimitKind};
 use dropbox_api::files::{
     self, CommitInfo, DownloadArg, GetMetadataArg, ListFolderArg, LookupError, Metadata, UploadArg,

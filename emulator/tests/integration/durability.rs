@@ -1,12 +1,10 @@
 //! Nothing in flight is lost to a restart: upload sessions (v2 sequential and concurrent,
 //! v1 chunked), finish_batch jobs and unused temporary upload links survive a crash.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use dbx_emulator::{EmulatorConfig, EmulatorHandle, FaultAction, FaultRule};
 use dropbox_api::r#async::PollArg;
 use dropbox_api::files::{

@@ -1,11 +1,9 @@
 //! Upload routes: files/upload and every upload_session route, with Dropbox's rules.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use dbx_emulator::{EmulatorConfig, Limits, ManualClock};
 use dropbox_api::r#async::{PollArg, PollError};
 use dropbox_api::auth::{RateLimitError, RateLimitReason};

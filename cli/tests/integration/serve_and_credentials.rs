@@ -1,11 +1,9 @@
 //! `dbx serve` used by other `dbx` runs; refresh-token credentials; `get -` to stdout.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::*;
+use crate::common::*;
 use dbx_emulator::{Emulator, EmulatorConfig, OAuthApp};
 
 struct Child(std::process::Child);

@@ -4,13 +4,11 @@
 //! toolkit reports done is there with its exact bytes, the large one completes, and nothing
 //! is there twice.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use dbx_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use dropbox_api::UserClient;
 use dropbox_api::files::{self, CommitInfo, ListFolderArg, Metadata};

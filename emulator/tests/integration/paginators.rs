@@ -3,8 +3,6 @@
 //! surfaces typed (and a transient one is retried by the lifecycle); a listing resumes from
 //! a saved cursor where it stopped.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -60,7 +58,7 @@ fn arg() -> ListFolderArg {
 
 #[tokio::test]
 async fn a_folder_of_2500_entries_is_listed_exactly_once_in_pages_of_100() {
-    let emu = common::start().await;
+    let emu = crate::common::start().await;
     let c = client(&emu, quick_retries());
     let expected = folder_of(&c, ENTRIES).await;
     let before = emu.stats().calls("files/list_folder/continue");
@@ -81,7 +79,7 @@ async fn a_folder_of_2500_entries_is_listed_exactly_once_in_pages_of_100() {
 
 #[tokio::test]
 async fn an_error_on_page_7_is_the_last_item_and_typed() {
-    let emu = common::start().await;
+    let emu = crate::common::start().await;
     let setup = client(&emu, quick_retries());
     folder_of(&setup, 1000).await;
     // The sixth continue call is page 7.
@@ -104,7 +102,7 @@ async fn an_error_on_page_7_is_the_last_item_and_typed() {
 
 #[tokio::test]
 async fn a_transient_failure_on_a_page_is_retried_by_the_lifecycle() {
-    let emu = common::start().await;
+    let emu = crate::common::start().await;
     let c = client(&emu, quick_retries());
     let expected = folder_of(&c, 700).await;
     let mut rule = FaultRule::new(
@@ -124,7 +122,7 @@ async fn a_transient_failure_on_a_page_is_retried_by_the_lifecycle() {
 
 #[tokio::test]
 async fn a_listing_resumes_from_a_saved_cursor() {
-    let emu = common::start().await;
+    let emu = crate::common::start().await;
     let c = client(&emu, quick_retries());
     let expected = folder_of(&c, 550).await;
     // Read three pages, keep the last cursor, stop.

@@ -1,9 +1,7 @@
 //! The progress display on a real pseudo-terminal (through `script` from util-linux):
 //! bars redraw while the upload runs and finish at 100%.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dbx_emulator::{FaultAction, FaultRule};
 
 fn shell_quote(s: &str) -> String {

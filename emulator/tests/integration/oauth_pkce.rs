@@ -3,12 +3,10 @@
 //! callback), revoke; and the refusals Dropbox gives (wrong verifier, reused code, revoked
 //! refresh token, mismatched redirect URI).
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use dbx_emulator::{EmulatorConfig, EmulatorHandle, OAuthApp};
 use dropbox_api::files::{self, ListFolderArg};
 use dropbox_api::oauth::{self, AuthorizeUrlBuilder, PkceCode, TokenAccessType};

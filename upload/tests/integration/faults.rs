@@ -1,8 +1,6 @@
 //! Recovery from the failures Dropbox produces, injected by the emulator.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dbx_emulator::{FaultAction, FaultRule};
 use dropbox_api::files::CommitInfo;
 use dropbox_upload::Stage;

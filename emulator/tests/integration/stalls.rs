@@ -1,11 +1,9 @@
 //! Stall and trickle faults: connections that stop answering, bodies cut short or sent a
 //! byte at a time, over real HTTP with short client timeouts.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use dbx_emulator::{EmulatorHandle, FaultAction, FaultRule};
 use dropbox_api::files::{
     DownloadArg, ListFolderArg, UploadSessionAppendArg, UploadSessionAppendError,

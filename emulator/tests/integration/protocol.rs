@@ -1,8 +1,6 @@
 //! The wire protocol: authentication, content types, argument decoding and error shapes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dropbox_api::auth::AuthError;
 use dropbox_api::files::{
     FileMetadata, GetMetadataArg, ListFolderArg, ListFolderResult, UploadArg,

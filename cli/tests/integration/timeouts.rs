@@ -1,8 +1,6 @@
 //! `--timeout` and `--retries` over real HTTP on loopback: a server that reads requests and
 //! never answers, a server that answers 409 with a request id, and bad flag values.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -174,7 +172,7 @@ fn stall_download(_path: &str) -> (String, bool) {
 
 /// `dbx` isolated from the environment, with a token and a base URL.
 fn dbx_at(url: &str, home: &std::path::Path) -> tokio::process::Command {
-    let mut cmd: tokio::process::Command = common::dbx(home).into();
+    let mut cmd: tokio::process::Command = crate::common::dbx(home).into();
     cmd.env("DROPBOX_TOKEN", "t")
         .arg("--base-url")
         .arg(url)
@@ -196,8 +194,8 @@ fn describe(o: &std::process::Output) -> String {
     format!(
         "exit {:?}\nstdout: {}\nstderr: {}",
         o.status.code(),
-        common::stdout(o),
-        common::stderr(o)
+        crate::common::stdout(o),
+        crate::common::stderr(o)
     )
 }
 
@@ -231,7 +229,7 @@ async fn ls_times_out_after_two_attempts() {
     );
     assert!(elapsed >= Duration::from_secs(6), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(12), "{elapsed:?}");
-    let err = common::stderr(&o);
+    let err = crate::common::stderr(&o);
     assert!(err.contains("idle timeout"), "{err}");
     assert!(err.contains("--timeout"), "the hint names the flag: {err}");
 }
@@ -241,7 +239,7 @@ async fn upload_times_out_after_two_attempts() {
     let server = Silent::start().await;
     let home = tempfile::tempdir().unwrap();
     let local = home.path().join("x.bin");
-    std::fs::write(&local, common::data(3 * common::MB, 7)).unwrap();
+    std::fs::write(&local, crate::common::data(3 * crate::common::MB, 7)).unwrap();
     let (o, elapsed) = timed(
         dbx_at(&server.url(), home.path())
             .args(["--timeout", "3s", "--retries", "1", "upload"])
@@ -266,7 +264,7 @@ async fn upload_times_out_after_two_attempts() {
     );
     assert!(elapsed >= Duration::from_secs(6), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(12), "{elapsed:?}");
-    let err = common::stderr(&o);
+    let err = crate::common::stderr(&o);
     assert!(err.contains("idle timeout"), "{err}");
 }
 
@@ -293,7 +291,7 @@ async fn retries_0_makes_one_attempt_and_the_json_error_has_no_request_id() {
     assert_eq!(server.requests(), 1, "{:?}", server.lines());
     assert!(elapsed >= Duration::from_secs(3), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
-    let v = common::json(&o);
+    let v = crate::common::json(&o);
     let e = &v["error"];
     assert_eq!(e["kind"], "transient", "{v}");
     assert_eq!(e["exit_code"], 5, "{v}");
@@ -306,7 +304,7 @@ async fn retries_0_makes_one_attempt_and_the_json_error_has_no_request_id() {
         e["message"].as_str().unwrap().contains("idle timeout"),
         "{v}"
     );
-    let err = common::stderr(&o);
+    let err = crate::common::stderr(&o);
     assert!(err.contains("idle timeout"), "{err}");
     assert!(!err.contains("request id"), "{err}");
 }
@@ -337,10 +335,10 @@ async fn json_errors_carry_the_request_id() {
         )
         .await;
         assert_eq!(o.status.code(), Some(4), "{what}: {}", describe(&o));
-        let v = common::json(&o);
+        let v = crate::common::json(&o);
         assert_eq!(v["error"]["request_id"], "abc123", "{what}: {v}");
         assert_eq!(v["error"]["kind"], "refused", "{what}: {v}");
-        let err = common::stderr(&o);
+        let err = crate::common::stderr(&o);
         assert!(err.contains("request id abc123"), "{what}: {err}");
     }
     assert!(!local.exists(), "a refused download writes no file");
@@ -362,7 +360,7 @@ async fn bad_timeouts_are_usage_errors() {
         )
         .await;
         assert_eq!(o.status.code(), Some(2), "{value}: {}", describe(&o));
-        let err = common::stderr(&o);
+        let err = crate::common::stderr(&o);
         assert!(err.contains("--timeout"), "{value}: {err}");
         assert!(err.contains(expected), "{value}: {err}");
         assert!(elapsed < Duration::from_secs(5), "{value}: {elapsed:?}");
@@ -377,7 +375,7 @@ async fn help_lists_timeout_and_retries() {
     let home = tempfile::tempdir().unwrap();
     let (o, _) = timed(dbx_at("http://127.0.0.1:9", home.path()).arg("--help")).await;
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
-    let help = common::stdout(&o);
+    let help = crate::common::stdout(&o);
     assert!(help.contains("--timeout <DURATION>"), "{help}");
     assert!(help.contains("Idle timeout of every request"), "{help}");
     assert!(help.contains("[default: 60s]"), "{help}");
@@ -412,10 +410,10 @@ async fn a_stalled_download_is_transient_and_keeps_the_request_id() {
     assert_eq!(requests, 2);
     assert!(elapsed >= Duration::from_secs(2), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
-    let v = common::json(&o);
+    let v = crate::common::json(&o);
     assert_eq!(v["error"]["kind"], "transient", "{v}");
     assert_eq!(v["error"]["request_id"], "abc123", "{v}");
-    let err = common::stderr(&o);
+    let err = crate::common::stderr(&o);
     assert!(err.contains("idle timeout"), "{err}");
     assert!(err.contains("request id abc123"), "{err}");
     assert!(err.contains("--timeout"), "the hint names the flag: {err}");

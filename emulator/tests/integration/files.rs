@@ -1,8 +1,6 @@
 //! Metadata, download (with ranges), delete, create_folder, list_folder and write modes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dropbox_api::files::{
     CreateFolderArg, CreateFolderError, CreateFolderResult, DeleteArg, DeleteError, DeleteResult,
     DownloadArg, DownloadError, FileMetadata, GetMetadataArg, GetMetadataError, ListFolderArg,

@@ -1,15 +1,13 @@
 //! A barrage of malformed requests: the server never panics, never writes outside its
 //! data directory, never loses a committed file, and keeps answering.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use dbx_emulator::EmulatorConfig;
 use dropbox_api::files::{
     ListFolderArg, ListFolderResult, UploadSessionAppendBatchArg, UploadSessionAppendBatchArgEntry,

@@ -1,10 +1,8 @@
 //! Fault injection (library API and control endpoint) and per-route counters.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use dbx_emulator::{EmulatorConfig, FaultAction, FaultRule, RateLimitKind};
 use dropbox_api::auth::{RateLimitError, RateLimitReason};
 use dropbox_api::files::{

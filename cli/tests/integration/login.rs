@@ -1,14 +1,12 @@
 //! `dbx login` (PKCE, copy-paste flow) driven through stdin against an emulator, the saved
 //! credentials used by later runs, and `dbx logout`.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::Stdio;
 
+use crate::common::*;
 use assert_cmd::prelude::*;
-use common::*;
 use dbx_emulator::{Emulator, EmulatorConfig, EmulatorHandle, OAuthApp};
 
 const APP: &str = "cli-pkce-app";

@@ -1,11 +1,9 @@
 //! Storage on disk: restarts keep committed files; a crash mid-upload loses nothing
 //! committed and leaves no half-written file.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use dbx_emulator::{Emulator, EmulatorConfig, EmulatorError};
 use dropbox_api::files::{
     CreateFolderArg, CreateFolderResult, FileMetadata, GetMetadataArg, ListFolderArg,

@@ -1,10 +1,8 @@
 //! Secrets never show in `Debug`, `Display` or error messages.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use dropbox_api::files::CommitInfo;
 use dropbox_api_runtime::ClientBuilder;
 use dropbox_upload::prelude::*;

@@ -1,8 +1,6 @@
 //! Single-file uploads of every interesting size, sequential and concurrent, read back.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dropbox_api::files::CommitInfo;
 use dropbox_upload::prelude::*;
 

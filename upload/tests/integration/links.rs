@@ -1,10 +1,8 @@
 //! Temporary upload links: the two-party flow, and every way a link refuses.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use dropbox_api::files::CommitInfo;
 use dropbox_upload::LinkError;
 use dropbox_upload::prelude::*;

@@ -1,9 +1,7 @@
 //! The `dbx` binary against an emulator over loopback: uploads, links, hashes, everyday
 //! commands, JSON output and exit codes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_a_file_then_ls_and_get_it_back() {
