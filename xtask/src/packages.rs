@@ -7,7 +7,7 @@
 //! command packs only the publishable members (`cargo package --no-verify`), unpacks each
 //! `.crate` under `target/package-check/`, and compiles them there (`cargo check`) as one scratch
 //! workspace whose `[patch.crates-io]` points every package at its unpacked copy, in the
-//! workspace's own target directory with the workspace's `Cargo.lock`. That proves what matters
+//! workspace's own target directory with the workspace's `Cargo.lock` and `[profile.*]` tables. That proves what matters
 //! of cargo's verification (the packed files alone compile, with their published manifests and
 //! the dependency versions the workspace's lockfile pins; it does not link the binaries) while
 //! reusing what the other steps already built. It needs nothing of xtask's `workloads`, so
@@ -90,7 +90,13 @@ pub fn run(root: &Path) -> Result<()> {
             bail!("{} did not unpack into {}", file.display(), p.stem());
         }
     }
-    fs::write(scratch.join("Cargo.toml"), scratch_manifest(&publishable))?;
+    fs::write(
+        scratch.join("Cargo.toml"),
+        scratch_manifest(
+            &publishable,
+            &profile_tables(&fs::read_to_string(root.join("Cargo.toml"))?),
+        ),
+    )?;
     fs::copy(root.join("Cargo.lock"), scratch.join("Cargo.lock")).context("copying Cargo.lock")?;
 
     // The copied lockfile pins every version; cargo only drops the entries that no packed
@@ -203,8 +209,9 @@ pub fn members(metadata: &[u8]) -> Result<(Vec<Package>, Vec<Package>)> {
 }
 
 /// The scratch workspace's manifest: the unpacked packages as members, each also patched in
-/// for the registry dependency its siblings' published manifests declare.
-pub fn scratch_manifest(packages: &[Package]) -> String {
+/// for the registry dependency its siblings' published manifests declare, then `profiles` (the
+/// workspace's `[profile.*]` tables, from [`profile_tables`]).
+pub fn scratch_manifest(packages: &[Package], profiles: &str) -> String {
     let dirs: BTreeMap<&str, PathBuf> = packages
         .iter()
         .map(|p| (p.name.as_str(), PathBuf::from(p.stem())))
@@ -222,6 +229,30 @@ pub fn scratch_manifest(packages: &[Package]) -> String {
             "{name} = {{ path = {:?} }}\n",
             dir.display().to_string()
         ));
+    }
+    if !profiles.is_empty() {
+        out.push('\n');
+        out.push_str(profiles);
+    }
+    out
+}
+
+/// The `[profile.*]` tables of a workspace manifest, as written there. A profile is part of
+/// every build unit's hash, and a workspace's profiles do not reach another workspace: without
+/// them the scratch workspace checks every dependency again (about 150 crates) instead of
+/// reusing, in the shared target dir, what the workspace's own steps already checked.
+pub fn profile_tables(manifest: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in manifest.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            inside = trimmed.starts_with("[profile.");
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
     }
     out
 }
@@ -294,10 +325,29 @@ mod tests {
             },
         ];
         assert_eq!(
-            scratch_manifest(&packages),
+            scratch_manifest(&packages, ""),
             "# Written by `cargo xtask packages`: the packed crates, built from their .crate files.\n\
              [workspace]\nresolver = \"3\"\nmembers = [\n    \"dbx-0.2.0\",\n    \"dropbox-api-0.1.0\",\n]\n\n\
              [patch.crates-io]\ndbx = { path = \"dbx-0.2.0\" }\ndropbox-api = { path = \"dropbox-api-0.1.0\" }\n"
         );
+    }
+
+    #[test]
+    fn the_profile_tables_are_copied_and_nothing_else() {
+        let manifest = "[workspace]\nmembers = [\"a\"]\n\n[profile.release]\ndebug = 1\n\n\
+                        # note\n[profile.dev.package.\"*\"]\nopt-level = 1\n\
+                        [workspace.dependencies]\nx = \"1\"\n";
+        let tables = profile_tables(manifest);
+        assert_eq!(
+            tables,
+            "[profile.release]\ndebug = 1\n\n# note\n[profile.dev.package.\"*\"]\nopt-level = 1\n"
+        );
+        assert_eq!(profile_tables("[workspace]\nmembers = []\n"), "");
+        let packages = [Package {
+            name: "dbx".into(),
+            version: "0.2.0".into(),
+        }];
+        let manifest = scratch_manifest(&packages, &tables);
+        assert!(manifest.ends_with(&format!("\n\n{tables}")), "{manifest}");
     }
 }
