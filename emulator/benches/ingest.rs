@@ -52,6 +52,7 @@ impl Bench {
         serde_json::from_slice::<UploadSessionStartResult>(&body)
             .unwrap()
             .session_id
+            .into_string()
     }
 
     async fn append(&self, sid: &str, offset: u64, close: bool) {

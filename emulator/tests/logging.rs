@@ -47,7 +47,7 @@ async fn request_log_lines_carry_no_secrets() {
     let up = api
         .send(
             api.http
-                .post(&link)
+                .post(link.as_str())
                 .header("Content-Type", "text/plain")
                 .body("hi"),
         )

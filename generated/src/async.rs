@@ -14,7 +14,7 @@
 use ::dropbox_api_runtime::__private as rt;
 
 /// Stone alias `async.AsyncJobId`.
-pub type AsyncJobId = String;
+pub type AsyncJobId = rt::Str;
 
 /// Answer of a route that either finishes at once or starts a background job. Routes extend this union with a `complete` member that carries their synchronous result; [`LaunchEmptyResult`] is the variant without one.
 ///
@@ -25,37 +25,12 @@ pub enum LaunchResultBase {
     AsyncJobId(AsyncJobId),
 }
 
-impl ::serde::Serialize for LaunchResultBase {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            LaunchResultBase::AsyncJobId(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "async_job_id", value)
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for LaunchResultBase {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for LaunchResultBase {
+impl rt::wire::Tagged for LaunchResultBase {
     const NAME: &'static str = "LaunchResultBase";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "async_job_id" => {
                 rt::wire::nested::<
@@ -67,6 +42,44 @@ impl rt::wire::DecodeTagged for LaunchResultBase {
             }
             _ => Err(rt::wire::unknown_tag(tag, &["async_job_id"])),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            LaunchResultBase::AsyncJobId(value) => {
+                out.nested::<_, rt::wire::Plain>("async_job_id", value)
+            }
+        }
+    }
+}
+
+impl ::serde::Serialize for LaunchResultBase {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for LaunchResultBase {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for LaunchResultBase {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for LaunchResultBase {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -89,40 +102,12 @@ impl From<LaunchResultBase> for LaunchEmptyResult {
     }
 }
 
-impl ::serde::Serialize for LaunchEmptyResult {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            LaunchEmptyResult::AsyncJobId(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "async_job_id", value)
-            }
-            LaunchEmptyResult::Complete => {
-                rt::wire::serialize_void(serializer, "complete")
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for LaunchEmptyResult {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for LaunchEmptyResult {
+impl rt::wire::Tagged for LaunchEmptyResult {
     const NAME: &'static str = "LaunchEmptyResult";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "async_job_id" => {
                 rt::wire::nested::<
@@ -135,6 +120,45 @@ impl rt::wire::DecodeTagged for LaunchEmptyResult {
             "complete" => rt::wire::void(map, LaunchEmptyResult::Complete),
             _ => Err(rt::wire::unknown_tag(tag, &["async_job_id", "complete"])),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            LaunchEmptyResult::AsyncJobId(value) => {
+                out.nested::<_, rt::wire::Plain>("async_job_id", value)
+            }
+            LaunchEmptyResult::Complete => out.void("complete"),
+        }
+    }
+}
+
+impl ::serde::Serialize for LaunchEmptyResult {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for LaunchEmptyResult {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for LaunchEmptyResult {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for LaunchEmptyResult {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -150,10 +174,27 @@ pub struct PollArg {
 
 impl PollArg {
     /// A new `PollArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(async_job_id: impl Into<String>) -> Self {
+    pub fn new(async_job_id: impl Into<rt::Str>) -> Self {
         PollArg {
             async_job_id: async_job_id.into(),
         }
+    }
+}
+
+impl rt::wire::Record for PollArg {
+    const NAME: &'static str = "PollArg";
+    const FIELDS: &'static [&'static str] = &["async_job_id"];
+    type Slots = (rt::wire::Required<AsyncJobId>, ());
+    #[inline]
+    fn assemble(
+        (value_async_job_id, ()): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        PollArg {
+            async_job_id: value_async_job_id,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("async_job_id", &self.async_job_id)
     }
 }
 
@@ -162,9 +203,7 @@ impl ::serde::Serialize for PollArg {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("async_job_id", &self.async_job_id)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -172,17 +211,7 @@ impl<'de> ::serde::Deserialize<'de> for PollArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<AsyncJobId>, ()),
-        >(deserializer, "PollArg", &["async_job_id"]) {
-            Ok((value_async_job_id, ())) => {
-                Ok(PollArg {
-                    async_job_id: value_async_job_id,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -205,16 +234,30 @@ pub enum PollResultBase {
     InProgress,
 }
 
+impl rt::wire::Tagged for PollResultBase {
+    const NAME: &'static str = "PollResultBase";
+    fn decode_tagged<M: rt::wire::Members>(
+        tag: &str,
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
+        match tag {
+            "in_progress" => rt::wire::void(map, PollResultBase::InProgress),
+            _ => Err(rt::wire::unknown_tag(tag, &["in_progress"])),
+        }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            PollResultBase::InProgress => out.void("in_progress"),
+        }
+    }
+}
+
 impl ::serde::Serialize for PollResultBase {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        match self {
-            PollResultBase::InProgress => {
-                rt::wire::serialize_void(serializer, "in_progress")
-            }
-        }
+        rt::wire::serialize_tagged(self, serializer)
     }
 }
 
@@ -226,16 +269,17 @@ impl<'de> ::serde::Deserialize<'de> for PollResultBase {
     }
 }
 
-impl rt::wire::DecodeTagged for PollResultBase {
-    const NAME: &'static str = "PollResultBase";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
-        tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
-        match tag {
-            "in_progress" => rt::wire::void(map, PollResultBase::InProgress),
-            _ => Err(rt::wire::unknown_tag(tag, &["in_progress"])),
-        }
+impl rt::json::Decode for PollResultBase {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for PollResultBase {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -258,17 +302,32 @@ impl From<PollResultBase> for PollEmptyResult {
     }
 }
 
+impl rt::wire::Tagged for PollEmptyResult {
+    const NAME: &'static str = "PollEmptyResult";
+    fn decode_tagged<M: rt::wire::Members>(
+        tag: &str,
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
+        match tag {
+            "in_progress" => rt::wire::void(map, PollEmptyResult::InProgress),
+            "complete" => rt::wire::void(map, PollEmptyResult::Complete),
+            _ => Err(rt::wire::unknown_tag(tag, &["in_progress", "complete"])),
+        }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            PollEmptyResult::InProgress => out.void("in_progress"),
+            PollEmptyResult::Complete => out.void("complete"),
+        }
+    }
+}
+
 impl ::serde::Serialize for PollEmptyResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        match self {
-            PollEmptyResult::InProgress => {
-                rt::wire::serialize_void(serializer, "in_progress")
-            }
-            PollEmptyResult::Complete => rt::wire::serialize_void(serializer, "complete"),
-        }
+        rt::wire::serialize_tagged(self, serializer)
     }
 }
 
@@ -280,17 +339,17 @@ impl<'de> ::serde::Deserialize<'de> for PollEmptyResult {
     }
 }
 
-impl rt::wire::DecodeTagged for PollEmptyResult {
-    const NAME: &'static str = "PollEmptyResult";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
-        tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
-        match tag {
-            "in_progress" => rt::wire::void(map, PollEmptyResult::InProgress),
-            "complete" => rt::wire::void(map, PollEmptyResult::Complete),
-            _ => Err(rt::wire::unknown_tag(tag, &["in_progress", "complete"])),
-        }
+impl rt::json::Decode for PollEmptyResult {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for PollEmptyResult {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -308,20 +367,33 @@ pub enum PollError {
     Other,
 }
 
+impl rt::wire::Tagged for PollError {
+    const NAME: &'static str = "PollError";
+    fn decode_tagged<M: rt::wire::Members>(
+        tag: &str,
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
+        match tag {
+            "invalid_async_job_id" => rt::wire::void(map, PollError::InvalidAsyncJobId),
+            "internal_error" => rt::wire::void(map, PollError::InternalError),
+            _ => rt::wire::other(map, PollError::Other),
+        }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            PollError::InvalidAsyncJobId => out.void("invalid_async_job_id"),
+            PollError::InternalError => out.void("internal_error"),
+            PollError::Other => out.void("other"),
+        }
+    }
+}
+
 impl ::serde::Serialize for PollError {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        match self {
-            PollError::InvalidAsyncJobId => {
-                rt::wire::serialize_void(serializer, "invalid_async_job_id")
-            }
-            PollError::InternalError => {
-                rt::wire::serialize_void(serializer, "internal_error")
-            }
-            PollError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
+        rt::wire::serialize_tagged(self, serializer)
     }
 }
 
@@ -333,17 +405,17 @@ impl<'de> ::serde::Deserialize<'de> for PollError {
     }
 }
 
-impl rt::wire::DecodeTagged for PollError {
-    const NAME: &'static str = "PollError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
-        tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
-        match tag {
-            "invalid_async_job_id" => rt::wire::void(map, PollError::InvalidAsyncJobId),
-            "internal_error" => rt::wire::void(map, PollError::InternalError),
-            _ => rt::wire::other(map, PollError::Other),
-        }
+impl rt::json::Decode for PollError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for PollError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 

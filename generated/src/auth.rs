@@ -37,52 +37,12 @@ pub enum AuthError {
     Other,
 }
 
-impl ::serde::Serialize for AuthError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            AuthError::InvalidAccessToken => {
-                rt::wire::serialize_void(serializer, "invalid_access_token")
-            }
-            AuthError::InvalidSelectUser => {
-                rt::wire::serialize_void(serializer, "invalid_select_user")
-            }
-            AuthError::InvalidSelectAdmin => {
-                rt::wire::serialize_void(serializer, "invalid_select_admin")
-            }
-            AuthError::UserSuspended => {
-                rt::wire::serialize_void(serializer, "user_suspended")
-            }
-            AuthError::ExpiredAccessToken => {
-                rt::wire::serialize_void(serializer, "expired_access_token")
-            }
-            AuthError::MissingScope(value) => {
-                rt::wire::serialize_flat(serializer, "missing_scope", value)
-            }
-            AuthError::RouteAccessDenied => {
-                rt::wire::serialize_void(serializer, "route_access_denied")
-            }
-            AuthError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AuthError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for AuthError {
+impl rt::wire::Tagged for AuthError {
     const NAME: &'static str = "AuthError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "invalid_access_token" => rt::wire::void(map, AuthError::InvalidAccessToken),
             "invalid_select_user" => rt::wire::void(map, AuthError::InvalidSelectUser),
@@ -94,6 +54,49 @@ impl rt::wire::DecodeTagged for AuthError {
             _ => rt::wire::other(map, AuthError::Other),
         }
     }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            AuthError::InvalidAccessToken => out.void("invalid_access_token"),
+            AuthError::InvalidSelectUser => out.void("invalid_select_user"),
+            AuthError::InvalidSelectAdmin => out.void("invalid_select_admin"),
+            AuthError::UserSuspended => out.void("user_suspended"),
+            AuthError::ExpiredAccessToken => out.void("expired_access_token"),
+            AuthError::MissingScope(value) => out.flat("missing_scope", value),
+            AuthError::RouteAccessDenied => out.void("route_access_denied"),
+            AuthError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for AuthError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for AuthError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for AuthError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for AuthError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
+    }
 }
 
 /// Details of a missing OAuth scope.
@@ -103,15 +106,32 @@ impl rt::wire::DecodeTagged for AuthError {
 #[non_exhaustive]
 pub struct TokenScopeError {
     /// The scope the route requires, e.g. `files.content.write`.
-    pub required_scope: String,
+    pub required_scope: rt::Str,
 }
 
 impl TokenScopeError {
     /// A new `TokenScopeError` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(required_scope: impl Into<String>) -> Self {
+    pub fn new(required_scope: impl Into<rt::Str>) -> Self {
         TokenScopeError {
             required_scope: required_scope.into(),
         }
+    }
+}
+
+impl rt::wire::Record for TokenScopeError {
+    const NAME: &'static str = "TokenScopeError";
+    const FIELDS: &'static [&'static str] = &["required_scope"];
+    type Slots = (rt::wire::Required<rt::Str>, ());
+    #[inline]
+    fn assemble(
+        (value_required_scope, ()): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        TokenScopeError {
+            required_scope: value_required_scope,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("required_scope", &self.required_scope)
     }
 }
 
@@ -120,9 +140,7 @@ impl ::serde::Serialize for TokenScopeError {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("required_scope", &self.required_scope)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -130,17 +148,7 @@ impl<'de> ::serde::Deserialize<'de> for TokenScopeError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<String>, ()),
-        >(deserializer, "TokenScopeError", &["required_scope"]) {
-            Ok((value_required_scope, ())) => {
-                Ok(TokenScopeError {
-                    required_scope: value_required_scope,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -158,20 +166,37 @@ pub enum RateLimitReason {
     Other,
 }
 
+impl rt::wire::Tagged for RateLimitReason {
+    const NAME: &'static str = "RateLimitReason";
+    fn decode_tagged<M: rt::wire::Members>(
+        tag: &str,
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
+        match tag {
+            "too_many_requests" => rt::wire::void(map, RateLimitReason::TooManyRequests),
+            "too_many_write_operations" => {
+                rt::wire::void(map, RateLimitReason::TooManyWriteOperations)
+            }
+            _ => rt::wire::other(map, RateLimitReason::Other),
+        }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            RateLimitReason::TooManyRequests => out.void("too_many_requests"),
+            RateLimitReason::TooManyWriteOperations => {
+                out.void("too_many_write_operations")
+            }
+            RateLimitReason::Other => out.void("other"),
+        }
+    }
+}
+
 impl ::serde::Serialize for RateLimitReason {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        match self {
-            RateLimitReason::TooManyRequests => {
-                rt::wire::serialize_void(serializer, "too_many_requests")
-            }
-            RateLimitReason::TooManyWriteOperations => {
-                rt::wire::serialize_void(serializer, "too_many_write_operations")
-            }
-            RateLimitReason::Other => rt::wire::serialize_void(serializer, "other"),
-        }
+        rt::wire::serialize_tagged(self, serializer)
     }
 }
 
@@ -183,19 +208,17 @@ impl<'de> ::serde::Deserialize<'de> for RateLimitReason {
     }
 }
 
-impl rt::wire::DecodeTagged for RateLimitReason {
-    const NAME: &'static str = "RateLimitReason";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
-        tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
-        match tag {
-            "too_many_requests" => rt::wire::void(map, RateLimitReason::TooManyRequests),
-            "too_many_write_operations" => {
-                rt::wire::void(map, RateLimitReason::TooManyWriteOperations)
-            }
-            _ => rt::wire::other(map, RateLimitReason::Other),
-        }
+impl rt::json::Decode for RateLimitReason {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for RateLimitReason {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -245,15 +268,30 @@ impl RateLimitError {
     }
 }
 
+impl rt::wire::Record for RateLimitError {
+    const NAME: &'static str = "RateLimitError";
+    const FIELDS: &'static [&'static str] = &["reason", "retry_after"];
+    type Slots = (rt::wire::Required<RateLimitReason>, (rt::wire::Defaulted<u64>, ()));
+    #[inline]
+    fn assemble(
+        (value_reason, (value_retry_after, ())): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        RateLimitError {
+            reason: value_reason,
+            retry_after: value_retry_after.unwrap_or(1),
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("reason", &self.reason).field("retry_after", &self.retry_after)
+    }
+}
+
 impl ::serde::Serialize for RateLimitError {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("reason", &self.reason)
-            .field("retry_after", &self.retry_after)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -261,18 +299,7 @@ impl<'de> ::serde::Deserialize<'de> for RateLimitError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<RateLimitReason>, (rt::wire::Defaulted<u64>, ())),
-        >(deserializer, "RateLimitError", &["reason", "retry_after"]) {
-            Ok((value_reason, (value_retry_after, ()))) => {
-                Ok(RateLimitError {
-                    reason: value_reason,
-                    retry_after: value_retry_after.unwrap_or(1),
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -316,55 +343,12 @@ pub enum AccessError {
     Other,
 }
 
-impl ::serde::Serialize for AccessError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            AccessError::InvalidAccountType(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "invalid_account_type", value)
-            }
-            AccessError::PaperAccessDenied(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "paper_access_denied", value)
-            }
-            AccessError::TeamAccessDenied => {
-                rt::wire::serialize_void(serializer, "team_access_denied")
-            }
-            AccessError::NoPermission(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "no_permission", value)
-            }
-            AccessError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AccessError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for AccessError {
+impl rt::wire::Tagged for AccessError {
     const NAME: &'static str = "AccessError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "invalid_account_type" => {
                 rt::wire::nested::<
@@ -394,6 +378,52 @@ impl rt::wire::DecodeTagged for AccessError {
             _ => rt::wire::other(map, AccessError::Other),
         }
     }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            AccessError::InvalidAccountType(value) => {
+                out.nested::<_, rt::wire::Plain>("invalid_account_type", value)
+            }
+            AccessError::PaperAccessDenied(value) => {
+                out.nested::<_, rt::wire::Plain>("paper_access_denied", value)
+            }
+            AccessError::TeamAccessDenied => out.void("team_access_denied"),
+            AccessError::NoPermission(value) => {
+                out.nested::<_, rt::wire::Plain>("no_permission", value)
+            }
+            AccessError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for AccessError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for AccessError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for AccessError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for AccessError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
+    }
 }
 
 /// Which part of the API the account type cannot use.
@@ -410,22 +440,33 @@ pub enum InvalidAccountTypeError {
     Other,
 }
 
+impl rt::wire::Tagged for InvalidAccountTypeError {
+    const NAME: &'static str = "InvalidAccountTypeError";
+    fn decode_tagged<M: rt::wire::Members>(
+        tag: &str,
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
+        match tag {
+            "endpoint" => rt::wire::void(map, InvalidAccountTypeError::Endpoint),
+            "feature" => rt::wire::void(map, InvalidAccountTypeError::Feature),
+            _ => rt::wire::other(map, InvalidAccountTypeError::Other),
+        }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            InvalidAccountTypeError::Endpoint => out.void("endpoint"),
+            InvalidAccountTypeError::Feature => out.void("feature"),
+            InvalidAccountTypeError::Other => out.void("other"),
+        }
+    }
+}
+
 impl ::serde::Serialize for InvalidAccountTypeError {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        match self {
-            InvalidAccountTypeError::Endpoint => {
-                rt::wire::serialize_void(serializer, "endpoint")
-            }
-            InvalidAccountTypeError::Feature => {
-                rt::wire::serialize_void(serializer, "feature")
-            }
-            InvalidAccountTypeError::Other => {
-                rt::wire::serialize_void(serializer, "other")
-            }
-        }
+        rt::wire::serialize_tagged(self, serializer)
     }
 }
 
@@ -437,17 +478,17 @@ impl<'de> ::serde::Deserialize<'de> for InvalidAccountTypeError {
     }
 }
 
-impl rt::wire::DecodeTagged for InvalidAccountTypeError {
-    const NAME: &'static str = "InvalidAccountTypeError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
-        tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
-        match tag {
-            "endpoint" => rt::wire::void(map, InvalidAccountTypeError::Endpoint),
-            "feature" => rt::wire::void(map, InvalidAccountTypeError::Feature),
-            _ => rt::wire::other(map, InvalidAccountTypeError::Other),
-        }
+impl rt::json::Decode for InvalidAccountTypeError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for InvalidAccountTypeError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -465,20 +506,33 @@ pub enum PaperAccessError {
     Other,
 }
 
+impl rt::wire::Tagged for PaperAccessError {
+    const NAME: &'static str = "PaperAccessError";
+    fn decode_tagged<M: rt::wire::Members>(
+        tag: &str,
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
+        match tag {
+            "paper_disabled" => rt::wire::void(map, PaperAccessError::PaperDisabled),
+            "not_paper_user" => rt::wire::void(map, PaperAccessError::NotPaperUser),
+            _ => rt::wire::other(map, PaperAccessError::Other),
+        }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            PaperAccessError::PaperDisabled => out.void("paper_disabled"),
+            PaperAccessError::NotPaperUser => out.void("not_paper_user"),
+            PaperAccessError::Other => out.void("other"),
+        }
+    }
+}
+
 impl ::serde::Serialize for PaperAccessError {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        match self {
-            PaperAccessError::PaperDisabled => {
-                rt::wire::serialize_void(serializer, "paper_disabled")
-            }
-            PaperAccessError::NotPaperUser => {
-                rt::wire::serialize_void(serializer, "not_paper_user")
-            }
-            PaperAccessError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
+        rt::wire::serialize_tagged(self, serializer)
     }
 }
 
@@ -490,17 +544,17 @@ impl<'de> ::serde::Deserialize<'de> for PaperAccessError {
     }
 }
 
-impl rt::wire::DecodeTagged for PaperAccessError {
-    const NAME: &'static str = "PaperAccessError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
-        tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
-        match tag {
-            "paper_disabled" => rt::wire::void(map, PaperAccessError::PaperDisabled),
-            "not_paper_user" => rt::wire::void(map, PaperAccessError::NotPaperUser),
-            _ => rt::wire::other(map, PaperAccessError::Other),
-        }
+impl rt::json::Decode for PaperAccessError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for PaperAccessError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -516,21 +570,35 @@ pub enum NoPermissionError {
     Other,
 }
 
+impl rt::wire::Tagged for NoPermissionError {
+    const NAME: &'static str = "NoPermissionError";
+    fn decode_tagged<M: rt::wire::Members>(
+        tag: &str,
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
+        match tag {
+            "unauthorized_account_id_usage" => {
+                rt::wire::flat(map, NoPermissionError::UnauthorizedAccountIdUsage)
+            }
+            _ => rt::wire::other(map, NoPermissionError::Other),
+        }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            NoPermissionError::UnauthorizedAccountIdUsage(value) => {
+                out.flat("unauthorized_account_id_usage", value)
+            }
+            NoPermissionError::Other => out.void("other"),
+        }
+    }
+}
+
 impl ::serde::Serialize for NoPermissionError {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        match self {
-            NoPermissionError::UnauthorizedAccountIdUsage(value) => {
-                rt::wire::serialize_flat(
-                    serializer,
-                    "unauthorized_account_id_usage",
-                    value,
-                )
-            }
-            NoPermissionError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
+        rt::wire::serialize_tagged(self, serializer)
     }
 }
 
@@ -542,18 +610,17 @@ impl<'de> ::serde::Deserialize<'de> for NoPermissionError {
     }
 }
 
-impl rt::wire::DecodeTagged for NoPermissionError {
-    const NAME: &'static str = "NoPermissionError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
-        tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
-        match tag {
-            "unauthorized_account_id_usage" => {
-                rt::wire::flat(map, NoPermissionError::UnauthorizedAccountIdUsage)
-            }
-            _ => rt::wire::other(map, NoPermissionError::Other),
-        }
+impl rt::json::Decode for NoPermissionError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for NoPermissionError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -564,15 +631,32 @@ impl rt::wire::DecodeTagged for NoPermissionError {
 #[non_exhaustive]
 pub struct UnauthorizedAccountIdUsageError {
     /// IDs of the offending accounts.
-    pub unauthorized_account_ids: Vec<String>,
+    pub unauthorized_account_ids: Vec<rt::Str>,
 }
 
 impl UnauthorizedAccountIdUsageError {
     /// A new `UnauthorizedAccountIdUsageError` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(unauthorized_account_ids: Vec<String>) -> Self {
+    pub fn new(unauthorized_account_ids: Vec<rt::Str>) -> Self {
         UnauthorizedAccountIdUsageError {
             unauthorized_account_ids,
         }
+    }
+}
+
+impl rt::wire::Record for UnauthorizedAccountIdUsageError {
+    const NAME: &'static str = "UnauthorizedAccountIdUsageError";
+    const FIELDS: &'static [&'static str] = &["unauthorized_account_ids"];
+    type Slots = (rt::wire::Required<Vec<rt::Str>>, ());
+    #[inline]
+    fn assemble(
+        (value_unauthorized_account_ids, ()): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        UnauthorizedAccountIdUsageError {
+            unauthorized_account_ids: value_unauthorized_account_ids,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("unauthorized_account_ids", &self.unauthorized_account_ids)
     }
 }
 
@@ -581,9 +665,7 @@ impl ::serde::Serialize for UnauthorizedAccountIdUsageError {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("unauthorized_account_ids", &self.unauthorized_account_ids)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -591,20 +673,6 @@ impl<'de> ::serde::Deserialize<'de> for UnauthorizedAccountIdUsageError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<Vec<String>>, ()),
-        >(
-            deserializer,
-            "UnauthorizedAccountIdUsageError",
-            &["unauthorized_account_ids"],
-        ) {
-            Ok((value_unauthorized_account_ids, ())) => {
-                Ok(UnauthorizedAccountIdUsageError {
-                    unauthorized_account_ids: value_unauthorized_account_ids,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }

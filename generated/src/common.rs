@@ -14,7 +14,7 @@
 use ::dropbox_api_runtime::__private as rt;
 
 /// Stone alias `common.NamespaceId`.
-pub type NamespaceId = String;
+pub type NamespaceId = rt::Str;
 
 /// Stone alias `common.SharedFolderId`.
 pub type SharedFolderId = NamespaceId;
@@ -35,46 +35,12 @@ pub enum PathRoot {
     Other,
 }
 
-impl ::serde::Serialize for PathRoot {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            PathRoot::Home => rt::wire::serialize_void(serializer, "home"),
-            PathRoot::Root(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "root", value)
-            }
-            PathRoot::NamespaceId(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "namespace_id", value)
-            }
-            PathRoot::Other => rt::wire::serialize_void(serializer, "other"),
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for PathRoot {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for PathRoot {
+impl rt::wire::Tagged for PathRoot {
     const NAME: &'static str = "PathRoot";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "home" => rt::wire::void(map, PathRoot::Home),
             "root" => {
@@ -90,6 +56,47 @@ impl rt::wire::DecodeTagged for PathRoot {
             }
             _ => rt::wire::other(map, PathRoot::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            PathRoot::Home => out.void("home"),
+            PathRoot::Root(value) => out.nested::<_, rt::wire::Plain>("root", value),
+            PathRoot::NamespaceId(value) => {
+                out.nested::<_, rt::wire::Plain>("namespace_id", value)
+            }
+            PathRoot::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for PathRoot {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for PathRoot {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for PathRoot {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for PathRoot {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -128,18 +135,33 @@ impl RootInfo {
     }
 }
 
+impl rt::wire::Tagged for RootInfo {
+    const NAME: &'static str = "RootInfo";
+    fn decode_tagged<M: rt::wire::Members>(
+        tag: &str,
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
+        match tag {
+            "team" => rt::wire::flat(map, RootInfo::Team),
+            "user" => rt::wire::flat(map, RootInfo::User),
+            _ => rt::wire::other(map, RootInfo::Other),
+        }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            RootInfo::Team(value) => out.flat("team", value),
+            RootInfo::User(value) => out.flat("user", value),
+            RootInfo::Other => out.unencodable("an unknown subtype"),
+        }
+    }
+}
+
 impl ::serde::Serialize for RootInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        match self {
-            RootInfo::Team(value) => rt::wire::serialize_flat(serializer, "team", value),
-            RootInfo::User(value) => rt::wire::serialize_flat(serializer, "user", value),
-            RootInfo::Other => {
-                Err(rt::wire::ser_error("cannot encode an unknown subtype"))
-            }
-        }
+        rt::wire::serialize_tagged(self, serializer)
     }
 }
 
@@ -151,17 +173,17 @@ impl<'de> ::serde::Deserialize<'de> for RootInfo {
     }
 }
 
-impl rt::wire::DecodeTagged for RootInfo {
-    const NAME: &'static str = "RootInfo";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
-        tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
-        match tag {
-            "team" => rt::wire::flat(map, RootInfo::Team),
-            "user" => rt::wire::flat(map, RootInfo::User),
-            _ => rt::wire::other(map, RootInfo::Other),
-        }
+impl rt::json::Decode for RootInfo {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for RootInfo {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -176,15 +198,15 @@ pub struct TeamRootInfo {
     /// ID of the namespace that holds the caller's home folder.
     pub home_namespace_id: NamespaceId,
     /// Where the member's home folder sits below the team root.
-    pub home_path: String,
+    pub home_path: rt::Str,
 }
 
 impl TeamRootInfo {
     /// A new `TeamRootInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(
-        root_namespace_id: impl Into<String>,
-        home_namespace_id: impl Into<String>,
-        home_path: impl Into<String>,
+        root_namespace_id: impl Into<rt::Str>,
+        home_namespace_id: impl Into<rt::Str>,
+        home_path: impl Into<rt::Str>,
     ) -> Self {
         TeamRootInfo {
             root_namespace_id: root_namespace_id.into(),
@@ -200,16 +222,43 @@ impl From<TeamRootInfo> for RootInfo {
     }
 }
 
+impl rt::wire::Record for TeamRootInfo {
+    const NAME: &'static str = "TeamRootInfo";
+    const FIELDS: &'static [&'static str] = &[
+        "root_namespace_id",
+        "home_namespace_id",
+        "home_path",
+    ];
+    type Slots = (
+        rt::wire::Required<NamespaceId>,
+        (rt::wire::Required<NamespaceId>, (rt::wire::Required<rt::Str>, ())),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_root_namespace_id,
+            (value_home_namespace_id, (value_home_path, ())),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        TeamRootInfo {
+            root_namespace_id: value_root_namespace_id,
+            home_namespace_id: value_home_namespace_id,
+            home_path: value_home_path,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("root_namespace_id", &self.root_namespace_id)
+            .field("home_namespace_id", &self.home_namespace_id)
+            .field("home_path", &self.home_path)
+    }
+}
+
 impl ::serde::Serialize for TeamRootInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("root_namespace_id", &self.root_namespace_id)
-            .field("home_namespace_id", &self.home_namespace_id)
-            .field("home_path", &self.home_path)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -217,31 +266,7 @@ impl<'de> ::serde::Deserialize<'de> for TeamRootInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<NamespaceId>,
-                (rt::wire::Required<NamespaceId>, (rt::wire::Required<String>, ())),
-            ),
-        >(
-            deserializer,
-            "TeamRootInfo",
-            &["root_namespace_id", "home_namespace_id", "home_path"],
-        ) {
-            Ok(
-                (
-                    value_root_namespace_id,
-                    (value_home_namespace_id, (value_home_path, ())),
-                ),
-            ) => {
-                Ok(TeamRootInfo {
-                    root_namespace_id: value_root_namespace_id,
-                    home_namespace_id: value_home_namespace_id,
-                    home_path: value_home_path,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -256,14 +281,14 @@ pub struct UserRootInfo {
     /// ID of the namespace that holds the caller's home folder.
     pub home_namespace_id: NamespaceId,
     /// Path of the home folder inside the user's root, when there is one.
-    pub home_path: Option<String>,
+    pub home_path: Option<rt::Str>,
 }
 
 impl UserRootInfo {
     /// A new `UserRootInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(
-        root_namespace_id: impl Into<String>,
-        home_namespace_id: impl Into<String>,
+        root_namespace_id: impl Into<rt::Str>,
+        home_namespace_id: impl Into<rt::Str>,
     ) -> Self {
         UserRootInfo {
             root_namespace_id: root_namespace_id.into(),
@@ -272,7 +297,7 @@ impl UserRootInfo {
         }
     }
     /// Sets `home_path`.
-    pub fn with_home_path(mut self, value: impl Into<String>) -> Self {
+    pub fn with_home_path(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.home_path = Some(value);
         self
@@ -285,16 +310,43 @@ impl From<UserRootInfo> for RootInfo {
     }
 }
 
+impl rt::wire::Record for UserRootInfo {
+    const NAME: &'static str = "UserRootInfo";
+    const FIELDS: &'static [&'static str] = &[
+        "root_namespace_id",
+        "home_namespace_id",
+        "home_path",
+    ];
+    type Slots = (
+        rt::wire::Required<NamespaceId>,
+        (rt::wire::Required<NamespaceId>, (rt::wire::Optional<rt::Str>, ())),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_root_namespace_id,
+            (value_home_namespace_id, (value_home_path, ())),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        UserRootInfo {
+            root_namespace_id: value_root_namespace_id,
+            home_namespace_id: value_home_namespace_id,
+            home_path: value_home_path,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("root_namespace_id", &self.root_namespace_id)
+            .field("home_namespace_id", &self.home_namespace_id)
+            .optional("home_path", &self.home_path)
+    }
+}
+
 impl ::serde::Serialize for UserRootInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("root_namespace_id", &self.root_namespace_id)
-            .field("home_namespace_id", &self.home_namespace_id)
-            .optional("home_path", &self.home_path)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -302,31 +354,7 @@ impl<'de> ::serde::Deserialize<'de> for UserRootInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<NamespaceId>,
-                (rt::wire::Required<NamespaceId>, (rt::wire::Optional<String>, ())),
-            ),
-        >(
-            deserializer,
-            "UserRootInfo",
-            &["root_namespace_id", "home_namespace_id", "home_path"],
-        ) {
-            Ok(
-                (
-                    value_root_namespace_id,
-                    (value_home_namespace_id, (value_home_path, ())),
-                ),
-            ) => {
-                Ok(UserRootInfo {
-                    root_namespace_id: value_root_namespace_id,
-                    home_namespace_id: value_home_namespace_id,
-                    home_path: value_home_path,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -344,41 +372,12 @@ pub enum PathRootError {
     Other,
 }
 
-impl ::serde::Serialize for PathRootError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            PathRootError::InvalidRoot(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "invalid_root", value)
-            }
-            PathRootError::NoPermission => {
-                rt::wire::serialize_void(serializer, "no_permission")
-            }
-            PathRootError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for PathRootError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for PathRootError {
+impl rt::wire::Tagged for PathRootError {
     const NAME: &'static str = "PathRootError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "invalid_root" => {
                 rt::wire::nested::<
@@ -391,6 +390,46 @@ impl rt::wire::DecodeTagged for PathRootError {
             "no_permission" => rt::wire::void(map, PathRootError::NoPermission),
             _ => rt::wire::other(map, PathRootError::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            PathRootError::InvalidRoot(value) => {
+                out.nested::<_, rt::wire::Plain>("invalid_root", value)
+            }
+            PathRootError::NoPermission => out.void("no_permission"),
+            PathRootError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for PathRootError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for PathRootError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for PathRootError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for PathRootError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 

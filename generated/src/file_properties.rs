@@ -16,7 +16,7 @@ use ::dropbox_api_runtime::__private as rt;
 static PATTERN_0: rt::validate::Pattern = rt::validate::Pattern::new("(/|ptid:).*");
 
 /// Stone alias `file_properties.TemplateId`.
-pub type TemplateId = String;
+pub type TemplateId = rt::Str;
 
 /// One key/value pair of a property group.
 ///
@@ -25,18 +25,36 @@ pub type TemplateId = String;
 #[non_exhaustive]
 pub struct PropertyField {
     /// Property key as declared by the template; up to 256 bytes.
-    pub name: String,
+    pub name: rt::Str,
     /// Value of the property (at most 1024 bytes).
-    pub value: String,
+    pub value: rt::Str,
 }
 
 impl PropertyField {
     /// A new `PropertyField` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<rt::Str>, value: impl Into<rt::Str>) -> Self {
         PropertyField {
             name: name.into(),
             value: value.into(),
         }
+    }
+}
+
+impl rt::wire::Record for PropertyField {
+    const NAME: &'static str = "PropertyField";
+    const FIELDS: &'static [&'static str] = &["name", "value"];
+    type Slots = (rt::wire::Required<rt::Str>, (rt::wire::Required<rt::Str>, ()));
+    #[inline]
+    fn assemble(
+        (value_name, (value_value, ())): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        PropertyField {
+            name: value_name,
+            value: value_value,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("name", &self.name).field("value", &self.value)
     }
 }
 
@@ -45,10 +63,7 @@ impl ::serde::Serialize for PropertyField {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("name", &self.name)
-            .field("value", &self.value)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -56,18 +71,7 @@ impl<'de> ::serde::Deserialize<'de> for PropertyField {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<String>, (rt::wire::Required<String>, ())),
-        >(deserializer, "PropertyField", &["name", "value"]) {
-            Ok((value_name, (value_value, ()))) => {
-                Ok(PropertyField {
-                    name: value_name,
-                    value: value_value,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -91,11 +95,32 @@ pub struct PropertyGroup {
 
 impl PropertyGroup {
     /// A new `PropertyGroup` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(template_id: impl Into<String>, fields: Vec<PropertyField>) -> Self {
+    pub fn new(template_id: impl Into<rt::Str>, fields: Vec<PropertyField>) -> Self {
         PropertyGroup {
             template_id: template_id.into(),
             fields,
         }
+    }
+}
+
+impl rt::wire::Record for PropertyGroup {
+    const NAME: &'static str = "PropertyGroup";
+    const FIELDS: &'static [&'static str] = &["template_id", "fields"];
+    type Slots = (
+        rt::wire::Required<TemplateId>,
+        (rt::wire::Required<Vec<PropertyField>>, ()),
+    );
+    #[inline]
+    fn assemble(
+        (value_template_id, (value_fields, ())): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        PropertyGroup {
+            template_id: value_template_id,
+            fields: value_fields,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("template_id", &self.template_id).field("fields", &self.fields)
     }
 }
 
@@ -104,10 +129,7 @@ impl ::serde::Serialize for PropertyGroup {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("template_id", &self.template_id)
-            .field("fields", &self.fields)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -115,21 +137,7 @@ impl<'de> ::serde::Deserialize<'de> for PropertyGroup {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<TemplateId>,
-                (rt::wire::Required<Vec<PropertyField>>, ()),
-            ),
-        >(deserializer, "PropertyGroup", &["template_id", "fields"]) {
-            Ok((value_template_id, (value_fields, ()))) => {
-                Ok(PropertyGroup {
-                    template_id: value_template_id,
-                    fields: value_fields,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -156,38 +164,12 @@ pub enum TemplateFilterBase {
     Other,
 }
 
-impl ::serde::Serialize for TemplateFilterBase {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            TemplateFilterBase::FilterSome(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "filter_some", value)
-            }
-            TemplateFilterBase::Other => rt::wire::serialize_void(serializer, "other"),
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for TemplateFilterBase {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for TemplateFilterBase {
+impl rt::wire::Tagged for TemplateFilterBase {
     const NAME: &'static str = "TemplateFilterBase";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "filter_some" => {
                 rt::wire::nested::<
@@ -199,6 +181,45 @@ impl rt::wire::DecodeTagged for TemplateFilterBase {
             }
             _ => rt::wire::other(map, TemplateFilterBase::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            TemplateFilterBase::FilterSome(value) => {
+                out.nested::<_, rt::wire::Plain>("filter_some", value)
+            }
+            TemplateFilterBase::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for TemplateFilterBase {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for TemplateFilterBase {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for TemplateFilterBase {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for TemplateFilterBase {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -242,41 +263,12 @@ pub enum TemplateError {
     Other,
 }
 
-impl ::serde::Serialize for TemplateError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            TemplateError::TemplateNotFound(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "template_not_found", value)
-            }
-            TemplateError::RestrictedContent => {
-                rt::wire::serialize_void(serializer, "restricted_content")
-            }
-            TemplateError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for TemplateError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for TemplateError {
+impl rt::wire::Tagged for TemplateError {
     const NAME: &'static str = "TemplateError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "template_not_found" => {
                 rt::wire::nested::<
@@ -289,6 +281,46 @@ impl rt::wire::DecodeTagged for TemplateError {
             "restricted_content" => rt::wire::void(map, TemplateError::RestrictedContent),
             _ => rt::wire::other(map, TemplateError::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            TemplateError::TemplateNotFound(value) => {
+                out.nested::<_, rt::wire::Plain>("template_not_found", value)
+            }
+            TemplateError::RestrictedContent => out.void("restricted_content"),
+            TemplateError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for TemplateError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for TemplateError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for TemplateError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for TemplateError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -322,51 +354,12 @@ impl From<TemplateError> for PropertiesError {
     }
 }
 
-impl ::serde::Serialize for PropertiesError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            PropertiesError::TemplateNotFound(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "template_not_found", value)
-            }
-            PropertiesError::RestrictedContent => {
-                rt::wire::serialize_void(serializer, "restricted_content")
-            }
-            PropertiesError::Path(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "path", value)
-            }
-            PropertiesError::UnsupportedFolder => {
-                rt::wire::serialize_void(serializer, "unsupported_folder")
-            }
-            PropertiesError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for PropertiesError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for PropertiesError {
+impl rt::wire::Tagged for PropertiesError {
     const NAME: &'static str = "PropertiesError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "template_not_found" => {
                 rt::wire::nested::<
@@ -392,6 +385,50 @@ impl rt::wire::DecodeTagged for PropertiesError {
             }
             _ => rt::wire::other(map, PropertiesError::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            PropertiesError::TemplateNotFound(value) => {
+                out.nested::<_, rt::wire::Plain>("template_not_found", value)
+            }
+            PropertiesError::RestrictedContent => out.void("restricted_content"),
+            PropertiesError::Path(value) => {
+                out.nested::<_, rt::wire::Plain>("path", value)
+            }
+            PropertiesError::UnsupportedFolder => out.void("unsupported_folder"),
+            PropertiesError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for PropertiesError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for PropertiesError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for PropertiesError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for PropertiesError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -437,62 +474,12 @@ impl From<PropertiesError> for InvalidPropertyGroupError {
     }
 }
 
-impl ::serde::Serialize for InvalidPropertyGroupError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            InvalidPropertyGroupError::TemplateNotFound(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "template_not_found", value)
-            }
-            InvalidPropertyGroupError::RestrictedContent => {
-                rt::wire::serialize_void(serializer, "restricted_content")
-            }
-            InvalidPropertyGroupError::Path(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "path", value)
-            }
-            InvalidPropertyGroupError::UnsupportedFolder => {
-                rt::wire::serialize_void(serializer, "unsupported_folder")
-            }
-            InvalidPropertyGroupError::PropertyFieldTooLarge => {
-                rt::wire::serialize_void(serializer, "property_field_too_large")
-            }
-            InvalidPropertyGroupError::DoesNotFitTemplate => {
-                rt::wire::serialize_void(serializer, "does_not_fit_template")
-            }
-            InvalidPropertyGroupError::DuplicatePropertyGroups => {
-                rt::wire::serialize_void(serializer, "duplicate_property_groups")
-            }
-            InvalidPropertyGroupError::Other => {
-                rt::wire::serialize_void(serializer, "other")
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for InvalidPropertyGroupError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for InvalidPropertyGroupError {
+impl rt::wire::Tagged for InvalidPropertyGroupError {
     const NAME: &'static str = "InvalidPropertyGroupError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "template_not_found" => {
                 rt::wire::nested::<
@@ -528,6 +515,63 @@ impl rt::wire::DecodeTagged for InvalidPropertyGroupError {
             _ => rt::wire::other(map, InvalidPropertyGroupError::Other),
         }
     }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            InvalidPropertyGroupError::TemplateNotFound(value) => {
+                out.nested::<_, rt::wire::Plain>("template_not_found", value)
+            }
+            InvalidPropertyGroupError::RestrictedContent => {
+                out.void("restricted_content")
+            }
+            InvalidPropertyGroupError::Path(value) => {
+                out.nested::<_, rt::wire::Plain>("path", value)
+            }
+            InvalidPropertyGroupError::UnsupportedFolder => {
+                out.void("unsupported_folder")
+            }
+            InvalidPropertyGroupError::PropertyFieldTooLarge => {
+                out.void("property_field_too_large")
+            }
+            InvalidPropertyGroupError::DoesNotFitTemplate => {
+                out.void("does_not_fit_template")
+            }
+            InvalidPropertyGroupError::DuplicatePropertyGroups => {
+                out.void("duplicate_property_groups")
+            }
+            InvalidPropertyGroupError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for InvalidPropertyGroupError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for InvalidPropertyGroupError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for InvalidPropertyGroupError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for InvalidPropertyGroupError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
+    }
 }
 
 /// Why the file addressed by a properties request could not be found.
@@ -537,7 +581,7 @@ impl rt::wire::DecodeTagged for InvalidPropertyGroupError {
 #[non_exhaustive]
 pub enum LookupError {
     /// The path is not valid; the value describes the problem.
-    MalformedPath(String),
+    MalformedPath(rt::Str),
     /// No file or folder exists there.
     NotFound,
     /// The path names something other than a file.
@@ -550,44 +594,12 @@ pub enum LookupError {
     Other,
 }
 
-impl ::serde::Serialize for LookupError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            LookupError::MalformedPath(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "malformed_path", value)
-            }
-            LookupError::NotFound => rt::wire::serialize_void(serializer, "not_found"),
-            LookupError::NotFile => rt::wire::serialize_void(serializer, "not_file"),
-            LookupError::NotFolder => rt::wire::serialize_void(serializer, "not_folder"),
-            LookupError::RestrictedContent => {
-                rt::wire::serialize_void(serializer, "restricted_content")
-            }
-            LookupError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for LookupError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for LookupError {
+impl rt::wire::Tagged for LookupError {
     const NAME: &'static str = "LookupError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "malformed_path" => {
                 rt::wire::nested::<
@@ -603,5 +615,48 @@ impl rt::wire::DecodeTagged for LookupError {
             "restricted_content" => rt::wire::void(map, LookupError::RestrictedContent),
             _ => rt::wire::other(map, LookupError::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            LookupError::MalformedPath(value) => {
+                out.nested::<_, rt::wire::Plain>("malformed_path", value)
+            }
+            LookupError::NotFound => out.void("not_found"),
+            LookupError::NotFile => out.void("not_file"),
+            LookupError::NotFolder => out.void("not_folder"),
+            LookupError::RestrictedContent => out.void("restricted_content"),
+            LookupError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for LookupError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for LookupError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for LookupError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for LookupError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }

@@ -32,34 +32,34 @@ static PATTERN_4: rt::validate::Pattern = rt::validate::Pattern::new(
 );
 
 /// Stone alias `files.Id`.
-pub type Id = String;
+pub type Id = rt::Str;
 
 /// Stone alias `files.ListFolderCursor`.
-pub type ListFolderCursor = String;
+pub type ListFolderCursor = rt::Str;
 
 /// Stone alias `files.MalformedPathError`.
-pub type MalformedPathError = Option<String>;
+pub type MalformedPathError = Option<rt::Str>;
 
 /// Stone alias `files.PathROrId`.
-pub type PathROrId = String;
+pub type PathROrId = rt::Str;
 
 /// Stone alias `files.ReadPath`.
-pub type ReadPath = String;
+pub type ReadPath = rt::Str;
 
 /// Stone alias `files.Rev`.
-pub type Rev = String;
+pub type Rev = rt::Str;
 
 /// Stone alias `files.Sha256HexHash`.
-pub type Sha256HexHash = String;
+pub type Sha256HexHash = rt::Str;
 
 /// Stone alias `files.SharedLinkUrl`.
-pub type SharedLinkUrl = String;
+pub type SharedLinkUrl = rt::Str;
 
 /// Stone alias `files.WritePath`.
-pub type WritePath = String;
+pub type WritePath = rt::Str;
 
 /// Stone alias `files.WritePathOrId`.
-pub type WritePathOrId = String;
+pub type WritePathOrId = rt::Str;
 
 /// What to do when the target path is already taken. Writing to a free path never conflicts, writing over a folder always does, and writing bytes identical to the existing file is a no-op; the modes differ only when a different file is already there.
 ///
@@ -74,39 +74,12 @@ pub enum WriteMode {
     Update(Rev),
 }
 
-impl ::serde::Serialize for WriteMode {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            WriteMode::Add => rt::wire::serialize_void(serializer, "add"),
-            WriteMode::Overwrite => rt::wire::serialize_void(serializer, "overwrite"),
-            WriteMode::Update(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "update", value)
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for WriteMode {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for WriteMode {
+impl rt::wire::Tagged for WriteMode {
     const NAME: &'static str = "WriteMode";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "add" => rt::wire::void(map, WriteMode::Add),
             "overwrite" => rt::wire::void(map, WriteMode::Overwrite),
@@ -120,6 +93,44 @@ impl rt::wire::DecodeTagged for WriteMode {
             }
             _ => Err(rt::wire::unknown_tag(tag, &["add", "overwrite", "update"])),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            WriteMode::Add => out.void("add"),
+            WriteMode::Overwrite => out.void("overwrite"),
+            WriteMode::Update(value) => out.nested::<_, rt::wire::Plain>("update", value),
+        }
+    }
+}
+
+impl ::serde::Serialize for WriteMode {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for WriteMode {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for WriteMode {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for WriteMode {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -163,7 +174,7 @@ pub struct CommitInfo {
 
 impl CommitInfo {
     /// A new `CommitInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(path: impl Into<String>) -> Self {
+    pub fn new(path: impl Into<rt::Str>) -> Self {
         CommitInfo {
             path: path.into(),
             mode: WriteMode::Add,
@@ -212,13 +223,72 @@ impl CommitInfo {
     }
 }
 
-impl ::serde::Serialize for CommitInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("path", &self.path)
+impl rt::wire::Record for CommitInfo {
+    const NAME: &'static str = "CommitInfo";
+    const FIELDS: &'static [&'static str] = &[
+        "path",
+        "mode",
+        "autorename",
+        "client_modified",
+        "mute",
+        "property_groups",
+        "strict_conflict",
+    ];
+    type Slots = (
+        rt::wire::Required<WritePathOrId>,
+        (
+            rt::wire::Defaulted<WriteMode>,
+            (
+                rt::wire::Defaulted<bool>,
+                (
+                    rt::wire::Optional<
+                        crate::common::DropboxTimestamp,
+                        rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                    >,
+                    (
+                        rt::wire::Defaulted<bool>,
+                        (
+                            rt::wire::Optional<
+                                Vec<crate::file_properties::PropertyGroup>,
+                            >,
+                            (rt::wire::Defaulted<bool>, ()),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_path,
+            (
+                value_mode,
+                (
+                    value_autorename,
+                    (
+                        value_client_modified,
+                        (
+                            value_mute,
+                            (value_property_groups, (value_strict_conflict, ())),
+                        ),
+                    ),
+                ),
+            ),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        CommitInfo {
+            path: value_path,
+            mode: value_mode.unwrap_or(WriteMode::Add),
+            autorename: value_autorename.unwrap_or(false),
+            client_modified: value_client_modified,
+            mute: value_mute.unwrap_or(false),
+            property_groups: value_property_groups,
+            strict_conflict: value_strict_conflict.unwrap_or(false),
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("path", &self.path)
             .field("mode", &self.mode)
             .field("autorename", &self.autorename)
             .optional_adapted::<
@@ -228,7 +298,15 @@ impl ::serde::Serialize for CommitInfo {
             .field("mute", &self.mute)
             .optional("property_groups", &self.property_groups)
             .field("strict_conflict", &self.strict_conflict)
-            .end()
+    }
+}
+
+impl ::serde::Serialize for CommitInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -236,75 +314,7 @@ impl<'de> ::serde::Deserialize<'de> for CommitInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<WritePathOrId>,
-                (
-                    rt::wire::Defaulted<WriteMode>,
-                    (
-                        rt::wire::Defaulted<bool>,
-                        (
-                            rt::wire::Optional<
-                                crate::common::DropboxTimestamp,
-                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                            >,
-                            (
-                                rt::wire::Defaulted<bool>,
-                                (
-                                    rt::wire::Optional<
-                                        Vec<crate::file_properties::PropertyGroup>,
-                                    >,
-                                    (rt::wire::Defaulted<bool>, ()),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        >(
-            deserializer,
-            "CommitInfo",
-            &[
-                "path",
-                "mode",
-                "autorename",
-                "client_modified",
-                "mute",
-                "property_groups",
-                "strict_conflict",
-            ],
-        ) {
-            Ok(
-                (
-                    value_path,
-                    (
-                        value_mode,
-                        (
-                            value_autorename,
-                            (
-                                value_client_modified,
-                                (
-                                    value_mute,
-                                    (value_property_groups, (value_strict_conflict, ())),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ) => {
-                Ok(CommitInfo {
-                    path: value_path,
-                    mode: value_mode.unwrap_or(WriteMode::Add),
-                    autorename: value_autorename.unwrap_or(false),
-                    client_modified: value_client_modified,
-                    mute: value_mute.unwrap_or(false),
-                    property_groups: value_property_groups,
-                    strict_conflict: value_strict_conflict.unwrap_or(false),
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -354,7 +364,7 @@ pub struct UploadArg {
 
 impl UploadArg {
     /// A new `UploadArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(path: impl Into<String>) -> Self {
+    pub fn new(path: impl Into<rt::Str>) -> Self {
         UploadArg {
             path: path.into(),
             mode: WriteMode::Add,
@@ -403,20 +413,87 @@ impl UploadArg {
         self
     }
     /// Sets `content_hash`.
-    pub fn with_content_hash(mut self, value: impl Into<String>) -> Self {
+    pub fn with_content_hash(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.content_hash = Some(value);
         self
     }
 }
 
-impl ::serde::Serialize for UploadArg {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("path", &self.path)
+impl rt::wire::Record for UploadArg {
+    const NAME: &'static str = "UploadArg";
+    const FIELDS: &'static [&'static str] = &[
+        "path",
+        "mode",
+        "autorename",
+        "client_modified",
+        "mute",
+        "property_groups",
+        "strict_conflict",
+        "content_hash",
+    ];
+    type Slots = (
+        rt::wire::Required<WritePathOrId>,
+        (
+            rt::wire::Defaulted<WriteMode>,
+            (
+                rt::wire::Defaulted<bool>,
+                (
+                    rt::wire::Optional<
+                        crate::common::DropboxTimestamp,
+                        rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                    >,
+                    (
+                        rt::wire::Defaulted<bool>,
+                        (
+                            rt::wire::Optional<
+                                Vec<crate::file_properties::PropertyGroup>,
+                            >,
+                            (
+                                rt::wire::Defaulted<bool>,
+                                (rt::wire::Optional<Sha256HexHash>, ()),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_path,
+            (
+                value_mode,
+                (
+                    value_autorename,
+                    (
+                        value_client_modified,
+                        (
+                            value_mute,
+                            (
+                                value_property_groups,
+                                (value_strict_conflict, (value_content_hash, ())),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        UploadArg {
+            path: value_path,
+            mode: value_mode.unwrap_or(WriteMode::Add),
+            autorename: value_autorename.unwrap_or(false),
+            client_modified: value_client_modified,
+            mute: value_mute.unwrap_or(false),
+            property_groups: value_property_groups,
+            strict_conflict: value_strict_conflict.unwrap_or(false),
+            content_hash: value_content_hash,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("path", &self.path)
             .field("mode", &self.mode)
             .field("autorename", &self.autorename)
             .optional_adapted::<
@@ -427,7 +504,15 @@ impl ::serde::Serialize for UploadArg {
             .optional("property_groups", &self.property_groups)
             .field("strict_conflict", &self.strict_conflict)
             .optional("content_hash", &self.content_hash)
-            .end()
+    }
+}
+
+impl ::serde::Serialize for UploadArg {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -435,83 +520,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<WritePathOrId>,
-                (
-                    rt::wire::Defaulted<WriteMode>,
-                    (
-                        rt::wire::Defaulted<bool>,
-                        (
-                            rt::wire::Optional<
-                                crate::common::DropboxTimestamp,
-                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                            >,
-                            (
-                                rt::wire::Defaulted<bool>,
-                                (
-                                    rt::wire::Optional<
-                                        Vec<crate::file_properties::PropertyGroup>,
-                                    >,
-                                    (
-                                        rt::wire::Defaulted<bool>,
-                                        (rt::wire::Optional<Sha256HexHash>, ()),
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        >(
-            deserializer,
-            "UploadArg",
-            &[
-                "path",
-                "mode",
-                "autorename",
-                "client_modified",
-                "mute",
-                "property_groups",
-                "strict_conflict",
-                "content_hash",
-            ],
-        ) {
-            Ok(
-                (
-                    value_path,
-                    (
-                        value_mode,
-                        (
-                            value_autorename,
-                            (
-                                value_client_modified,
-                                (
-                                    value_mute,
-                                    (
-                                        value_property_groups,
-                                        (value_strict_conflict, (value_content_hash, ())),
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ) => {
-                Ok(UploadArg {
-                    path: value_path,
-                    mode: value_mode.unwrap_or(WriteMode::Add),
-                    autorename: value_autorename.unwrap_or(false),
-                    client_modified: value_client_modified,
-                    mute: value_mute.unwrap_or(false),
-                    property_groups: value_property_groups,
-                    strict_conflict: value_strict_conflict.unwrap_or(false),
-                    content_hash: value_content_hash,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -550,16 +559,38 @@ pub struct UploadWriteFailed {
     /// Why the write failed.
     pub reason: WriteError,
     /// Session that now holds the uploaded bytes; the commit can be retried through [`upload_session/finish`](upload_session_finish) without sending them again.
-    pub upload_session_id: String,
+    pub upload_session_id: rt::Str,
 }
 
 impl UploadWriteFailed {
     /// A new `UploadWriteFailed` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(reason: WriteError, upload_session_id: impl Into<String>) -> Self {
+    pub fn new(reason: WriteError, upload_session_id: impl Into<rt::Str>) -> Self {
         UploadWriteFailed {
             reason,
             upload_session_id: upload_session_id.into(),
         }
+    }
+}
+
+impl rt::wire::Record for UploadWriteFailed {
+    const NAME: &'static str = "UploadWriteFailed";
+    const FIELDS: &'static [&'static str] = &["reason", "upload_session_id"];
+    type Slots = (rt::wire::Required<WriteError>, (rt::wire::Required<rt::Str>, ()));
+    #[inline]
+    fn assemble(
+        (
+            value_reason,
+            (value_upload_session_id, ()),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        UploadWriteFailed {
+            reason: value_reason,
+            upload_session_id: value_upload_session_id,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("reason", &self.reason)
+            .field("upload_session_id", &self.upload_session_id)
     }
 }
 
@@ -568,10 +599,7 @@ impl ::serde::Serialize for UploadWriteFailed {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("reason", &self.reason)
-            .field("upload_session_id", &self.upload_session_id)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -579,18 +607,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadWriteFailed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<WriteError>, (rt::wire::Required<String>, ())),
-        >(deserializer, "UploadWriteFailed", &["reason", "upload_session_id"]) {
-            Ok((value_reason, (value_upload_session_id, ()))) => {
-                Ok(UploadWriteFailed {
-                    reason: value_reason,
-                    upload_session_id: value_upload_session_id,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -636,50 +653,12 @@ pub enum UploadError {
     Other,
 }
 
-impl ::serde::Serialize for UploadError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            UploadError::Path(value) => {
-                rt::wire::serialize_flat(serializer, "path", value)
-            }
-            UploadError::PropertiesError(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "properties_error", value)
-            }
-            UploadError::PayloadTooLarge => {
-                rt::wire::serialize_void(serializer, "payload_too_large")
-            }
-            UploadError::ContentHashMismatch => {
-                rt::wire::serialize_void(serializer, "content_hash_mismatch")
-            }
-            UploadError::EncryptionNotSupported => {
-                rt::wire::serialize_void(serializer, "encryption_not_supported")
-            }
-            UploadError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UploadError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for UploadError {
+impl rt::wire::Tagged for UploadError {
     const NAME: &'static str = "UploadError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "path" => rt::wire::flat(map, UploadError::Path),
             "properties_error" => {
@@ -699,6 +678,49 @@ impl rt::wire::DecodeTagged for UploadError {
             }
             _ => rt::wire::other(map, UploadError::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            UploadError::Path(value) => out.flat("path", value),
+            UploadError::PropertiesError(value) => {
+                out.nested::<_, rt::wire::Plain>("properties_error", value)
+            }
+            UploadError::PayloadTooLarge => out.void("payload_too_large"),
+            UploadError::ContentHashMismatch => out.void("content_hash_mismatch"),
+            UploadError::EncryptionNotSupported => out.void("encryption_not_supported"),
+            UploadError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for UploadError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for UploadError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for UploadError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for UploadError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -744,20 +766,33 @@ pub enum UploadSessionType {
     Other,
 }
 
+impl rt::wire::Tagged for UploadSessionType {
+    const NAME: &'static str = "UploadSessionType";
+    fn decode_tagged<M: rt::wire::Members>(
+        tag: &str,
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
+        match tag {
+            "sequential" => rt::wire::void(map, UploadSessionType::Sequential),
+            "concurrent" => rt::wire::void(map, UploadSessionType::Concurrent),
+            _ => rt::wire::other(map, UploadSessionType::Other),
+        }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            UploadSessionType::Sequential => out.void("sequential"),
+            UploadSessionType::Concurrent => out.void("concurrent"),
+            UploadSessionType::Other => out.void("other"),
+        }
+    }
+}
+
 impl ::serde::Serialize for UploadSessionType {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        match self {
-            UploadSessionType::Sequential => {
-                rt::wire::serialize_void(serializer, "sequential")
-            }
-            UploadSessionType::Concurrent => {
-                rt::wire::serialize_void(serializer, "concurrent")
-            }
-            UploadSessionType::Other => rt::wire::serialize_void(serializer, "other"),
-        }
+        rt::wire::serialize_tagged(self, serializer)
     }
 }
 
@@ -769,17 +804,17 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionType {
     }
 }
 
-impl rt::wire::DecodeTagged for UploadSessionType {
-    const NAME: &'static str = "UploadSessionType";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
-        tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
-        match tag {
-            "sequential" => rt::wire::void(map, UploadSessionType::Sequential),
-            "concurrent" => rt::wire::void(map, UploadSessionType::Concurrent),
-            _ => rt::wire::other(map, UploadSessionType::Other),
-        }
+impl rt::json::Decode for UploadSessionType {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for UploadSessionType {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -826,7 +861,7 @@ impl UploadSessionStartArg {
         self
     }
     /// Sets `content_hash`.
-    pub fn with_content_hash(mut self, value: impl Into<String>) -> Self {
+    pub fn with_content_hash(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.content_hash = Some(value);
         self
@@ -839,16 +874,39 @@ impl Default for UploadSessionStartArg {
     }
 }
 
+impl rt::wire::Record for UploadSessionStartArg {
+    const NAME: &'static str = "UploadSessionStartArg";
+    const FIELDS: &'static [&'static str] = &["close", "session_type", "content_hash"];
+    type Slots = (
+        rt::wire::Defaulted<bool>,
+        (rt::wire::Optional<UploadSessionType>, (rt::wire::Optional<Sha256HexHash>, ())),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_close,
+            (value_session_type, (value_content_hash, ())),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        UploadSessionStartArg {
+            close: value_close.unwrap_or(false),
+            session_type: value_session_type,
+            content_hash: value_content_hash,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("close", &self.close)
+            .optional("session_type", &self.session_type)
+            .optional("content_hash", &self.content_hash)
+    }
+}
+
 impl ::serde::Serialize for UploadSessionStartArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("close", &self.close)
-            .optional("session_type", &self.session_type)
-            .optional("content_hash", &self.content_hash)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -856,29 +914,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Defaulted<bool>,
-                (
-                    rt::wire::Optional<UploadSessionType>,
-                    (rt::wire::Optional<Sha256HexHash>, ()),
-                ),
-            ),
-        >(
-            deserializer,
-            "UploadSessionStartArg",
-            &["close", "session_type", "content_hash"],
-        ) {
-            Ok((value_close, (value_session_type, (value_content_hash, ())))) => {
-                Ok(UploadSessionStartArg {
-                    close: value_close.unwrap_or(false),
-                    session_type: value_session_type,
-                    content_hash: value_content_hash,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -907,15 +943,32 @@ impl rt::validate::Validate for UploadSessionStartArg {
 #[non_exhaustive]
 pub struct UploadSessionStartResult {
     /// Put this into the cursor of every following [`upload_session/append:2`](upload_session_append_v2) and [`upload_session/finish`](upload_session_finish) call.
-    pub session_id: String,
+    pub session_id: rt::Str,
 }
 
 impl UploadSessionStartResult {
     /// A new `UploadSessionStartResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(session_id: impl Into<String>) -> Self {
+    pub fn new(session_id: impl Into<rt::Str>) -> Self {
         UploadSessionStartResult {
             session_id: session_id.into(),
         }
+    }
+}
+
+impl rt::wire::Record for UploadSessionStartResult {
+    const NAME: &'static str = "UploadSessionStartResult";
+    const FIELDS: &'static [&'static str] = &["session_id"];
+    type Slots = (rt::wire::Required<rt::Str>, ());
+    #[inline]
+    fn assemble(
+        (value_session_id, ()): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        UploadSessionStartResult {
+            session_id: value_session_id,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("session_id", &self.session_id)
     }
 }
 
@@ -924,7 +977,7 @@ impl ::serde::Serialize for UploadSessionStartResult {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer).field("session_id", &self.session_id).end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -932,17 +985,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<String>, ()),
-        >(deserializer, "UploadSessionStartResult", &["session_id"]) {
-            Ok((value_session_id, ())) => {
-                Ok(UploadSessionStartResult {
-                    session_id: value_session_id,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -964,51 +1007,12 @@ pub enum UploadSessionStartError {
     Other,
 }
 
-impl ::serde::Serialize for UploadSessionStartError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            UploadSessionStartError::ConcurrentSessionDataNotAllowed => {
-                rt::wire::serialize_void(
-                    serializer,
-                    "concurrent_session_data_not_allowed",
-                )
-            }
-            UploadSessionStartError::ConcurrentSessionCloseNotAllowed => {
-                rt::wire::serialize_void(
-                    serializer,
-                    "concurrent_session_close_not_allowed",
-                )
-            }
-            UploadSessionStartError::PayloadTooLarge => {
-                rt::wire::serialize_void(serializer, "payload_too_large")
-            }
-            UploadSessionStartError::ContentHashMismatch => {
-                rt::wire::serialize_void(serializer, "content_hash_mismatch")
-            }
-            UploadSessionStartError::Other => {
-                rt::wire::serialize_void(serializer, "other")
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UploadSessionStartError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for UploadSessionStartError {
+impl rt::wire::Tagged for UploadSessionStartError {
     const NAME: &'static str = "UploadSessionStartError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "concurrent_session_data_not_allowed" => {
                 rt::wire::void(
@@ -1030,6 +1034,52 @@ impl rt::wire::DecodeTagged for UploadSessionStartError {
             }
             _ => rt::wire::other(map, UploadSessionStartError::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            UploadSessionStartError::ConcurrentSessionDataNotAllowed => {
+                out.void("concurrent_session_data_not_allowed")
+            }
+            UploadSessionStartError::ConcurrentSessionCloseNotAllowed => {
+                out.void("concurrent_session_close_not_allowed")
+            }
+            UploadSessionStartError::PayloadTooLarge => out.void("payload_too_large"),
+            UploadSessionStartError::ContentHashMismatch => {
+                out.void("content_hash_mismatch")
+            }
+            UploadSessionStartError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for UploadSessionStartError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for UploadSessionStartError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for UploadSessionStartError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for UploadSessionStartError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -1076,15 +1126,34 @@ impl UploadSessionStartBatchArg {
     }
 }
 
+impl rt::wire::Record for UploadSessionStartBatchArg {
+    const NAME: &'static str = "UploadSessionStartBatchArg";
+    const FIELDS: &'static [&'static str] = &["session_type", "num_sessions"];
+    type Slots = (rt::wire::Optional<UploadSessionType>, (rt::wire::Required<u64>, ()));
+    #[inline]
+    fn assemble(
+        (
+            value_session_type,
+            (value_num_sessions, ()),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        UploadSessionStartBatchArg {
+            session_type: value_session_type,
+            num_sessions: value_num_sessions,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.optional("session_type", &self.session_type)
+            .field("num_sessions", &self.num_sessions)
+    }
+}
+
 impl ::serde::Serialize for UploadSessionStartBatchArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .optional("session_type", &self.session_type)
-            .field("num_sessions", &self.num_sessions)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -1092,22 +1161,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartBatchArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Optional<UploadSessionType>, (rt::wire::Required<u64>, ())),
-        >(
-            deserializer,
-            "UploadSessionStartBatchArg",
-            &["session_type", "num_sessions"],
-        ) {
-            Ok((value_session_type, (value_num_sessions, ()))) => {
-                Ok(UploadSessionStartBatchArg {
-                    session_type: value_session_type,
-                    num_sessions: value_num_sessions,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -1134,15 +1188,32 @@ impl rt::validate::Validate for UploadSessionStartBatchArg {
 #[non_exhaustive]
 pub struct UploadSessionStartBatchResult {
     /// IDs of the new sessions, one per requested session.
-    pub session_ids: Vec<String>,
+    pub session_ids: Vec<rt::Str>,
 }
 
 impl UploadSessionStartBatchResult {
     /// A new `UploadSessionStartBatchResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(session_ids: Vec<String>) -> Self {
+    pub fn new(session_ids: Vec<rt::Str>) -> Self {
         UploadSessionStartBatchResult {
             session_ids,
         }
+    }
+}
+
+impl rt::wire::Record for UploadSessionStartBatchResult {
+    const NAME: &'static str = "UploadSessionStartBatchResult";
+    const FIELDS: &'static [&'static str] = &["session_ids"];
+    type Slots = (rt::wire::Required<Vec<rt::Str>>, ());
+    #[inline]
+    fn assemble(
+        (value_session_ids, ()): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        UploadSessionStartBatchResult {
+            session_ids: value_session_ids,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("session_ids", &self.session_ids)
     }
 }
 
@@ -1151,7 +1222,7 @@ impl ::serde::Serialize for UploadSessionStartBatchResult {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer).field("session_ids", &self.session_ids).end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -1159,17 +1230,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartBatchResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<Vec<String>>, ()),
-        >(deserializer, "UploadSessionStartBatchResult", &["session_ids"]) {
-            Ok((value_session_ids, ())) => {
-                Ok(UploadSessionStartBatchResult {
-                    session_ids: value_session_ids,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -1180,18 +1241,36 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartBatchResult {
 #[non_exhaustive]
 pub struct UploadSessionCursor {
     /// Which session: the value [`upload_session/start`](upload_session_start) handed out.
-    pub session_id: String,
+    pub session_id: rt::Str,
     /// Number of bytes the session has received so far, i.e. where the next piece goes. A mismatch is reported so that lost or repeated pieces are detected.
     pub offset: u64,
 }
 
 impl UploadSessionCursor {
     /// A new `UploadSessionCursor` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(session_id: impl Into<String>, offset: u64) -> Self {
+    pub fn new(session_id: impl Into<rt::Str>, offset: u64) -> Self {
         UploadSessionCursor {
             session_id: session_id.into(),
             offset,
         }
+    }
+}
+
+impl rt::wire::Record for UploadSessionCursor {
+    const NAME: &'static str = "UploadSessionCursor";
+    const FIELDS: &'static [&'static str] = &["session_id", "offset"];
+    type Slots = (rt::wire::Required<rt::Str>, (rt::wire::Required<u64>, ()));
+    #[inline]
+    fn assemble(
+        (value_session_id, (value_offset, ())): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        UploadSessionCursor {
+            session_id: value_session_id,
+            offset: value_offset,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("session_id", &self.session_id).field("offset", &self.offset)
     }
 }
 
@@ -1200,10 +1279,7 @@ impl ::serde::Serialize for UploadSessionCursor {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("session_id", &self.session_id)
-            .field("offset", &self.offset)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -1211,18 +1287,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionCursor {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<String>, (rt::wire::Required<u64>, ())),
-        >(deserializer, "UploadSessionCursor", &["session_id", "offset"]) {
-            Ok((value_session_id, (value_offset, ()))) => {
-                Ok(UploadSessionCursor {
-                    session_id: value_session_id,
-                    offset: value_offset,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -1261,10 +1326,37 @@ impl UploadSessionAppendArg {
         self
     }
     /// Sets `content_hash`.
-    pub fn with_content_hash(mut self, value: impl Into<String>) -> Self {
+    pub fn with_content_hash(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.content_hash = Some(value);
         self
+    }
+}
+
+impl rt::wire::Record for UploadSessionAppendArg {
+    const NAME: &'static str = "UploadSessionAppendArg";
+    const FIELDS: &'static [&'static str] = &["cursor", "close", "content_hash"];
+    type Slots = (
+        rt::wire::Required<UploadSessionCursor>,
+        (rt::wire::Defaulted<bool>, (rt::wire::Optional<Sha256HexHash>, ())),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_cursor,
+            (value_close, (value_content_hash, ())),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        UploadSessionAppendArg {
+            cursor: value_cursor,
+            close: value_close.unwrap_or(false),
+            content_hash: value_content_hash,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("cursor", &self.cursor)
+            .field("close", &self.close)
+            .optional("content_hash", &self.content_hash)
     }
 }
 
@@ -1273,11 +1365,7 @@ impl ::serde::Serialize for UploadSessionAppendArg {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("cursor", &self.cursor)
-            .field("close", &self.close)
-            .optional("content_hash", &self.content_hash)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -1285,22 +1373,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<UploadSessionCursor>,
-                (rt::wire::Defaulted<bool>, (rt::wire::Optional<Sha256HexHash>, ())),
-            ),
-        >(deserializer, "UploadSessionAppendArg", &["cursor", "close", "content_hash"]) {
-            Ok((value_cursor, (value_close, (value_content_hash, ())))) => {
-                Ok(UploadSessionAppendArg {
-                    cursor: value_cursor,
-                    close: value_close.unwrap_or(false),
-                    content_hash: value_content_hash,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -1335,14 +1408,29 @@ impl UploadSessionOffsetError {
     }
 }
 
+impl rt::wire::Record for UploadSessionOffsetError {
+    const NAME: &'static str = "UploadSessionOffsetError";
+    const FIELDS: &'static [&'static str] = &["correct_offset"];
+    type Slots = (rt::wire::Required<u64>, ());
+    #[inline]
+    fn assemble(
+        (value_correct_offset, ()): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        UploadSessionOffsetError {
+            correct_offset: value_correct_offset,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("correct_offset", &self.correct_offset)
+    }
+}
+
 impl ::serde::Serialize for UploadSessionOffsetError {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("correct_offset", &self.correct_offset)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -1350,17 +1438,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionOffsetError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<u64>, ()),
-        >(deserializer, "UploadSessionOffsetError", &["correct_offset"]) {
-            Ok((value_correct_offset, ())) => {
-                Ok(UploadSessionOffsetError {
-                    correct_offset: value_correct_offset,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -1390,60 +1468,12 @@ pub enum UploadSessionAppendError {
     Other,
 }
 
-impl ::serde::Serialize for UploadSessionAppendError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            UploadSessionAppendError::NotFound => {
-                rt::wire::serialize_void(serializer, "not_found")
-            }
-            UploadSessionAppendError::IncorrectOffset(value) => {
-                rt::wire::serialize_flat(serializer, "incorrect_offset", value)
-            }
-            UploadSessionAppendError::Closed => {
-                rt::wire::serialize_void(serializer, "closed")
-            }
-            UploadSessionAppendError::TooLarge => {
-                rt::wire::serialize_void(serializer, "too_large")
-            }
-            UploadSessionAppendError::ConcurrentSessionInvalidOffset => {
-                rt::wire::serialize_void(serializer, "concurrent_session_invalid_offset")
-            }
-            UploadSessionAppendError::ConcurrentSessionInvalidDataSize => {
-                rt::wire::serialize_void(
-                    serializer,
-                    "concurrent_session_invalid_data_size",
-                )
-            }
-            UploadSessionAppendError::PayloadTooLarge => {
-                rt::wire::serialize_void(serializer, "payload_too_large")
-            }
-            UploadSessionAppendError::ContentHashMismatch => {
-                rt::wire::serialize_void(serializer, "content_hash_mismatch")
-            }
-            UploadSessionAppendError::Other => {
-                rt::wire::serialize_void(serializer, "other")
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for UploadSessionAppendError {
+impl rt::wire::Tagged for UploadSessionAppendError {
     const NAME: &'static str = "UploadSessionAppendError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "not_found" => rt::wire::void(map, UploadSessionAppendError::NotFound),
             "incorrect_offset" => {
@@ -1471,6 +1501,58 @@ impl rt::wire::DecodeTagged for UploadSessionAppendError {
             }
             _ => rt::wire::other(map, UploadSessionAppendError::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            UploadSessionAppendError::NotFound => out.void("not_found"),
+            UploadSessionAppendError::IncorrectOffset(value) => {
+                out.flat("incorrect_offset", value)
+            }
+            UploadSessionAppendError::Closed => out.void("closed"),
+            UploadSessionAppendError::TooLarge => out.void("too_large"),
+            UploadSessionAppendError::ConcurrentSessionInvalidOffset => {
+                out.void("concurrent_session_invalid_offset")
+            }
+            UploadSessionAppendError::ConcurrentSessionInvalidDataSize => {
+                out.void("concurrent_session_invalid_data_size")
+            }
+            UploadSessionAppendError::PayloadTooLarge => out.void("payload_too_large"),
+            UploadSessionAppendError::ContentHashMismatch => {
+                out.void("content_hash_mismatch")
+            }
+            UploadSessionAppendError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for UploadSessionAppendError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for UploadSessionAppendError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for UploadSessionAppendError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -1520,16 +1602,39 @@ impl UploadSessionAppendBatchArgEntry {
     }
 }
 
+impl rt::wire::Record for UploadSessionAppendBatchArgEntry {
+    const NAME: &'static str = "UploadSessionAppendBatchArgEntry";
+    const FIELDS: &'static [&'static str] = &["cursor", "length", "close"];
+    type Slots = (
+        rt::wire::Required<UploadSessionCursor>,
+        (rt::wire::Required<u64>, (rt::wire::Defaulted<bool>, ())),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_cursor,
+            (value_length, (value_close, ())),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        UploadSessionAppendBatchArgEntry {
+            cursor: value_cursor,
+            length: value_length,
+            close: value_close.unwrap_or(false),
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("cursor", &self.cursor)
+            .field("length", &self.length)
+            .field("close", &self.close)
+    }
+}
+
 impl ::serde::Serialize for UploadSessionAppendBatchArgEntry {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("cursor", &self.cursor)
-            .field("length", &self.length)
-            .field("close", &self.close)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -1537,26 +1642,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchArgEntry {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<UploadSessionCursor>,
-                (rt::wire::Required<u64>, (rt::wire::Defaulted<bool>, ())),
-            ),
-        >(
-            deserializer,
-            "UploadSessionAppendBatchArgEntry",
-            &["cursor", "length", "close"],
-        ) {
-            Ok((value_cursor, (value_length, (value_close, ())))) => {
-                Ok(UploadSessionAppendBatchArgEntry {
-                    cursor: value_cursor,
-                    length: value_length,
-                    close: value_close.unwrap_or(false),
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -1587,10 +1673,34 @@ impl UploadSessionAppendBatchArg {
         }
     }
     /// Sets `content_hash`.
-    pub fn with_content_hash(mut self, value: impl Into<String>) -> Self {
+    pub fn with_content_hash(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.content_hash = Some(value);
         self
+    }
+}
+
+impl rt::wire::Record for UploadSessionAppendBatchArg {
+    const NAME: &'static str = "UploadSessionAppendBatchArg";
+    const FIELDS: &'static [&'static str] = &["entries", "content_hash"];
+    type Slots = (
+        rt::wire::Required<Vec<UploadSessionAppendBatchArgEntry>>,
+        (rt::wire::Optional<Sha256HexHash>, ()),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_entries,
+            (value_content_hash, ()),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        UploadSessionAppendBatchArg {
+            entries: value_entries,
+            content_hash: value_content_hash,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("entries", &self.entries).optional("content_hash", &self.content_hash)
     }
 }
 
@@ -1599,10 +1709,7 @@ impl ::serde::Serialize for UploadSessionAppendBatchArg {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("entries", &self.entries)
-            .optional("content_hash", &self.content_hash)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -1610,21 +1717,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<Vec<UploadSessionAppendBatchArgEntry>>,
-                (rt::wire::Optional<Sha256HexHash>, ()),
-            ),
-        >(deserializer, "UploadSessionAppendBatchArg", &["entries", "content_hash"]) {
-            Ok((value_entries, (value_content_hash, ()))) => {
-                Ok(UploadSessionAppendBatchArg {
-                    entries: value_entries,
-                    content_hash: value_content_hash,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -1666,54 +1759,12 @@ pub enum UploadSessionAppendBatchEntryError {
     Other,
 }
 
-impl ::serde::Serialize for UploadSessionAppendBatchEntryError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            UploadSessionAppendBatchEntryError::NotFound => {
-                rt::wire::serialize_void(serializer, "not_found")
-            }
-            UploadSessionAppendBatchEntryError::IncorrectOffset(value) => {
-                rt::wire::serialize_flat(serializer, "incorrect_offset", value)
-            }
-            UploadSessionAppendBatchEntryError::Closed => {
-                rt::wire::serialize_void(serializer, "closed")
-            }
-            UploadSessionAppendBatchEntryError::TooLarge => {
-                rt::wire::serialize_void(serializer, "too_large")
-            }
-            UploadSessionAppendBatchEntryError::ConcurrentSessionInvalidOffset => {
-                rt::wire::serialize_void(serializer, "concurrent_session_invalid_offset")
-            }
-            UploadSessionAppendBatchEntryError::ConcurrentSessionInvalidDataSize => {
-                rt::wire::serialize_void(
-                    serializer,
-                    "concurrent_session_invalid_data_size",
-                )
-            }
-            UploadSessionAppendBatchEntryError::Other => {
-                rt::wire::serialize_void(serializer, "other")
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchEntryError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for UploadSessionAppendBatchEntryError {
+impl rt::wire::Tagged for UploadSessionAppendBatchEntryError {
     const NAME: &'static str = "UploadSessionAppendBatchEntryError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "not_found" => {
                 rt::wire::void(map, UploadSessionAppendBatchEntryError::NotFound)
@@ -1740,6 +1791,54 @@ impl rt::wire::DecodeTagged for UploadSessionAppendBatchEntryError {
             _ => rt::wire::other(map, UploadSessionAppendBatchEntryError::Other),
         }
     }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            UploadSessionAppendBatchEntryError::NotFound => out.void("not_found"),
+            UploadSessionAppendBatchEntryError::IncorrectOffset(value) => {
+                out.flat("incorrect_offset", value)
+            }
+            UploadSessionAppendBatchEntryError::Closed => out.void("closed"),
+            UploadSessionAppendBatchEntryError::TooLarge => out.void("too_large"),
+            UploadSessionAppendBatchEntryError::ConcurrentSessionInvalidOffset => {
+                out.void("concurrent_session_invalid_offset")
+            }
+            UploadSessionAppendBatchEntryError::ConcurrentSessionInvalidDataSize => {
+                out.void("concurrent_session_invalid_data_size")
+            }
+            UploadSessionAppendBatchEntryError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for UploadSessionAppendBatchEntryError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchEntryError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for UploadSessionAppendBatchEntryError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for UploadSessionAppendBatchEntryError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
+    }
 }
 
 /// Outcome for one entry of [`upload_session/append_batch`](upload_session_append_batch).
@@ -1753,40 +1852,12 @@ pub enum UploadSessionAppendBatchResultEntry {
     Failure(UploadSessionAppendBatchEntryError),
 }
 
-impl ::serde::Serialize for UploadSessionAppendBatchResultEntry {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            UploadSessionAppendBatchResultEntry::Success => {
-                rt::wire::serialize_void(serializer, "success")
-            }
-            UploadSessionAppendBatchResultEntry::Failure(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "failure", value)
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchResultEntry {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for UploadSessionAppendBatchResultEntry {
+impl rt::wire::Tagged for UploadSessionAppendBatchResultEntry {
     const NAME: &'static str = "UploadSessionAppendBatchResultEntry";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "success" => {
                 rt::wire::void(map, UploadSessionAppendBatchResultEntry::Success)
@@ -1801,6 +1872,45 @@ impl rt::wire::DecodeTagged for UploadSessionAppendBatchResultEntry {
             }
             _ => Err(rt::wire::unknown_tag(tag, &["success", "failure"])),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            UploadSessionAppendBatchResultEntry::Success => out.void("success"),
+            UploadSessionAppendBatchResultEntry::Failure(value) => {
+                out.nested::<_, rt::wire::Plain>("failure", value)
+            }
+        }
+    }
+}
+
+impl ::serde::Serialize for UploadSessionAppendBatchResultEntry {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchResultEntry {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for UploadSessionAppendBatchResultEntry {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for UploadSessionAppendBatchResultEntry {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -1823,12 +1933,27 @@ impl UploadSessionAppendBatchResult {
     }
 }
 
+impl rt::wire::Record for UploadSessionAppendBatchResult {
+    const NAME: &'static str = "UploadSessionAppendBatchResult";
+    const FIELDS: &'static [&'static str] = &["entries"];
+    type Slots = (rt::wire::Required<Vec<UploadSessionAppendBatchResultEntry>>, ());
+    #[inline]
+    fn assemble((value_entries, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
+        UploadSessionAppendBatchResult {
+            entries: value_entries,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("entries", &self.entries)
+    }
+}
+
 impl ::serde::Serialize for UploadSessionAppendBatchResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer).field("entries", &self.entries).end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -1836,17 +1961,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<Vec<UploadSessionAppendBatchResultEntry>>, ()),
-        >(deserializer, "UploadSessionAppendBatchResult", &["entries"]) {
-            Ok((value_entries, ())) => {
-                Ok(UploadSessionAppendBatchResult {
-                    entries: value_entries,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -1866,42 +1981,12 @@ pub enum UploadSessionAppendBatchError {
     Other,
 }
 
-impl ::serde::Serialize for UploadSessionAppendBatchError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            UploadSessionAppendBatchError::PayloadTooLarge => {
-                rt::wire::serialize_void(serializer, "payload_too_large")
-            }
-            UploadSessionAppendBatchError::ContentHashMismatch => {
-                rt::wire::serialize_void(serializer, "content_hash_mismatch")
-            }
-            UploadSessionAppendBatchError::LengthMismatch => {
-                rt::wire::serialize_void(serializer, "length_mismatch")
-            }
-            UploadSessionAppendBatchError::Other => {
-                rt::wire::serialize_void(serializer, "other")
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for UploadSessionAppendBatchError {
+impl rt::wire::Tagged for UploadSessionAppendBatchError {
     const NAME: &'static str = "UploadSessionAppendBatchError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "payload_too_large" => {
                 rt::wire::void(map, UploadSessionAppendBatchError::PayloadTooLarge)
@@ -1914,6 +1999,49 @@ impl rt::wire::DecodeTagged for UploadSessionAppendBatchError {
             }
             _ => rt::wire::other(map, UploadSessionAppendBatchError::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            UploadSessionAppendBatchError::PayloadTooLarge => {
+                out.void("payload_too_large")
+            }
+            UploadSessionAppendBatchError::ContentHashMismatch => {
+                out.void("content_hash_mismatch")
+            }
+            UploadSessionAppendBatchError::LengthMismatch => out.void("length_mismatch"),
+            UploadSessionAppendBatchError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for UploadSessionAppendBatchError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for UploadSessionAppendBatchError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for UploadSessionAppendBatchError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -1957,10 +2085,37 @@ impl UploadSessionFinishArg {
         }
     }
     /// Sets `content_hash`.
-    pub fn with_content_hash(mut self, value: impl Into<String>) -> Self {
+    pub fn with_content_hash(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.content_hash = Some(value);
         self
+    }
+}
+
+impl rt::wire::Record for UploadSessionFinishArg {
+    const NAME: &'static str = "UploadSessionFinishArg";
+    const FIELDS: &'static [&'static str] = &["cursor", "commit", "content_hash"];
+    type Slots = (
+        rt::wire::Required<UploadSessionCursor>,
+        (rt::wire::Required<CommitInfo>, (rt::wire::Optional<Sha256HexHash>, ())),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_cursor,
+            (value_commit, (value_content_hash, ())),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        UploadSessionFinishArg {
+            cursor: value_cursor,
+            commit: value_commit,
+            content_hash: value_content_hash,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("cursor", &self.cursor)
+            .field("commit", &self.commit)
+            .optional("content_hash", &self.content_hash)
     }
 }
 
@@ -1969,11 +2124,7 @@ impl ::serde::Serialize for UploadSessionFinishArg {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("cursor", &self.cursor)
-            .field("commit", &self.commit)
-            .optional("content_hash", &self.content_hash)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -1981,26 +2132,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<UploadSessionCursor>,
-                (rt::wire::Required<CommitInfo>, (rt::wire::Optional<Sha256HexHash>, ())),
-            ),
-        >(
-            deserializer,
-            "UploadSessionFinishArg",
-            &["cursor", "commit", "content_hash"],
-        ) {
-            Ok((value_cursor, (value_commit, (value_content_hash, ())))) => {
-                Ok(UploadSessionFinishArg {
-                    cursor: value_cursor,
-                    commit: value_commit,
-                    content_hash: value_content_hash,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -2046,60 +2178,12 @@ pub enum UploadSessionLookupError {
     Other,
 }
 
-impl ::serde::Serialize for UploadSessionLookupError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            UploadSessionLookupError::NotFound => {
-                rt::wire::serialize_void(serializer, "not_found")
-            }
-            UploadSessionLookupError::IncorrectOffset(value) => {
-                rt::wire::serialize_flat(serializer, "incorrect_offset", value)
-            }
-            UploadSessionLookupError::Closed => {
-                rt::wire::serialize_void(serializer, "closed")
-            }
-            UploadSessionLookupError::NotClosed => {
-                rt::wire::serialize_void(serializer, "not_closed")
-            }
-            UploadSessionLookupError::TooLarge => {
-                rt::wire::serialize_void(serializer, "too_large")
-            }
-            UploadSessionLookupError::ConcurrentSessionInvalidOffset => {
-                rt::wire::serialize_void(serializer, "concurrent_session_invalid_offset")
-            }
-            UploadSessionLookupError::ConcurrentSessionInvalidDataSize => {
-                rt::wire::serialize_void(
-                    serializer,
-                    "concurrent_session_invalid_data_size",
-                )
-            }
-            UploadSessionLookupError::PayloadTooLarge => {
-                rt::wire::serialize_void(serializer, "payload_too_large")
-            }
-            UploadSessionLookupError::Other => {
-                rt::wire::serialize_void(serializer, "other")
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UploadSessionLookupError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for UploadSessionLookupError {
+impl rt::wire::Tagged for UploadSessionLookupError {
     const NAME: &'static str = "UploadSessionLookupError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "not_found" => rt::wire::void(map, UploadSessionLookupError::NotFound),
             "incorrect_offset" => {
@@ -2125,6 +2209,56 @@ impl rt::wire::DecodeTagged for UploadSessionLookupError {
             }
             _ => rt::wire::other(map, UploadSessionLookupError::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            UploadSessionLookupError::NotFound => out.void("not_found"),
+            UploadSessionLookupError::IncorrectOffset(value) => {
+                out.flat("incorrect_offset", value)
+            }
+            UploadSessionLookupError::Closed => out.void("closed"),
+            UploadSessionLookupError::NotClosed => out.void("not_closed"),
+            UploadSessionLookupError::TooLarge => out.void("too_large"),
+            UploadSessionLookupError::ConcurrentSessionInvalidOffset => {
+                out.void("concurrent_session_invalid_offset")
+            }
+            UploadSessionLookupError::ConcurrentSessionInvalidDataSize => {
+                out.void("concurrent_session_invalid_data_size")
+            }
+            UploadSessionLookupError::PayloadTooLarge => out.void("payload_too_large"),
+            UploadSessionLookupError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for UploadSessionLookupError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for UploadSessionLookupError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for UploadSessionLookupError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for UploadSessionLookupError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -2161,81 +2295,12 @@ pub enum UploadSessionFinishError {
     Other,
 }
 
-impl ::serde::Serialize for UploadSessionFinishError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            UploadSessionFinishError::LookupFailed(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "lookup_failed", value)
-            }
-            UploadSessionFinishError::Path(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "path", value)
-            }
-            UploadSessionFinishError::PropertiesError(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "properties_error", value)
-            }
-            UploadSessionFinishError::TooManySharedFolderTargets => {
-                rt::wire::serialize_void(serializer, "too_many_shared_folder_targets")
-            }
-            UploadSessionFinishError::TooManyWriteOperations => {
-                rt::wire::serialize_void(serializer, "too_many_write_operations")
-            }
-            UploadSessionFinishError::ConcurrentSessionDataNotAllowed => {
-                rt::wire::serialize_void(
-                    serializer,
-                    "concurrent_session_data_not_allowed",
-                )
-            }
-            UploadSessionFinishError::ConcurrentSessionNotClosed => {
-                rt::wire::serialize_void(serializer, "concurrent_session_not_closed")
-            }
-            UploadSessionFinishError::ConcurrentSessionMissingData => {
-                rt::wire::serialize_void(serializer, "concurrent_session_missing_data")
-            }
-            UploadSessionFinishError::PayloadTooLarge => {
-                rt::wire::serialize_void(serializer, "payload_too_large")
-            }
-            UploadSessionFinishError::ContentHashMismatch => {
-                rt::wire::serialize_void(serializer, "content_hash_mismatch")
-            }
-            UploadSessionFinishError::EncryptionNotSupported => {
-                rt::wire::serialize_void(serializer, "encryption_not_supported")
-            }
-            UploadSessionFinishError::Other => {
-                rt::wire::serialize_void(serializer, "other")
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for UploadSessionFinishError {
+impl rt::wire::Tagged for UploadSessionFinishError {
     const NAME: &'static str = "UploadSessionFinishError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "lookup_failed" => {
                 rt::wire::nested::<
@@ -2294,6 +2359,73 @@ impl rt::wire::DecodeTagged for UploadSessionFinishError {
             _ => rt::wire::other(map, UploadSessionFinishError::Other),
         }
     }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            UploadSessionFinishError::LookupFailed(value) => {
+                out.nested::<_, rt::wire::Plain>("lookup_failed", value)
+            }
+            UploadSessionFinishError::Path(value) => {
+                out.nested::<_, rt::wire::Plain>("path", value)
+            }
+            UploadSessionFinishError::PropertiesError(value) => {
+                out.nested::<_, rt::wire::Plain>("properties_error", value)
+            }
+            UploadSessionFinishError::TooManySharedFolderTargets => {
+                out.void("too_many_shared_folder_targets")
+            }
+            UploadSessionFinishError::TooManyWriteOperations => {
+                out.void("too_many_write_operations")
+            }
+            UploadSessionFinishError::ConcurrentSessionDataNotAllowed => {
+                out.void("concurrent_session_data_not_allowed")
+            }
+            UploadSessionFinishError::ConcurrentSessionNotClosed => {
+                out.void("concurrent_session_not_closed")
+            }
+            UploadSessionFinishError::ConcurrentSessionMissingData => {
+                out.void("concurrent_session_missing_data")
+            }
+            UploadSessionFinishError::PayloadTooLarge => out.void("payload_too_large"),
+            UploadSessionFinishError::ContentHashMismatch => {
+                out.void("content_hash_mismatch")
+            }
+            UploadSessionFinishError::EncryptionNotSupported => {
+                out.void("encryption_not_supported")
+            }
+            UploadSessionFinishError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for UploadSessionFinishError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for UploadSessionFinishError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for UploadSessionFinishError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
+    }
 }
 
 impl rt::RouteError for UploadSessionFinishError {
@@ -2344,12 +2476,27 @@ impl UploadSessionFinishBatchArg {
     }
 }
 
+impl rt::wire::Record for UploadSessionFinishBatchArg {
+    const NAME: &'static str = "UploadSessionFinishBatchArg";
+    const FIELDS: &'static [&'static str] = &["entries"];
+    type Slots = (rt::wire::Required<Vec<UploadSessionFinishArg>>, ());
+    #[inline]
+    fn assemble((value_entries, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
+        UploadSessionFinishBatchArg {
+            entries: value_entries,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("entries", &self.entries)
+    }
+}
+
 impl ::serde::Serialize for UploadSessionFinishBatchArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer).field("entries", &self.entries).end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -2357,17 +2504,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishBatchArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<Vec<UploadSessionFinishArg>>, ()),
-        >(deserializer, "UploadSessionFinishBatchArg", &["entries"]) {
-            Ok((value_entries, ())) => {
-                Ok(UploadSessionFinishBatchArg {
-                    entries: value_entries,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -2402,40 +2539,12 @@ pub enum UploadSessionFinishBatchResultEntry {
     Failure(UploadSessionFinishError),
 }
 
-impl ::serde::Serialize for UploadSessionFinishBatchResultEntry {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            UploadSessionFinishBatchResultEntry::Success(value) => {
-                rt::wire::serialize_flat(serializer, "success", value)
-            }
-            UploadSessionFinishBatchResultEntry::Failure(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "failure", value)
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishBatchResultEntry {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for UploadSessionFinishBatchResultEntry {
+impl rt::wire::Tagged for UploadSessionFinishBatchResultEntry {
     const NAME: &'static str = "UploadSessionFinishBatchResultEntry";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "success" => {
                 rt::wire::flat(map, UploadSessionFinishBatchResultEntry::Success)
@@ -2450,6 +2559,47 @@ impl rt::wire::DecodeTagged for UploadSessionFinishBatchResultEntry {
             }
             _ => Err(rt::wire::unknown_tag(tag, &["success", "failure"])),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            UploadSessionFinishBatchResultEntry::Success(value) => {
+                out.flat("success", value)
+            }
+            UploadSessionFinishBatchResultEntry::Failure(value) => {
+                out.nested::<_, rt::wire::Plain>("failure", value)
+            }
+        }
+    }
+}
+
+impl ::serde::Serialize for UploadSessionFinishBatchResultEntry {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishBatchResultEntry {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for UploadSessionFinishBatchResultEntry {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for UploadSessionFinishBatchResultEntry {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -2504,12 +2654,27 @@ impl UploadSessionFinishBatchResult {
     }
 }
 
+impl rt::wire::Record for UploadSessionFinishBatchResult {
+    const NAME: &'static str = "UploadSessionFinishBatchResult";
+    const FIELDS: &'static [&'static str] = &["entries"];
+    type Slots = (rt::wire::Required<Vec<UploadSessionFinishBatchResultEntry>>, ());
+    #[inline]
+    fn assemble((value_entries, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
+        UploadSessionFinishBatchResult {
+            entries: value_entries,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("entries", &self.entries)
+    }
+}
+
 impl ::serde::Serialize for UploadSessionFinishBatchResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer).field("entries", &self.entries).end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -2517,17 +2682,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishBatchResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<Vec<UploadSessionFinishBatchResultEntry>>, ()),
-        >(deserializer, "UploadSessionFinishBatchResult", &["entries"]) {
-            Ok((value_entries, ())) => {
-                Ok(UploadSessionFinishBatchResult {
-                    entries: value_entries,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -2555,43 +2710,12 @@ impl From<crate::r#async::LaunchResultBase> for UploadSessionFinishBatchLaunch {
     }
 }
 
-impl ::serde::Serialize for UploadSessionFinishBatchLaunch {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            UploadSessionFinishBatchLaunch::AsyncJobId(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "async_job_id", value)
-            }
-            UploadSessionFinishBatchLaunch::Complete(value) => {
-                rt::wire::serialize_flat(serializer, "complete", value)
-            }
-            UploadSessionFinishBatchLaunch::Other => {
-                rt::wire::serialize_void(serializer, "other")
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishBatchLaunch {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for UploadSessionFinishBatchLaunch {
+impl rt::wire::Tagged for UploadSessionFinishBatchLaunch {
     const NAME: &'static str = "UploadSessionFinishBatchLaunch";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "async_job_id" => {
                 rt::wire::nested::<
@@ -2604,6 +2728,48 @@ impl rt::wire::DecodeTagged for UploadSessionFinishBatchLaunch {
             "complete" => rt::wire::flat(map, UploadSessionFinishBatchLaunch::Complete),
             _ => rt::wire::other(map, UploadSessionFinishBatchLaunch::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            UploadSessionFinishBatchLaunch::AsyncJobId(value) => {
+                out.nested::<_, rt::wire::Plain>("async_job_id", value)
+            }
+            UploadSessionFinishBatchLaunch::Complete(value) => {
+                out.flat("complete", value)
+            }
+            UploadSessionFinishBatchLaunch::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for UploadSessionFinishBatchLaunch {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishBatchLaunch {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for UploadSessionFinishBatchLaunch {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for UploadSessionFinishBatchLaunch {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -2628,19 +2794,38 @@ impl From<crate::r#async::PollResultBase> for UploadSessionFinishBatchJobStatus 
     }
 }
 
+impl rt::wire::Tagged for UploadSessionFinishBatchJobStatus {
+    const NAME: &'static str = "UploadSessionFinishBatchJobStatus";
+    fn decode_tagged<M: rt::wire::Members>(
+        tag: &str,
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
+        match tag {
+            "in_progress" => {
+                rt::wire::void(map, UploadSessionFinishBatchJobStatus::InProgress)
+            }
+            "complete" => {
+                rt::wire::flat(map, UploadSessionFinishBatchJobStatus::Complete)
+            }
+            _ => Err(rt::wire::unknown_tag(tag, &["in_progress", "complete"])),
+        }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            UploadSessionFinishBatchJobStatus::InProgress => out.void("in_progress"),
+            UploadSessionFinishBatchJobStatus::Complete(value) => {
+                out.flat("complete", value)
+            }
+        }
+    }
+}
+
 impl ::serde::Serialize for UploadSessionFinishBatchJobStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        match self {
-            UploadSessionFinishBatchJobStatus::InProgress => {
-                rt::wire::serialize_void(serializer, "in_progress")
-            }
-            UploadSessionFinishBatchJobStatus::Complete(value) => {
-                rt::wire::serialize_flat(serializer, "complete", value)
-            }
-        }
+        rt::wire::serialize_tagged(self, serializer)
     }
 }
 
@@ -2652,21 +2837,17 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishBatchJobStatus {
     }
 }
 
-impl rt::wire::DecodeTagged for UploadSessionFinishBatchJobStatus {
-    const NAME: &'static str = "UploadSessionFinishBatchJobStatus";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
-        tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
-        match tag {
-            "in_progress" => {
-                rt::wire::void(map, UploadSessionFinishBatchJobStatus::InProgress)
-            }
-            "complete" => {
-                rt::wire::flat(map, UploadSessionFinishBatchJobStatus::Complete)
-            }
-            _ => Err(rt::wire::unknown_tag(tag, &["in_progress", "complete"])),
-        }
+impl rt::json::Decode for UploadSessionFinishBatchJobStatus {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for UploadSessionFinishBatchJobStatus {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -2697,15 +2878,33 @@ impl GetTemporaryUploadLinkArg {
     }
 }
 
+impl rt::wire::Record for GetTemporaryUploadLinkArg {
+    const NAME: &'static str = "GetTemporaryUploadLinkArg";
+    const FIELDS: &'static [&'static str] = &["commit_info", "duration"];
+    type Slots = (rt::wire::Required<CommitInfo>, (rt::wire::Defaulted<f64>, ()));
+    #[inline]
+    fn assemble(
+        (
+            value_commit_info,
+            (value_duration, ()),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        GetTemporaryUploadLinkArg {
+            commit_info: value_commit_info,
+            duration: value_duration.unwrap_or(14400.0),
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("commit_info", &self.commit_info).field("duration", &self.duration)
+    }
+}
+
 impl ::serde::Serialize for GetTemporaryUploadLinkArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("commit_info", &self.commit_info)
-            .field("duration", &self.duration)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -2713,18 +2912,7 @@ impl<'de> ::serde::Deserialize<'de> for GetTemporaryUploadLinkArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<CommitInfo>, (rt::wire::Defaulted<f64>, ())),
-        >(deserializer, "GetTemporaryUploadLinkArg", &["commit_info", "duration"]) {
-            Ok((value_commit_info, (value_duration, ()))) => {
-                Ok(GetTemporaryUploadLinkArg {
-                    commit_info: value_commit_info,
-                    duration: value_duration.unwrap_or(14400.0),
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -2753,15 +2941,30 @@ impl rt::validate::Validate for GetTemporaryUploadLinkArg {
 #[non_exhaustive]
 pub struct GetTemporaryUploadLinkResult {
     /// Single-use URL that accepts the file content in a POST request. Treat it as a secret.
-    pub link: String,
+    pub link: rt::Str,
 }
 
 impl GetTemporaryUploadLinkResult {
     /// A new `GetTemporaryUploadLinkResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(link: impl Into<String>) -> Self {
+    pub fn new(link: impl Into<rt::Str>) -> Self {
         GetTemporaryUploadLinkResult {
             link: link.into(),
         }
+    }
+}
+
+impl rt::wire::Record for GetTemporaryUploadLinkResult {
+    const NAME: &'static str = "GetTemporaryUploadLinkResult";
+    const FIELDS: &'static [&'static str] = &["link"];
+    type Slots = (rt::wire::Required<rt::Str>, ());
+    #[inline]
+    fn assemble((value_link, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
+        GetTemporaryUploadLinkResult {
+            link: value_link,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("link", &self.link)
     }
 }
 
@@ -2770,7 +2973,7 @@ impl ::serde::Serialize for GetTemporaryUploadLinkResult {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer).field("link", &self.link).end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -2778,17 +2981,7 @@ impl<'de> ::serde::Deserialize<'de> for GetTemporaryUploadLinkResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<String>, ()),
-        >(deserializer, "GetTemporaryUploadLinkResult", &["link"]) {
-            Ok((value_link, ())) => {
-                Ok(GetTemporaryUploadLinkResult {
-                    link: value_link,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -2807,7 +3000,7 @@ pub enum Metadata {
 
 impl Metadata {
     /// The `name` field, whichever the subtype.
-    pub fn name(&self) -> &String {
+    pub fn name(&self) -> &rt::Str {
         match self {
             Metadata::File(value) => &value.name,
             Metadata::Folder(value) => &value.name,
@@ -2815,7 +3008,7 @@ impl Metadata {
         }
     }
     /// The `path_lower` field, whichever the subtype.
-    pub fn path_lower(&self) -> &Option<String> {
+    pub fn path_lower(&self) -> &Option<rt::Str> {
         match self {
             Metadata::File(value) => &value.path_lower,
             Metadata::Folder(value) => &value.path_lower,
@@ -2823,7 +3016,7 @@ impl Metadata {
         }
     }
     /// The `path_display` field, whichever the subtype.
-    pub fn path_display(&self) -> &Option<String> {
+    pub fn path_display(&self) -> &Option<rt::Str> {
         match self {
             Metadata::File(value) => &value.path_display,
             Metadata::Folder(value) => &value.path_display,
@@ -2839,11 +3032,33 @@ impl Metadata {
         }
     }
     /// The `preview_url` field, whichever the subtype.
-    pub fn preview_url(&self) -> &Option<String> {
+    pub fn preview_url(&self) -> &Option<rt::Str> {
         match self {
             Metadata::File(value) => &value.preview_url,
             Metadata::Folder(value) => &value.preview_url,
             Metadata::Deleted(value) => &value.preview_url,
+        }
+    }
+}
+
+impl rt::wire::Tagged for Metadata {
+    const NAME: &'static str = "Metadata";
+    fn decode_tagged<M: rt::wire::Members>(
+        tag: &str,
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
+        match tag {
+            "file" => rt::wire::flat(map, Metadata::File),
+            "folder" => rt::wire::flat(map, Metadata::Folder),
+            "deleted" => rt::wire::flat(map, Metadata::Deleted),
+            _ => Err(rt::wire::unknown_tag(tag, &["file", "folder", "deleted"])),
+        }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            Metadata::File(value) => out.flat("file", value),
+            Metadata::Folder(value) => out.flat("folder", value),
+            Metadata::Deleted(value) => out.flat("deleted", value),
         }
     }
 }
@@ -2853,15 +3068,7 @@ impl ::serde::Serialize for Metadata {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        match self {
-            Metadata::File(value) => rt::wire::serialize_flat(serializer, "file", value),
-            Metadata::Folder(value) => {
-                rt::wire::serialize_flat(serializer, "folder", value)
-            }
-            Metadata::Deleted(value) => {
-                rt::wire::serialize_flat(serializer, "deleted", value)
-            }
-        }
+        rt::wire::serialize_tagged(self, serializer)
     }
 }
 
@@ -2873,18 +3080,17 @@ impl<'de> ::serde::Deserialize<'de> for Metadata {
     }
 }
 
-impl rt::wire::DecodeTagged for Metadata {
-    const NAME: &'static str = "Metadata";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
-        tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
-        match tag {
-            "file" => rt::wire::flat(map, Metadata::File),
-            "folder" => rt::wire::flat(map, Metadata::Folder),
-            "deleted" => rt::wire::flat(map, Metadata::Deleted),
-            _ => Err(rt::wire::unknown_tag(tag, &["file", "folder", "deleted"])),
-        }
+impl rt::json::Decode for Metadata {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for Metadata {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -2895,16 +3101,16 @@ impl rt::wire::DecodeTagged for Metadata {
 #[non_exhaustive]
 pub struct FileMetadata {
     /// Final component of the path, extension included (no slashes).
-    pub name: String,
+    pub name: rt::Str,
     /// Full path in lower case, starting with a slash. Null when the entry is not mounted in the caller's Dropbox.
-    pub path_lower: Option<String>,
+    pub path_lower: Option<rt::Str>,
     /// Full path with the casing meant for display; only the last component's casing is guaranteed, and casing-only changes are not reported by [`list_folder/continue`](list_folder_continue). Null when the entry is not mounted.
-    pub path_display: Option<String>,
+    pub path_display: Option<rt::Str>,
     /// Kept for old clients; the same ID is in the `sharing_info` of files ([`parent_shared_folder_id`](FileSharingInfo::parent_shared_folder_id)) and folders ([`parent_shared_folder_id`](FolderSharingInfo::parent_shared_folder_id)).
     #[deprecated]
     pub parent_shared_folder_id: Option<crate::common::SharedFolderId>,
     /// URL of a preview of the file, when one exists.
-    pub preview_url: Option<String>,
+    pub preview_url: Option<rt::Str>,
     /// Stable identifier of the file, usable in place of a path as `id:...`.
     pub id: Id,
     /// Modification time reported by the client that uploaded the file. The server does not check it: use it for display, not to detect changes.
@@ -2940,11 +3146,11 @@ pub struct FileMetadata {
 impl FileMetadata {
     /// A new `FileMetadata` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(
-        name: impl Into<String>,
-        id: impl Into<String>,
+        name: impl Into<rt::Str>,
+        id: impl Into<rt::Str>,
         client_modified: crate::common::DropboxTimestamp,
         server_modified: crate::common::DropboxTimestamp,
-        rev: impl Into<String>,
+        rev: impl Into<rt::Str>,
         size: u64,
     ) -> Self {
         FileMetadata {
@@ -2971,25 +3177,25 @@ impl FileMetadata {
         }
     }
     /// Sets `path_lower`.
-    pub fn with_path_lower(mut self, value: impl Into<String>) -> Self {
+    pub fn with_path_lower(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.path_lower = Some(value);
         self
     }
     /// Sets `path_display`.
-    pub fn with_path_display(mut self, value: impl Into<String>) -> Self {
+    pub fn with_path_display(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.path_display = Some(value);
         self
     }
     /// Sets `parent_shared_folder_id`.
-    pub fn with_parent_shared_folder_id(mut self, value: impl Into<String>) -> Self {
+    pub fn with_parent_shared_folder_id(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.parent_shared_folder_id = Some(value);
         self
     }
     /// Sets `preview_url`.
-    pub fn with_preview_url(mut self, value: impl Into<String>) -> Self {
+    pub fn with_preview_url(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.preview_url = Some(value);
         self
@@ -3033,7 +3239,7 @@ impl FileMetadata {
         self
     }
     /// Sets `content_hash`.
-    pub fn with_content_hash(mut self, value: impl Into<String>) -> Self {
+    pub fn with_content_hash(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.content_hash = Some(value);
         self
@@ -3056,13 +3262,179 @@ impl From<FileMetadata> for Metadata {
     }
 }
 
-impl ::serde::Serialize for FileMetadata {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("name", &self.name)
+impl rt::wire::Record for FileMetadata {
+    const NAME: &'static str = "FileMetadata";
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "path_lower",
+        "path_display",
+        "parent_shared_folder_id",
+        "preview_url",
+        "id",
+        "client_modified",
+        "server_modified",
+        "rev",
+        "size",
+        "media_info",
+        "symlink_info",
+        "sharing_info",
+        "is_downloadable",
+        "export_info",
+        "property_groups",
+        "has_explicit_shared_members",
+        "content_hash",
+        "file_lock_info",
+        "is_restorable",
+    ];
+    type Slots = (
+        rt::wire::Required<rt::Str>,
+        (
+            rt::wire::Optional<rt::Str>,
+            (
+                rt::wire::Optional<rt::Str>,
+                (
+                    rt::wire::Optional<crate::common::SharedFolderId>,
+                    (
+                        rt::wire::Optional<rt::Str>,
+                        (
+                            rt::wire::Required<Id>,
+                            (
+                                rt::wire::Required<
+                                    crate::common::DropboxTimestamp,
+                                    rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                                >,
+                                (
+                                    rt::wire::Required<
+                                        crate::common::DropboxTimestamp,
+                                        rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                                    >,
+                                    (
+                                        rt::wire::Required<Rev>,
+                                        (
+                                            rt::wire::Required<u64>,
+                                            (
+                                                rt::wire::Optional<MediaInfo>,
+                                                (
+                                                    rt::wire::Optional<SymlinkInfo>,
+                                                    (
+                                                        rt::wire::Optional<FileSharingInfo>,
+                                                        (
+                                                            rt::wire::Defaulted<bool>,
+                                                            (
+                                                                rt::wire::Optional<ExportInfo>,
+                                                                (
+                                                                    rt::wire::Optional<
+                                                                        Vec<crate::file_properties::PropertyGroup>,
+                                                                    >,
+                                                                    (
+                                                                        rt::wire::Optional<bool>,
+                                                                        (
+                                                                            rt::wire::Optional<Sha256HexHash>,
+                                                                            (
+                                                                                rt::wire::Optional<FileLockMetadata>,
+                                                                                (rt::wire::Optional<bool>, ()),
+                                                                            ),
+                                                                        ),
+                                                                    ),
+                                                                ),
+                                                            ),
+                                                        ),
+                                                    ),
+                                                ),
+                                            ),
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_name,
+            (
+                value_path_lower,
+                (
+                    value_path_display,
+                    (
+                        value_parent_shared_folder_id,
+                        (
+                            value_preview_url,
+                            (
+                                value_id,
+                                (
+                                    value_client_modified,
+                                    (
+                                        value_server_modified,
+                                        (
+                                            value_rev,
+                                            (
+                                                value_size,
+                                                (
+                                                    value_media_info,
+                                                    (
+                                                        value_symlink_info,
+                                                        (
+                                                            value_sharing_info,
+                                                            (
+                                                                value_is_downloadable,
+                                                                (
+                                                                    value_export_info,
+                                                                    (
+                                                                        value_property_groups,
+                                                                        (
+                                                                            value_has_explicit_shared_members,
+                                                                            (
+                                                                                value_content_hash,
+                                                                                (value_file_lock_info, (value_is_restorable, ())),
+                                                                            ),
+                                                                        ),
+                                                                    ),
+                                                                ),
+                                                            ),
+                                                        ),
+                                                    ),
+                                                ),
+                                            ),
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        FileMetadata {
+            name: value_name,
+            path_lower: value_path_lower,
+            path_display: value_path_display,
+            parent_shared_folder_id: value_parent_shared_folder_id,
+            preview_url: value_preview_url,
+            id: value_id,
+            client_modified: value_client_modified,
+            server_modified: value_server_modified,
+            rev: value_rev,
+            size: value_size,
+            media_info: value_media_info,
+            symlink_info: value_symlink_info,
+            sharing_info: value_sharing_info,
+            is_downloadable: value_is_downloadable.unwrap_or(true),
+            export_info: value_export_info,
+            property_groups: value_property_groups,
+            has_explicit_shared_members: value_has_explicit_shared_members,
+            content_hash: value_content_hash,
+            file_lock_info: value_file_lock_info,
+            is_restorable: value_is_restorable,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("name", &self.name)
             .optional("path_lower", &self.path_lower)
             .optional("path_display", &self.path_display)
             .optional("parent_shared_folder_id", &self.parent_shared_folder_id)
@@ -3088,7 +3460,15 @@ impl ::serde::Serialize for FileMetadata {
             .optional("content_hash", &self.content_hash)
             .optional("file_lock_info", &self.file_lock_info)
             .optional("is_restorable", &self.is_restorable)
-            .end()
+    }
+}
+
+impl ::serde::Serialize for FileMetadata {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -3096,182 +3476,7 @@ impl<'de> ::serde::Deserialize<'de> for FileMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<String>,
-                (
-                    rt::wire::Optional<String>,
-                    (
-                        rt::wire::Optional<String>,
-                        (
-                            rt::wire::Optional<crate::common::SharedFolderId>,
-                            (
-                                rt::wire::Optional<String>,
-                                (
-                                    rt::wire::Required<Id>,
-                                    (
-                                        rt::wire::Required<
-                                            crate::common::DropboxTimestamp,
-                                            rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                                        >,
-                                        (
-                                            rt::wire::Required<
-                                                crate::common::DropboxTimestamp,
-                                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                                            >,
-                                            (
-                                                rt::wire::Required<Rev>,
-                                                (
-                                                    rt::wire::Required<u64>,
-                                                    (
-                                                        rt::wire::Optional<MediaInfo>,
-                                                        (
-                                                            rt::wire::Optional<SymlinkInfo>,
-                                                            (
-                                                                rt::wire::Optional<FileSharingInfo>,
-                                                                (
-                                                                    rt::wire::Defaulted<bool>,
-                                                                    (
-                                                                        rt::wire::Optional<ExportInfo>,
-                                                                        (
-                                                                            rt::wire::Optional<
-                                                                                Vec<crate::file_properties::PropertyGroup>,
-                                                                            >,
-                                                                            (
-                                                                                rt::wire::Optional<bool>,
-                                                                                (
-                                                                                    rt::wire::Optional<Sha256HexHash>,
-                                                                                    (
-                                                                                        rt::wire::Optional<FileLockMetadata>,
-                                                                                        (rt::wire::Optional<bool>, ()),
-                                                                                    ),
-                                                                                ),
-                                                                            ),
-                                                                        ),
-                                                                    ),
-                                                                ),
-                                                            ),
-                                                        ),
-                                                    ),
-                                                ),
-                                            ),
-                                        ),
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        >(
-            deserializer,
-            "FileMetadata",
-            &[
-                "name",
-                "path_lower",
-                "path_display",
-                "parent_shared_folder_id",
-                "preview_url",
-                "id",
-                "client_modified",
-                "server_modified",
-                "rev",
-                "size",
-                "media_info",
-                "symlink_info",
-                "sharing_info",
-                "is_downloadable",
-                "export_info",
-                "property_groups",
-                "has_explicit_shared_members",
-                "content_hash",
-                "file_lock_info",
-                "is_restorable",
-            ],
-        ) {
-            Ok(
-                (
-                    value_name,
-                    (
-                        value_path_lower,
-                        (
-                            value_path_display,
-                            (
-                                value_parent_shared_folder_id,
-                                (
-                                    value_preview_url,
-                                    (
-                                        value_id,
-                                        (
-                                            value_client_modified,
-                                            (
-                                                value_server_modified,
-                                                (
-                                                    value_rev,
-                                                    (
-                                                        value_size,
-                                                        (
-                                                            value_media_info,
-                                                            (
-                                                                value_symlink_info,
-                                                                (
-                                                                    value_sharing_info,
-                                                                    (
-                                                                        value_is_downloadable,
-                                                                        (
-                                                                            value_export_info,
-                                                                            (
-                                                                                value_property_groups,
-                                                                                (
-                                                                                    value_has_explicit_shared_members,
-                                                                                    (
-                                                                                        value_content_hash,
-                                                                                        (value_file_lock_info, (value_is_restorable, ())),
-                                                                                    ),
-                                                                                ),
-                                                                            ),
-                                                                        ),
-                                                                    ),
-                                                                ),
-                                                            ),
-                                                        ),
-                                                    ),
-                                                ),
-                                            ),
-                                        ),
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ) => {
-                Ok(FileMetadata {
-                    name: value_name,
-                    path_lower: value_path_lower,
-                    path_display: value_path_display,
-                    parent_shared_folder_id: value_parent_shared_folder_id,
-                    preview_url: value_preview_url,
-                    id: value_id,
-                    client_modified: value_client_modified,
-                    server_modified: value_server_modified,
-                    rev: value_rev,
-                    size: value_size,
-                    media_info: value_media_info,
-                    symlink_info: value_symlink_info,
-                    sharing_info: value_sharing_info,
-                    is_downloadable: value_is_downloadable.unwrap_or(true),
-                    export_info: value_export_info,
-                    property_groups: value_property_groups,
-                    has_explicit_shared_members: value_has_explicit_shared_members,
-                    content_hash: value_content_hash,
-                    file_lock_info: value_file_lock_info,
-                    is_restorable: value_is_restorable,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -3282,16 +3487,16 @@ impl<'de> ::serde::Deserialize<'de> for FileMetadata {
 #[non_exhaustive]
 pub struct FolderMetadata {
     /// Final component of the path, extension included (no slashes).
-    pub name: String,
+    pub name: rt::Str,
     /// Full path in lower case, starting with a slash. Null when the entry is not mounted in the caller's Dropbox.
-    pub path_lower: Option<String>,
+    pub path_lower: Option<rt::Str>,
     /// Full path with the casing meant for display; only the last component's casing is guaranteed, and casing-only changes are not reported by [`list_folder/continue`](list_folder_continue). Null when the entry is not mounted.
-    pub path_display: Option<String>,
+    pub path_display: Option<rt::Str>,
     /// Kept for old clients; the same ID is in the `sharing_info` of files ([`parent_shared_folder_id`](FileSharingInfo::parent_shared_folder_id)) and folders ([`parent_shared_folder_id`](FolderSharingInfo::parent_shared_folder_id)).
     #[deprecated]
     pub parent_shared_folder_id: Option<crate::common::SharedFolderId>,
     /// URL of a preview of the file, when one exists.
-    pub preview_url: Option<String>,
+    pub preview_url: Option<rt::Str>,
     /// Stable identifier of the folder, usable in place of a path as `id:...`.
     pub id: Id,
     /// Read [`sharing_info`](FolderMetadata::sharing_info) for this information.
@@ -3305,7 +3510,7 @@ pub struct FolderMetadata {
 
 impl FolderMetadata {
     /// A new `FolderMetadata` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(name: impl Into<String>, id: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<rt::Str>, id: impl Into<rt::Str>) -> Self {
         FolderMetadata {
             name: name.into(),
             path_lower: None,
@@ -3319,31 +3524,31 @@ impl FolderMetadata {
         }
     }
     /// Sets `path_lower`.
-    pub fn with_path_lower(mut self, value: impl Into<String>) -> Self {
+    pub fn with_path_lower(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.path_lower = Some(value);
         self
     }
     /// Sets `path_display`.
-    pub fn with_path_display(mut self, value: impl Into<String>) -> Self {
+    pub fn with_path_display(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.path_display = Some(value);
         self
     }
     /// Sets `parent_shared_folder_id`.
-    pub fn with_parent_shared_folder_id(mut self, value: impl Into<String>) -> Self {
+    pub fn with_parent_shared_folder_id(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.parent_shared_folder_id = Some(value);
         self
     }
     /// Sets `preview_url`.
-    pub fn with_preview_url(mut self, value: impl Into<String>) -> Self {
+    pub fn with_preview_url(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.preview_url = Some(value);
         self
     }
     /// Sets `shared_folder_id`.
-    pub fn with_shared_folder_id(mut self, value: impl Into<String>) -> Self {
+    pub fn with_shared_folder_id(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.shared_folder_id = Some(value);
         self
@@ -3369,13 +3574,88 @@ impl From<FolderMetadata> for Metadata {
     }
 }
 
-impl ::serde::Serialize for FolderMetadata {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("name", &self.name)
+impl rt::wire::Record for FolderMetadata {
+    const NAME: &'static str = "FolderMetadata";
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "path_lower",
+        "path_display",
+        "parent_shared_folder_id",
+        "preview_url",
+        "id",
+        "shared_folder_id",
+        "sharing_info",
+        "property_groups",
+    ];
+    type Slots = (
+        rt::wire::Required<rt::Str>,
+        (
+            rt::wire::Optional<rt::Str>,
+            (
+                rt::wire::Optional<rt::Str>,
+                (
+                    rt::wire::Optional<crate::common::SharedFolderId>,
+                    (
+                        rt::wire::Optional<rt::Str>,
+                        (
+                            rt::wire::Required<Id>,
+                            (
+                                rt::wire::Optional<crate::common::SharedFolderId>,
+                                (
+                                    rt::wire::Optional<FolderSharingInfo>,
+                                    (
+                                        rt::wire::Optional<
+                                            Vec<crate::file_properties::PropertyGroup>,
+                                        >,
+                                        (),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_name,
+            (
+                value_path_lower,
+                (
+                    value_path_display,
+                    (
+                        value_parent_shared_folder_id,
+                        (
+                            value_preview_url,
+                            (
+                                value_id,
+                                (
+                                    value_shared_folder_id,
+                                    (value_sharing_info, (value_property_groups, ())),
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        FolderMetadata {
+            name: value_name,
+            path_lower: value_path_lower,
+            path_display: value_path_display,
+            parent_shared_folder_id: value_parent_shared_folder_id,
+            preview_url: value_preview_url,
+            id: value_id,
+            shared_folder_id: value_shared_folder_id,
+            sharing_info: value_sharing_info,
+            property_groups: value_property_groups,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("name", &self.name)
             .optional("path_lower", &self.path_lower)
             .optional("path_display", &self.path_display)
             .optional("parent_shared_folder_id", &self.parent_shared_folder_id)
@@ -3384,7 +3664,15 @@ impl ::serde::Serialize for FolderMetadata {
             .optional("shared_folder_id", &self.shared_folder_id)
             .optional("sharing_info", &self.sharing_info)
             .optional("property_groups", &self.property_groups)
-            .end()
+    }
+}
+
+impl ::serde::Serialize for FolderMetadata {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -3392,91 +3680,7 @@ impl<'de> ::serde::Deserialize<'de> for FolderMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<String>,
-                (
-                    rt::wire::Optional<String>,
-                    (
-                        rt::wire::Optional<String>,
-                        (
-                            rt::wire::Optional<crate::common::SharedFolderId>,
-                            (
-                                rt::wire::Optional<String>,
-                                (
-                                    rt::wire::Required<Id>,
-                                    (
-                                        rt::wire::Optional<crate::common::SharedFolderId>,
-                                        (
-                                            rt::wire::Optional<FolderSharingInfo>,
-                                            (
-                                                rt::wire::Optional<
-                                                    Vec<crate::file_properties::PropertyGroup>,
-                                                >,
-                                                (),
-                                            ),
-                                        ),
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        >(
-            deserializer,
-            "FolderMetadata",
-            &[
-                "name",
-                "path_lower",
-                "path_display",
-                "parent_shared_folder_id",
-                "preview_url",
-                "id",
-                "shared_folder_id",
-                "sharing_info",
-                "property_groups",
-            ],
-        ) {
-            Ok(
-                (
-                    value_name,
-                    (
-                        value_path_lower,
-                        (
-                            value_path_display,
-                            (
-                                value_parent_shared_folder_id,
-                                (
-                                    value_preview_url,
-                                    (
-                                        value_id,
-                                        (
-                                            value_shared_folder_id,
-                                            (value_sharing_info, (value_property_groups, ())),
-                                        ),
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ) => {
-                Ok(FolderMetadata {
-                    name: value_name,
-                    path_lower: value_path_lower,
-                    path_display: value_path_display,
-                    parent_shared_folder_id: value_parent_shared_folder_id,
-                    preview_url: value_preview_url,
-                    id: value_id,
-                    shared_folder_id: value_shared_folder_id,
-                    sharing_info: value_sharing_info,
-                    property_groups: value_property_groups,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -3487,23 +3691,23 @@ impl<'de> ::serde::Deserialize<'de> for FolderMetadata {
 #[non_exhaustive]
 pub struct DeletedMetadata {
     /// Final component of the path, extension included (no slashes).
-    pub name: String,
+    pub name: rt::Str,
     /// Full path in lower case, starting with a slash. Null when the entry is not mounted in the caller's Dropbox.
-    pub path_lower: Option<String>,
+    pub path_lower: Option<rt::Str>,
     /// Full path with the casing meant for display; only the last component's casing is guaranteed, and casing-only changes are not reported by [`list_folder/continue`](list_folder_continue). Null when the entry is not mounted.
-    pub path_display: Option<String>,
+    pub path_display: Option<rt::Str>,
     /// Kept for old clients; the same ID is in the `sharing_info` of files ([`parent_shared_folder_id`](FileSharingInfo::parent_shared_folder_id)) and folders ([`parent_shared_folder_id`](FolderSharingInfo::parent_shared_folder_id)).
     #[deprecated]
     pub parent_shared_folder_id: Option<crate::common::SharedFolderId>,
     /// URL of a preview of the file, when one exists.
-    pub preview_url: Option<String>,
+    pub preview_url: Option<rt::Str>,
     /// True if a restore is possible; absent when unknown.
     pub is_restorable: Option<bool>,
 }
 
 impl DeletedMetadata {
     /// A new `DeletedMetadata` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(name: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<rt::Str>) -> Self {
         DeletedMetadata {
             name: name.into(),
             path_lower: None,
@@ -3514,25 +3718,25 @@ impl DeletedMetadata {
         }
     }
     /// Sets `path_lower`.
-    pub fn with_path_lower(mut self, value: impl Into<String>) -> Self {
+    pub fn with_path_lower(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.path_lower = Some(value);
         self
     }
     /// Sets `path_display`.
-    pub fn with_path_display(mut self, value: impl Into<String>) -> Self {
+    pub fn with_path_display(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.path_display = Some(value);
         self
     }
     /// Sets `parent_shared_folder_id`.
-    pub fn with_parent_shared_folder_id(mut self, value: impl Into<String>) -> Self {
+    pub fn with_parent_shared_folder_id(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.parent_shared_folder_id = Some(value);
         self
     }
     /// Sets `preview_url`.
-    pub fn with_preview_url(mut self, value: impl Into<String>) -> Self {
+    pub fn with_preview_url(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.preview_url = Some(value);
         self
@@ -3550,19 +3754,70 @@ impl From<DeletedMetadata> for Metadata {
     }
 }
 
-impl ::serde::Serialize for DeletedMetadata {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("name", &self.name)
+impl rt::wire::Record for DeletedMetadata {
+    const NAME: &'static str = "DeletedMetadata";
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "path_lower",
+        "path_display",
+        "parent_shared_folder_id",
+        "preview_url",
+        "is_restorable",
+    ];
+    type Slots = (
+        rt::wire::Required<rt::Str>,
+        (
+            rt::wire::Optional<rt::Str>,
+            (
+                rt::wire::Optional<rt::Str>,
+                (
+                    rt::wire::Optional<crate::common::SharedFolderId>,
+                    (rt::wire::Optional<rt::Str>, (rt::wire::Optional<bool>, ())),
+                ),
+            ),
+        ),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_name,
+            (
+                value_path_lower,
+                (
+                    value_path_display,
+                    (
+                        value_parent_shared_folder_id,
+                        (value_preview_url, (value_is_restorable, ())),
+                    ),
+                ),
+            ),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        DeletedMetadata {
+            name: value_name,
+            path_lower: value_path_lower,
+            path_display: value_path_display,
+            parent_shared_folder_id: value_parent_shared_folder_id,
+            preview_url: value_preview_url,
+            is_restorable: value_is_restorable,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("name", &self.name)
             .optional("path_lower", &self.path_lower)
             .optional("path_display", &self.path_display)
             .optional("parent_shared_folder_id", &self.parent_shared_folder_id)
             .optional("preview_url", &self.preview_url)
             .optional("is_restorable", &self.is_restorable)
-            .end()
+    }
+}
+
+impl ::serde::Serialize for DeletedMetadata {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -3570,59 +3825,7 @@ impl<'de> ::serde::Deserialize<'de> for DeletedMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<String>,
-                (
-                    rt::wire::Optional<String>,
-                    (
-                        rt::wire::Optional<String>,
-                        (
-                            rt::wire::Optional<crate::common::SharedFolderId>,
-                            (rt::wire::Optional<String>, (rt::wire::Optional<bool>, ())),
-                        ),
-                    ),
-                ),
-            ),
-        >(
-            deserializer,
-            "DeletedMetadata",
-            &[
-                "name",
-                "path_lower",
-                "path_display",
-                "parent_shared_folder_id",
-                "preview_url",
-                "is_restorable",
-            ],
-        ) {
-            Ok(
-                (
-                    value_name,
-                    (
-                        value_path_lower,
-                        (
-                            value_path_display,
-                            (
-                                value_parent_shared_folder_id,
-                                (value_preview_url, (value_is_restorable, ())),
-                            ),
-                        ),
-                    ),
-                ),
-            ) => {
-                Ok(DeletedMetadata {
-                    name: value_name,
-                    path_lower: value_path_lower,
-                    path_display: value_path_display,
-                    parent_shared_folder_id: value_parent_shared_folder_id,
-                    preview_url: value_preview_url,
-                    is_restorable: value_is_restorable,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -3643,12 +3846,29 @@ impl SharingInfo {
     }
 }
 
+impl rt::wire::Record for SharingInfo {
+    const NAME: &'static str = "SharingInfo";
+    const FIELDS: &'static [&'static str] = &["read_only"];
+    type Slots = (rt::wire::Required<bool>, ());
+    #[inline]
+    fn assemble(
+        (value_read_only, ()): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        SharingInfo {
+            read_only: value_read_only,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("read_only", &self.read_only)
+    }
+}
+
 impl ::serde::Serialize for SharingInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer).field("read_only", &self.read_only).end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -3656,17 +3876,7 @@ impl<'de> ::serde::Deserialize<'de> for SharingInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<bool>, ()),
-        >(deserializer, "SharingInfo", &["read_only"]) {
-            Ok((value_read_only, ())) => {
-                Ok(SharingInfo {
-                    read_only: value_read_only,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -3686,7 +3896,7 @@ pub struct FileSharingInfo {
 
 impl FileSharingInfo {
     /// A new `FileSharingInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(read_only: bool, parent_shared_folder_id: impl Into<String>) -> Self {
+    pub fn new(read_only: bool, parent_shared_folder_id: impl Into<rt::Str>) -> Self {
         FileSharingInfo {
             read_only,
             parent_shared_folder_id: parent_shared_folder_id.into(),
@@ -3694,10 +3904,44 @@ impl FileSharingInfo {
         }
     }
     /// Sets `modified_by`.
-    pub fn with_modified_by(mut self, value: impl Into<String>) -> Self {
+    pub fn with_modified_by(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.modified_by = Some(value);
         self
+    }
+}
+
+impl rt::wire::Record for FileSharingInfo {
+    const NAME: &'static str = "FileSharingInfo";
+    const FIELDS: &'static [&'static str] = &[
+        "read_only",
+        "parent_shared_folder_id",
+        "modified_by",
+    ];
+    type Slots = (
+        rt::wire::Required<bool>,
+        (
+            rt::wire::Required<crate::common::SharedFolderId>,
+            (rt::wire::Optional<crate::users_common::AccountId>, ()),
+        ),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_read_only,
+            (value_parent_shared_folder_id, (value_modified_by, ())),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        FileSharingInfo {
+            read_only: value_read_only,
+            parent_shared_folder_id: value_parent_shared_folder_id,
+            modified_by: value_modified_by,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("read_only", &self.read_only)
+            .field("parent_shared_folder_id", &self.parent_shared_folder_id)
+            .optional("modified_by", &self.modified_by)
     }
 }
 
@@ -3706,11 +3950,7 @@ impl ::serde::Serialize for FileSharingInfo {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("read_only", &self.read_only)
-            .field("parent_shared_folder_id", &self.parent_shared_folder_id)
-            .optional("modified_by", &self.modified_by)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -3718,34 +3958,7 @@ impl<'de> ::serde::Deserialize<'de> for FileSharingInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<bool>,
-                (
-                    rt::wire::Required<crate::common::SharedFolderId>,
-                    (rt::wire::Optional<crate::users_common::AccountId>, ()),
-                ),
-            ),
-        >(
-            deserializer,
-            "FileSharingInfo",
-            &["read_only", "parent_shared_folder_id", "modified_by"],
-        ) {
-            Ok(
-                (
-                    value_read_only,
-                    (value_parent_shared_folder_id, (value_modified_by, ())),
-                ),
-            ) => {
-                Ok(FileSharingInfo {
-                    read_only: value_read_only,
-                    parent_shared_folder_id: value_parent_shared_folder_id,
-                    modified_by: value_modified_by,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -3779,13 +3992,13 @@ impl FolderSharingInfo {
         }
     }
     /// Sets `parent_shared_folder_id`.
-    pub fn with_parent_shared_folder_id(mut self, value: impl Into<String>) -> Self {
+    pub fn with_parent_shared_folder_id(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.parent_shared_folder_id = Some(value);
         self
     }
     /// Sets `shared_folder_id`.
-    pub fn with_shared_folder_id(mut self, value: impl Into<String>) -> Self {
+    pub fn with_shared_folder_id(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.shared_folder_id = Some(value);
         self
@@ -3802,18 +4015,58 @@ impl FolderSharingInfo {
     }
 }
 
+impl rt::wire::Record for FolderSharingInfo {
+    const NAME: &'static str = "FolderSharingInfo";
+    const FIELDS: &'static [&'static str] = &[
+        "read_only",
+        "parent_shared_folder_id",
+        "shared_folder_id",
+        "traverse_only",
+        "no_access",
+    ];
+    type Slots = (
+        rt::wire::Required<bool>,
+        (
+            rt::wire::Optional<crate::common::SharedFolderId>,
+            (
+                rt::wire::Optional<crate::common::SharedFolderId>,
+                (rt::wire::Defaulted<bool>, (rt::wire::Defaulted<bool>, ())),
+            ),
+        ),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_read_only,
+            (
+                value_parent_shared_folder_id,
+                (value_shared_folder_id, (value_traverse_only, (value_no_access, ()))),
+            ),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        FolderSharingInfo {
+            read_only: value_read_only,
+            parent_shared_folder_id: value_parent_shared_folder_id,
+            shared_folder_id: value_shared_folder_id,
+            traverse_only: value_traverse_only.unwrap_or(false),
+            no_access: value_no_access.unwrap_or(false),
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("read_only", &self.read_only)
+            .optional("parent_shared_folder_id", &self.parent_shared_folder_id)
+            .optional("shared_folder_id", &self.shared_folder_id)
+            .field("traverse_only", &self.traverse_only)
+            .field("no_access", &self.no_access)
+    }
+}
+
 impl ::serde::Serialize for FolderSharingInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("read_only", &self.read_only)
-            .optional("parent_shared_folder_id", &self.parent_shared_folder_id)
-            .optional("shared_folder_id", &self.shared_folder_id)
-            .field("traverse_only", &self.traverse_only)
-            .field("no_access", &self.no_access)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -3821,51 +4074,7 @@ impl<'de> ::serde::Deserialize<'de> for FolderSharingInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<bool>,
-                (
-                    rt::wire::Optional<crate::common::SharedFolderId>,
-                    (
-                        rt::wire::Optional<crate::common::SharedFolderId>,
-                        (rt::wire::Defaulted<bool>, (rt::wire::Defaulted<bool>, ())),
-                    ),
-                ),
-            ),
-        >(
-            deserializer,
-            "FolderSharingInfo",
-            &[
-                "read_only",
-                "parent_shared_folder_id",
-                "shared_folder_id",
-                "traverse_only",
-                "no_access",
-            ],
-        ) {
-            Ok(
-                (
-                    value_read_only,
-                    (
-                        value_parent_shared_folder_id,
-                        (
-                            value_shared_folder_id,
-                            (value_traverse_only, (value_no_access, ())),
-                        ),
-                    ),
-                ),
-            ) => {
-                Ok(FolderSharingInfo {
-                    read_only: value_read_only,
-                    parent_shared_folder_id: value_parent_shared_folder_id,
-                    shared_folder_id: value_shared_folder_id,
-                    traverse_only: value_traverse_only.unwrap_or(false),
-                    no_access: value_no_access.unwrap_or(false),
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -3876,15 +4085,30 @@ impl<'de> ::serde::Deserialize<'de> for FolderSharingInfo {
 #[non_exhaustive]
 pub struct SymlinkInfo {
     /// Path stored in the link.
-    pub target: String,
+    pub target: rt::Str,
 }
 
 impl SymlinkInfo {
     /// A new `SymlinkInfo` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(target: impl Into<String>) -> Self {
+    pub fn new(target: impl Into<rt::Str>) -> Self {
         SymlinkInfo {
             target: target.into(),
         }
+    }
+}
+
+impl rt::wire::Record for SymlinkInfo {
+    const NAME: &'static str = "SymlinkInfo";
+    const FIELDS: &'static [&'static str] = &["target"];
+    type Slots = (rt::wire::Required<rt::Str>, ());
+    #[inline]
+    fn assemble((value_target, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
+        SymlinkInfo {
+            target: value_target,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("target", &self.target)
     }
 }
 
@@ -3893,7 +4117,7 @@ impl ::serde::Serialize for SymlinkInfo {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer).field("target", &self.target).end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -3901,17 +4125,7 @@ impl<'de> ::serde::Deserialize<'de> for SymlinkInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<String>, ()),
-        >(deserializer, "SymlinkInfo", &["target"]) {
-            Ok((value_target, ())) => {
-                Ok(SymlinkInfo {
-                    target: value_target,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -3922,9 +4136,9 @@ impl<'de> ::serde::Deserialize<'de> for SymlinkInfo {
 #[non_exhaustive]
 pub struct ExportInfo {
     /// Default export format.
-    pub export_as: Option<String>,
+    pub export_as: Option<rt::Str>,
     /// All formats the file can be exported to.
-    pub export_options: Option<Vec<String>>,
+    pub export_options: Option<Vec<rt::Str>>,
 }
 
 impl ExportInfo {
@@ -3936,13 +4150,13 @@ impl ExportInfo {
         }
     }
     /// Sets `export_as`.
-    pub fn with_export_as(mut self, value: impl Into<String>) -> Self {
+    pub fn with_export_as(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.export_as = Some(value);
         self
     }
     /// Sets `export_options`.
-    pub fn with_export_options(mut self, value: Vec<String>) -> Self {
+    pub fn with_export_options(mut self, value: Vec<rt::Str>) -> Self {
         self.export_options = Some(value);
         self
     }
@@ -3954,15 +4168,34 @@ impl Default for ExportInfo {
     }
 }
 
+impl rt::wire::Record for ExportInfo {
+    const NAME: &'static str = "ExportInfo";
+    const FIELDS: &'static [&'static str] = &["export_as", "export_options"];
+    type Slots = (rt::wire::Optional<rt::Str>, (rt::wire::Optional<Vec<rt::Str>>, ()));
+    #[inline]
+    fn assemble(
+        (
+            value_export_as,
+            (value_export_options, ()),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        ExportInfo {
+            export_as: value_export_as,
+            export_options: value_export_options,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.optional("export_as", &self.export_as)
+            .optional("export_options", &self.export_options)
+    }
+}
+
 impl ::serde::Serialize for ExportInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .optional("export_as", &self.export_as)
-            .optional("export_options", &self.export_options)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -3970,18 +4203,7 @@ impl<'de> ::serde::Deserialize<'de> for ExportInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Optional<String>, (rt::wire::Optional<Vec<String>>, ())),
-        >(deserializer, "ExportInfo", &["export_as", "export_options"]) {
-            Ok((value_export_as, (value_export_options, ()))) => {
-                Ok(ExportInfo {
-                    export_as: value_export_as,
-                    export_options: value_export_options,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -3994,7 +4216,7 @@ pub struct FileLockMetadata {
     /// True when the lock belongs to the caller.
     pub is_lockholder: Option<bool>,
     /// Name of whoever holds the lock, for display.
-    pub lockholder_name: Option<String>,
+    pub lockholder_name: Option<rt::Str>,
     /// Lock holder's account, when Dropbox can tell.
     pub lockholder_account_id: Option<crate::users_common::AccountId>,
     /// Time at which the file got locked.
@@ -4017,13 +4239,13 @@ impl FileLockMetadata {
         self
     }
     /// Sets `lockholder_name`.
-    pub fn with_lockholder_name(mut self, value: impl Into<String>) -> Self {
+    pub fn with_lockholder_name(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.lockholder_name = Some(value);
         self
     }
     /// Sets `lockholder_account_id`.
-    pub fn with_lockholder_account_id(mut self, value: impl Into<String>) -> Self {
+    pub fn with_lockholder_account_id(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.lockholder_account_id = Some(value);
         self
@@ -4041,20 +4263,61 @@ impl Default for FileLockMetadata {
     }
 }
 
-impl ::serde::Serialize for FileLockMetadata {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .optional("is_lockholder", &self.is_lockholder)
+impl rt::wire::Record for FileLockMetadata {
+    const NAME: &'static str = "FileLockMetadata";
+    const FIELDS: &'static [&'static str] = &[
+        "is_lockholder",
+        "lockholder_name",
+        "lockholder_account_id",
+        "created",
+    ];
+    type Slots = (
+        rt::wire::Optional<bool>,
+        (
+            rt::wire::Optional<rt::Str>,
+            (
+                rt::wire::Optional<crate::users_common::AccountId>,
+                (
+                    rt::wire::Optional<
+                        crate::common::DropboxTimestamp,
+                        rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                    >,
+                    (),
+                ),
+            ),
+        ),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_is_lockholder,
+            (value_lockholder_name, (value_lockholder_account_id, (value_created, ()))),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        FileLockMetadata {
+            is_lockholder: value_is_lockholder,
+            lockholder_name: value_lockholder_name,
+            lockholder_account_id: value_lockholder_account_id,
+            created: value_created,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.optional("is_lockholder", &self.is_lockholder)
             .optional("lockholder_name", &self.lockholder_name)
             .optional("lockholder_account_id", &self.lockholder_account_id)
             .optional_adapted::<
                 rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
                 _,
             >("created", &self.created)
-            .end()
+    }
+}
+
+impl ::serde::Serialize for FileLockMetadata {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -4062,47 +4325,7 @@ impl<'de> ::serde::Deserialize<'de> for FileLockMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Optional<bool>,
-                (
-                    rt::wire::Optional<String>,
-                    (
-                        rt::wire::Optional<crate::users_common::AccountId>,
-                        (
-                            rt::wire::Optional<
-                                crate::common::DropboxTimestamp,
-                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                            >,
-                            (),
-                        ),
-                    ),
-                ),
-            ),
-        >(
-            deserializer,
-            "FileLockMetadata",
-            &["is_lockholder", "lockholder_name", "lockholder_account_id", "created"],
-        ) {
-            Ok(
-                (
-                    value_is_lockholder,
-                    (
-                        value_lockholder_name,
-                        (value_lockholder_account_id, (value_created, ())),
-                    ),
-                ),
-            ) => {
-                Ok(FileLockMetadata {
-                    is_lockholder: value_is_lockholder,
-                    lockholder_name: value_lockholder_name,
-                    lockholder_account_id: value_lockholder_account_id,
-                    created: value_created,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -4117,38 +4340,12 @@ pub enum MediaInfo {
     Metadata(MediaMetadata),
 }
 
-impl ::serde::Serialize for MediaInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            MediaInfo::Pending => rt::wire::serialize_void(serializer, "pending"),
-            MediaInfo::Metadata(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "metadata", value)
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for MediaInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for MediaInfo {
+impl rt::wire::Tagged for MediaInfo {
     const NAME: &'static str = "MediaInfo";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "pending" => rt::wire::void(map, MediaInfo::Pending),
             "metadata" => {
@@ -4161,6 +4358,45 @@ impl rt::wire::DecodeTagged for MediaInfo {
             }
             _ => Err(rt::wire::unknown_tag(tag, &["pending", "metadata"])),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            MediaInfo::Pending => out.void("pending"),
+            MediaInfo::Metadata(value) => {
+                out.nested::<_, rt::wire::Plain>("metadata", value)
+            }
+        }
+    }
+}
+
+impl ::serde::Serialize for MediaInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for MediaInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for MediaInfo {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for MediaInfo {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -4199,19 +4435,32 @@ impl MediaMetadata {
     }
 }
 
+impl rt::wire::Tagged for MediaMetadata {
+    const NAME: &'static str = "MediaMetadata";
+    fn decode_tagged<M: rt::wire::Members>(
+        tag: &str,
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
+        match tag {
+            "photo" => rt::wire::flat(map, MediaMetadata::Photo),
+            "video" => rt::wire::flat(map, MediaMetadata::Video),
+            _ => Err(rt::wire::unknown_tag(tag, &["photo", "video"])),
+        }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            MediaMetadata::Photo(value) => out.flat("photo", value),
+            MediaMetadata::Video(value) => out.flat("video", value),
+        }
+    }
+}
+
 impl ::serde::Serialize for MediaMetadata {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        match self {
-            MediaMetadata::Photo(value) => {
-                rt::wire::serialize_flat(serializer, "photo", value)
-            }
-            MediaMetadata::Video(value) => {
-                rt::wire::serialize_flat(serializer, "video", value)
-            }
-        }
+        rt::wire::serialize_tagged(self, serializer)
     }
 }
 
@@ -4223,17 +4472,17 @@ impl<'de> ::serde::Deserialize<'de> for MediaMetadata {
     }
 }
 
-impl rt::wire::DecodeTagged for MediaMetadata {
-    const NAME: &'static str = "MediaMetadata";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
-        tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
-        match tag {
-            "photo" => rt::wire::flat(map, MediaMetadata::Photo),
-            "video" => rt::wire::flat(map, MediaMetadata::Video),
-            _ => Err(rt::wire::unknown_tag(tag, &["photo", "video"])),
-        }
+impl rt::json::Decode for MediaMetadata {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for MediaMetadata {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -4289,19 +4538,51 @@ impl From<PhotoMetadata> for MediaMetadata {
     }
 }
 
-impl ::serde::Serialize for PhotoMetadata {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .optional("dimensions", &self.dimensions)
+impl rt::wire::Record for PhotoMetadata {
+    const NAME: &'static str = "PhotoMetadata";
+    const FIELDS: &'static [&'static str] = &["dimensions", "location", "time_taken"];
+    type Slots = (
+        rt::wire::Optional<Dimensions>,
+        (
+            rt::wire::Optional<GpsCoordinates>,
+            (
+                rt::wire::Optional<
+                    crate::common::DropboxTimestamp,
+                    rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                >,
+                (),
+            ),
+        ),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_dimensions,
+            (value_location, (value_time_taken, ())),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        PhotoMetadata {
+            dimensions: value_dimensions,
+            location: value_location,
+            time_taken: value_time_taken,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.optional("dimensions", &self.dimensions)
             .optional("location", &self.location)
             .optional_adapted::<
                 rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
                 _,
             >("time_taken", &self.time_taken)
-            .end()
+    }
+}
+
+impl ::serde::Serialize for PhotoMetadata {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -4309,31 +4590,7 @@ impl<'de> ::serde::Deserialize<'de> for PhotoMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Optional<Dimensions>,
-                (
-                    rt::wire::Optional<GpsCoordinates>,
-                    (
-                        rt::wire::Optional<
-                            crate::common::DropboxTimestamp,
-                            rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                        >,
-                        (),
-                    ),
-                ),
-            ),
-        >(deserializer, "PhotoMetadata", &["dimensions", "location", "time_taken"]) {
-            Ok((value_dimensions, (value_location, (value_time_taken, ())))) => {
-                Ok(PhotoMetadata {
-                    dimensions: value_dimensions,
-                    location: value_location,
-                    time_taken: value_time_taken,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -4397,20 +4654,58 @@ impl From<VideoMetadata> for MediaMetadata {
     }
 }
 
-impl ::serde::Serialize for VideoMetadata {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .optional("dimensions", &self.dimensions)
+impl rt::wire::Record for VideoMetadata {
+    const NAME: &'static str = "VideoMetadata";
+    const FIELDS: &'static [&'static str] = &[
+        "dimensions",
+        "location",
+        "time_taken",
+        "duration",
+    ];
+    type Slots = (
+        rt::wire::Optional<Dimensions>,
+        (
+            rt::wire::Optional<GpsCoordinates>,
+            (
+                rt::wire::Optional<
+                    crate::common::DropboxTimestamp,
+                    rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                >,
+                (rt::wire::Optional<u64>, ()),
+            ),
+        ),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_dimensions,
+            (value_location, (value_time_taken, (value_duration, ()))),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        VideoMetadata {
+            dimensions: value_dimensions,
+            location: value_location,
+            time_taken: value_time_taken,
+            duration: value_duration,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.optional("dimensions", &self.dimensions)
             .optional("location", &self.location)
             .optional_adapted::<
                 rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
                 _,
             >("time_taken", &self.time_taken)
             .optional("duration", &self.duration)
-            .end()
+    }
+}
+
+impl ::serde::Serialize for VideoMetadata {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -4418,41 +4713,7 @@ impl<'de> ::serde::Deserialize<'de> for VideoMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Optional<Dimensions>,
-                (
-                    rt::wire::Optional<GpsCoordinates>,
-                    (
-                        rt::wire::Optional<
-                            crate::common::DropboxTimestamp,
-                            rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                        >,
-                        (rt::wire::Optional<u64>, ()),
-                    ),
-                ),
-            ),
-        >(
-            deserializer,
-            "VideoMetadata",
-            &["dimensions", "location", "time_taken", "duration"],
-        ) {
-            Ok(
-                (
-                    value_dimensions,
-                    (value_location, (value_time_taken, (value_duration, ()))),
-                ),
-            ) => {
-                Ok(VideoMetadata {
-                    dimensions: value_dimensions,
-                    location: value_location,
-                    time_taken: value_time_taken,
-                    duration: value_duration,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -4475,15 +4736,30 @@ impl Dimensions {
     }
 }
 
+impl rt::wire::Record for Dimensions {
+    const NAME: &'static str = "Dimensions";
+    const FIELDS: &'static [&'static str] = &["height", "width"];
+    type Slots = (rt::wire::Required<u64>, (rt::wire::Required<u64>, ()));
+    #[inline]
+    fn assemble(
+        (value_height, (value_width, ())): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        Dimensions {
+            height: value_height,
+            width: value_width,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("height", &self.height).field("width", &self.width)
+    }
+}
+
 impl ::serde::Serialize for Dimensions {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("height", &self.height)
-            .field("width", &self.width)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -4491,18 +4767,7 @@ impl<'de> ::serde::Deserialize<'de> for Dimensions {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<u64>, (rt::wire::Required<u64>, ())),
-        >(deserializer, "Dimensions", &["height", "width"]) {
-            Ok((value_height, (value_width, ()))) => {
-                Ok(Dimensions {
-                    height: value_height,
-                    width: value_width,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -4528,15 +4793,30 @@ impl GpsCoordinates {
     }
 }
 
+impl rt::wire::Record for GpsCoordinates {
+    const NAME: &'static str = "GpsCoordinates";
+    const FIELDS: &'static [&'static str] = &["latitude", "longitude"];
+    type Slots = (rt::wire::Required<f64>, (rt::wire::Required<f64>, ()));
+    #[inline]
+    fn assemble(
+        (value_latitude, (value_longitude, ())): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        GpsCoordinates {
+            latitude: value_latitude,
+            longitude: value_longitude,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("latitude", &self.latitude).field("longitude", &self.longitude)
+    }
+}
+
 impl ::serde::Serialize for GpsCoordinates {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("latitude", &self.latitude)
-            .field("longitude", &self.longitude)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -4544,18 +4824,7 @@ impl<'de> ::serde::Deserialize<'de> for GpsCoordinates {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<f64>, (rt::wire::Required<f64>, ())),
-        >(deserializer, "GpsCoordinates", &["latitude", "longitude"]) {
-            Ok((value_latitude, (value_longitude, ()))) => {
-                Ok(GpsCoordinates {
-                    latitude: value_latitude,
-                    longitude: value_longitude,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -4579,7 +4848,7 @@ pub struct GetMetadataArg {
 
 impl GetMetadataArg {
     /// A new `GetMetadataArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(path: impl Into<String>) -> Self {
+    pub fn new(path: impl Into<rt::Str>) -> Self {
         GetMetadataArg {
             path: path.into(),
             include_media_info: false,
@@ -4613,13 +4882,55 @@ impl GetMetadataArg {
     }
 }
 
-impl ::serde::Serialize for GetMetadataArg {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("path", &self.path)
+impl rt::wire::Record for GetMetadataArg {
+    const NAME: &'static str = "GetMetadataArg";
+    const FIELDS: &'static [&'static str] = &[
+        "path",
+        "include_media_info",
+        "include_deleted",
+        "include_has_explicit_shared_members",
+        "include_property_groups",
+    ];
+    type Slots = (
+        rt::wire::Required<ReadPath>,
+        (
+            rt::wire::Defaulted<bool>,
+            (
+                rt::wire::Defaulted<bool>,
+                (
+                    rt::wire::Defaulted<bool>,
+                    (rt::wire::Optional<crate::file_properties::TemplateFilterBase>, ()),
+                ),
+            ),
+        ),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_path,
+            (
+                value_include_media_info,
+                (
+                    value_include_deleted,
+                    (
+                        value_include_has_explicit_shared_members,
+                        (value_include_property_groups, ()),
+                    ),
+                ),
+            ),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        GetMetadataArg {
+            path: value_path,
+            include_media_info: value_include_media_info.unwrap_or(false),
+            include_deleted: value_include_deleted.unwrap_or(false),
+            include_has_explicit_shared_members: value_include_has_explicit_shared_members
+                .unwrap_or(false),
+            include_property_groups: value_include_property_groups,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("path", &self.path)
             .field("include_media_info", &self.include_media_info)
             .field("include_deleted", &self.include_deleted)
             .field(
@@ -4627,7 +4938,15 @@ impl ::serde::Serialize for GetMetadataArg {
                 &self.include_has_explicit_shared_members,
             )
             .optional("include_property_groups", &self.include_property_groups)
-            .end()
+    }
+}
+
+impl ::serde::Serialize for GetMetadataArg {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -4635,63 +4954,7 @@ impl<'de> ::serde::Deserialize<'de> for GetMetadataArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<ReadPath>,
-                (
-                    rt::wire::Defaulted<bool>,
-                    (
-                        rt::wire::Defaulted<bool>,
-                        (
-                            rt::wire::Defaulted<bool>,
-                            (
-                                rt::wire::Optional<
-                                    crate::file_properties::TemplateFilterBase,
-                                >,
-                                (),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        >(
-            deserializer,
-            "GetMetadataArg",
-            &[
-                "path",
-                "include_media_info",
-                "include_deleted",
-                "include_has_explicit_shared_members",
-                "include_property_groups",
-            ],
-        ) {
-            Ok(
-                (
-                    value_path,
-                    (
-                        value_include_media_info,
-                        (
-                            value_include_deleted,
-                            (
-                                value_include_has_explicit_shared_members,
-                                (value_include_property_groups, ()),
-                            ),
-                        ),
-                    ),
-                ),
-            ) => {
-                Ok(GetMetadataArg {
-                    path: value_path,
-                    include_media_info: value_include_media_info.unwrap_or(false),
-                    include_deleted: value_include_deleted.unwrap_or(false),
-                    include_has_explicit_shared_members: value_include_has_explicit_shared_members
-                        .unwrap_or(false),
-                    include_property_groups: value_include_property_groups,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -4717,37 +4980,12 @@ pub enum GetMetadataError {
     Path(LookupError),
 }
 
-impl ::serde::Serialize for GetMetadataError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            GetMetadataError::Path(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "path", value)
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetMetadataError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for GetMetadataError {
+impl rt::wire::Tagged for GetMetadataError {
     const NAME: &'static str = "GetMetadataError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "path" => {
                 rt::wire::nested::<
@@ -4759,6 +4997,44 @@ impl rt::wire::DecodeTagged for GetMetadataError {
             }
             _ => Err(rt::wire::unknown_tag(tag, &["path"])),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            GetMetadataError::Path(value) => {
+                out.nested::<_, rt::wire::Plain>("path", value)
+            }
+        }
+    }
+}
+
+impl ::serde::Serialize for GetMetadataError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for GetMetadataError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for GetMetadataError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for GetMetadataError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -4793,17 +5069,35 @@ pub struct DownloadArg {
 
 impl DownloadArg {
     /// A new `DownloadArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(path: impl Into<String>) -> Self {
+    pub fn new(path: impl Into<rt::Str>) -> Self {
         DownloadArg {
             path: path.into(),
             rev: None,
         }
     }
     /// Sets `rev`.
-    pub fn with_rev(mut self, value: impl Into<String>) -> Self {
+    pub fn with_rev(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.rev = Some(value);
         self
+    }
+}
+
+impl rt::wire::Record for DownloadArg {
+    const NAME: &'static str = "DownloadArg";
+    const FIELDS: &'static [&'static str] = &["path", "rev"];
+    type Slots = (rt::wire::Required<ReadPath>, (rt::wire::Optional<Rev>, ()));
+    #[inline]
+    fn assemble(
+        (value_path, (value_rev, ())): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        DownloadArg {
+            path: value_path,
+            rev: value_rev,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("path", &self.path).optional("rev", &self.rev)
     }
 }
 
@@ -4812,10 +5106,7 @@ impl ::serde::Serialize for DownloadArg {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("path", &self.path)
-            .optional("rev", &self.rev)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -4823,18 +5114,7 @@ impl<'de> ::serde::Deserialize<'de> for DownloadArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<ReadPath>, (rt::wire::Optional<Rev>, ())),
-        >(deserializer, "DownloadArg", &["path", "rev"]) {
-            Ok((value_path, (value_rev, ()))) => {
-                Ok(DownloadArg {
-                    path: value_path,
-                    rev: value_rev,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -4866,41 +5146,12 @@ pub enum DownloadError {
     Other,
 }
 
-impl ::serde::Serialize for DownloadError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            DownloadError::Path(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "path", value)
-            }
-            DownloadError::UnsupportedFile => {
-                rt::wire::serialize_void(serializer, "unsupported_file")
-            }
-            DownloadError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for DownloadError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for DownloadError {
+impl rt::wire::Tagged for DownloadError {
     const NAME: &'static str = "DownloadError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "path" => {
                 rt::wire::nested::<
@@ -4913,6 +5164,44 @@ impl rt::wire::DecodeTagged for DownloadError {
             "unsupported_file" => rt::wire::void(map, DownloadError::UnsupportedFile),
             _ => rt::wire::other(map, DownloadError::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            DownloadError::Path(value) => out.nested::<_, rt::wire::Plain>("path", value),
+            DownloadError::UnsupportedFile => out.void("unsupported_file"),
+            DownloadError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for DownloadError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for DownloadError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for DownloadError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for DownloadError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -4951,12 +5240,25 @@ impl Default for FileOpsResult {
     }
 }
 
+impl rt::wire::Record for FileOpsResult {
+    const NAME: &'static str = "FileOpsResult";
+    const FIELDS: &'static [&'static str] = &[];
+    type Slots = ();
+    #[inline]
+    fn assemble((): <Self::Slots as rt::wire::Slots>::Values) -> Self {
+        FileOpsResult {}
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out
+    }
+}
+
 impl ::serde::Serialize for FileOpsResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer).end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -4964,10 +5266,7 @@ impl<'de> ::serde::Deserialize<'de> for FileOpsResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<_, ()>(deserializer, "FileOpsResult", &[]) {
-            Ok(()) => Ok(FileOpsResult {}),
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -4985,17 +5284,35 @@ pub struct DeleteArg {
 
 impl DeleteArg {
     /// A new `DeleteArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(path: impl Into<String>) -> Self {
+    pub fn new(path: impl Into<rt::Str>) -> Self {
         DeleteArg {
             path: path.into(),
             parent_rev: None,
         }
     }
     /// Sets `parent_rev`.
-    pub fn with_parent_rev(mut self, value: impl Into<String>) -> Self {
+    pub fn with_parent_rev(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.parent_rev = Some(value);
         self
+    }
+}
+
+impl rt::wire::Record for DeleteArg {
+    const NAME: &'static str = "DeleteArg";
+    const FIELDS: &'static [&'static str] = &["path", "parent_rev"];
+    type Slots = (rt::wire::Required<WritePathOrId>, (rt::wire::Optional<Rev>, ()));
+    #[inline]
+    fn assemble(
+        (value_path, (value_parent_rev, ())): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        DeleteArg {
+            path: value_path,
+            parent_rev: value_parent_rev,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("path", &self.path).optional("parent_rev", &self.parent_rev)
     }
 }
 
@@ -5004,10 +5321,7 @@ impl ::serde::Serialize for DeleteArg {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("path", &self.path)
-            .optional("parent_rev", &self.parent_rev)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -5015,18 +5329,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<WritePathOrId>, (rt::wire::Optional<Rev>, ())),
-        >(deserializer, "DeleteArg", &["path", "parent_rev"]) {
-            Ok((value_path, (value_parent_rev, ()))) => {
-                Ok(DeleteArg {
-                    path: value_path,
-                    parent_rev: value_parent_rev,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -5061,12 +5364,27 @@ impl DeleteResult {
     }
 }
 
+impl rt::wire::Record for DeleteResult {
+    const NAME: &'static str = "DeleteResult";
+    const FIELDS: &'static [&'static str] = &["metadata"];
+    type Slots = (rt::wire::Required<Metadata>, ());
+    #[inline]
+    fn assemble((value_metadata, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
+        DeleteResult {
+            metadata: value_metadata,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("metadata", &self.metadata)
+    }
+}
+
 impl ::serde::Serialize for DeleteResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer).field("metadata", &self.metadata).end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -5074,17 +5392,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<Metadata>, ()),
-        >(deserializer, "DeleteResult", &["metadata"]) {
-            Ok((value_metadata, ())) => {
-                Ok(DeleteResult {
-                    metadata: value_metadata,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -5106,51 +5414,12 @@ pub enum DeleteError {
     Other,
 }
 
-impl ::serde::Serialize for DeleteError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            DeleteError::PathLookup(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "path_lookup", value)
-            }
-            DeleteError::PathWrite(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "path_write", value)
-            }
-            DeleteError::TooManyWriteOperations => {
-                rt::wire::serialize_void(serializer, "too_many_write_operations")
-            }
-            DeleteError::TooManyFiles => {
-                rt::wire::serialize_void(serializer, "too_many_files")
-            }
-            DeleteError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for DeleteError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for DeleteError {
+impl rt::wire::Tagged for DeleteError {
     const NAME: &'static str = "DeleteError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "path_lookup" => {
                 rt::wire::nested::<
@@ -5174,6 +5443,50 @@ impl rt::wire::DecodeTagged for DeleteError {
             "too_many_files" => rt::wire::void(map, DeleteError::TooManyFiles),
             _ => rt::wire::other(map, DeleteError::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            DeleteError::PathLookup(value) => {
+                out.nested::<_, rt::wire::Plain>("path_lookup", value)
+            }
+            DeleteError::PathWrite(value) => {
+                out.nested::<_, rt::wire::Plain>("path_write", value)
+            }
+            DeleteError::TooManyWriteOperations => out.void("too_many_write_operations"),
+            DeleteError::TooManyFiles => out.void("too_many_files"),
+            DeleteError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for DeleteError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for DeleteError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for DeleteError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for DeleteError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -5220,7 +5533,7 @@ pub struct CreateFolderArg {
 
 impl CreateFolderArg {
     /// A new `CreateFolderArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(path: impl Into<String>) -> Self {
+    pub fn new(path: impl Into<rt::Str>) -> Self {
         CreateFolderArg {
             path: path.into(),
             autorename: false,
@@ -5233,15 +5546,30 @@ impl CreateFolderArg {
     }
 }
 
+impl rt::wire::Record for CreateFolderArg {
+    const NAME: &'static str = "CreateFolderArg";
+    const FIELDS: &'static [&'static str] = &["path", "autorename"];
+    type Slots = (rt::wire::Required<WritePath>, (rt::wire::Defaulted<bool>, ()));
+    #[inline]
+    fn assemble(
+        (value_path, (value_autorename, ())): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        CreateFolderArg {
+            path: value_path,
+            autorename: value_autorename.unwrap_or(false),
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("path", &self.path).field("autorename", &self.autorename)
+    }
+}
+
 impl ::serde::Serialize for CreateFolderArg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("path", &self.path)
-            .field("autorename", &self.autorename)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -5249,18 +5577,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateFolderArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<WritePath>, (rt::wire::Defaulted<bool>, ())),
-        >(deserializer, "CreateFolderArg", &["path", "autorename"]) {
-            Ok((value_path, (value_autorename, ()))) => {
-                Ok(CreateFolderArg {
-                    path: value_path,
-                    autorename: value_autorename.unwrap_or(false),
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -5288,12 +5605,27 @@ impl CreateFolderResult {
     }
 }
 
+impl rt::wire::Record for CreateFolderResult {
+    const NAME: &'static str = "CreateFolderResult";
+    const FIELDS: &'static [&'static str] = &["metadata"];
+    type Slots = (rt::wire::Required<FolderMetadata>, ());
+    #[inline]
+    fn assemble((value_metadata, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
+        CreateFolderResult {
+            metadata: value_metadata,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("metadata", &self.metadata)
+    }
+}
+
 impl ::serde::Serialize for CreateFolderResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer).field("metadata", &self.metadata).end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -5301,17 +5633,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateFolderResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<FolderMetadata>, ()),
-        >(deserializer, "CreateFolderResult", &["metadata"]) {
-            Ok((value_metadata, ())) => {
-                Ok(CreateFolderResult {
-                    metadata: value_metadata,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -5324,37 +5646,12 @@ pub enum CreateFolderError {
     Path(WriteError),
 }
 
-impl ::serde::Serialize for CreateFolderError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            CreateFolderError::Path(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "path", value)
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for CreateFolderError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for CreateFolderError {
+impl rt::wire::Tagged for CreateFolderError {
     const NAME: &'static str = "CreateFolderError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "path" => {
                 rt::wire::nested::<
@@ -5366,6 +5663,44 @@ impl rt::wire::DecodeTagged for CreateFolderError {
             }
             _ => Err(rt::wire::unknown_tag(tag, &["path"])),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            CreateFolderError::Path(value) => {
+                out.nested::<_, rt::wire::Plain>("path", value)
+            }
+        }
+    }
+}
+
+impl ::serde::Serialize for CreateFolderError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for CreateFolderError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for CreateFolderError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for CreateFolderError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -5404,22 +5739,40 @@ pub struct SharedLink {
     /// URL of the link.
     pub url: SharedLinkUrl,
     /// Password, for links that require one.
-    pub password: Option<String>,
+    pub password: Option<rt::Str>,
 }
 
 impl SharedLink {
     /// A new `SharedLink` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(url: impl Into<String>) -> Self {
+    pub fn new(url: impl Into<rt::Str>) -> Self {
         SharedLink {
             url: url.into(),
             password: None,
         }
     }
     /// Sets `password`.
-    pub fn with_password(mut self, value: impl Into<String>) -> Self {
+    pub fn with_password(mut self, value: impl Into<rt::Str>) -> Self {
         let value = value.into();
         self.password = Some(value);
         self
+    }
+}
+
+impl rt::wire::Record for SharedLink {
+    const NAME: &'static str = "SharedLink";
+    const FIELDS: &'static [&'static str] = &["url", "password"];
+    type Slots = (rt::wire::Required<SharedLinkUrl>, (rt::wire::Optional<rt::Str>, ()));
+    #[inline]
+    fn assemble(
+        (value_url, (value_password, ())): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        SharedLink {
+            url: value_url,
+            password: value_password,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("url", &self.url).optional("password", &self.password)
     }
 }
 
@@ -5428,10 +5781,7 @@ impl ::serde::Serialize for SharedLink {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("url", &self.url)
-            .optional("password", &self.password)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -5439,18 +5789,7 @@ impl<'de> ::serde::Deserialize<'de> for SharedLink {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<SharedLinkUrl>, (rt::wire::Optional<String>, ())),
-        >(deserializer, "SharedLink", &["url", "password"]) {
-            Ok((value_url, (value_password, ()))) => {
-                Ok(SharedLink {
-                    url: value_url,
-                    password: value_password,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -5493,7 +5832,7 @@ pub struct ListFolderArg {
 
 impl ListFolderArg {
     /// A new `ListFolderArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(path: impl Into<String>) -> Self {
+    pub fn new(path: impl Into<rt::Str>) -> Self {
         ListFolderArg {
             path: path.into(),
             recursive: false,
@@ -5563,13 +5902,103 @@ impl ListFolderArg {
     }
 }
 
-impl ::serde::Serialize for ListFolderArg {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("path", &self.path)
+impl rt::wire::Record for ListFolderArg {
+    const NAME: &'static str = "ListFolderArg";
+    const FIELDS: &'static [&'static str] = &[
+        "path",
+        "recursive",
+        "include_media_info",
+        "include_deleted",
+        "include_has_explicit_shared_members",
+        "include_mounted_folders",
+        "limit",
+        "shared_link",
+        "include_property_groups",
+        "include_non_downloadable_files",
+        "include_restorable_info",
+    ];
+    type Slots = (
+        rt::wire::Required<PathROrId>,
+        (
+            rt::wire::Defaulted<bool>,
+            (
+                rt::wire::Defaulted<bool>,
+                (
+                    rt::wire::Defaulted<bool>,
+                    (
+                        rt::wire::Defaulted<bool>,
+                        (
+                            rt::wire::Defaulted<bool>,
+                            (
+                                rt::wire::Optional<u32>,
+                                (
+                                    rt::wire::Optional<SharedLink>,
+                                    (
+                                        rt::wire::Optional<
+                                            crate::file_properties::TemplateFilterBase,
+                                        >,
+                                        (rt::wire::Defaulted<bool>, (rt::wire::Defaulted<bool>, ())),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_path,
+            (
+                value_recursive,
+                (
+                    value_include_media_info,
+                    (
+                        value_include_deleted,
+                        (
+                            value_include_has_explicit_shared_members,
+                            (
+                                value_include_mounted_folders,
+                                (
+                                    value_limit,
+                                    (
+                                        value_shared_link,
+                                        (
+                                            value_include_property_groups,
+                                            (
+                                                value_include_non_downloadable_files,
+                                                (value_include_restorable_info, ()),
+                                            ),
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        ListFolderArg {
+            path: value_path,
+            recursive: value_recursive.unwrap_or(false),
+            include_media_info: value_include_media_info.unwrap_or(false),
+            include_deleted: value_include_deleted.unwrap_or(false),
+            include_has_explicit_shared_members: value_include_has_explicit_shared_members
+                .unwrap_or(false),
+            include_mounted_folders: value_include_mounted_folders.unwrap_or(true),
+            limit: value_limit,
+            shared_link: value_shared_link,
+            include_property_groups: value_include_property_groups,
+            include_non_downloadable_files: value_include_non_downloadable_files
+                .unwrap_or(true),
+            include_restorable_info: value_include_restorable_info.unwrap_or(false),
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("path", &self.path)
             .field("recursive", &self.recursive)
             .field("include_media_info", &self.include_media_info)
             .field("include_deleted", &self.include_deleted)
@@ -5586,7 +6015,15 @@ impl ::serde::Serialize for ListFolderArg {
                 &self.include_non_downloadable_files,
             )
             .field("include_restorable_info", &self.include_restorable_info)
-            .end()
+    }
+}
+
+impl ::serde::Serialize for ListFolderArg {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -5594,108 +6031,7 @@ impl<'de> ::serde::Deserialize<'de> for ListFolderArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<PathROrId>,
-                (
-                    rt::wire::Defaulted<bool>,
-                    (
-                        rt::wire::Defaulted<bool>,
-                        (
-                            rt::wire::Defaulted<bool>,
-                            (
-                                rt::wire::Defaulted<bool>,
-                                (
-                                    rt::wire::Defaulted<bool>,
-                                    (
-                                        rt::wire::Optional<u32>,
-                                        (
-                                            rt::wire::Optional<SharedLink>,
-                                            (
-                                                rt::wire::Optional<
-                                                    crate::file_properties::TemplateFilterBase,
-                                                >,
-                                                (rt::wire::Defaulted<bool>, (rt::wire::Defaulted<bool>, ())),
-                                            ),
-                                        ),
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        >(
-            deserializer,
-            "ListFolderArg",
-            &[
-                "path",
-                "recursive",
-                "include_media_info",
-                "include_deleted",
-                "include_has_explicit_shared_members",
-                "include_mounted_folders",
-                "limit",
-                "shared_link",
-                "include_property_groups",
-                "include_non_downloadable_files",
-                "include_restorable_info",
-            ],
-        ) {
-            Ok(
-                (
-                    value_path,
-                    (
-                        value_recursive,
-                        (
-                            value_include_media_info,
-                            (
-                                value_include_deleted,
-                                (
-                                    value_include_has_explicit_shared_members,
-                                    (
-                                        value_include_mounted_folders,
-                                        (
-                                            value_limit,
-                                            (
-                                                value_shared_link,
-                                                (
-                                                    value_include_property_groups,
-                                                    (
-                                                        value_include_non_downloadable_files,
-                                                        (value_include_restorable_info, ()),
-                                                    ),
-                                                ),
-                                            ),
-                                        ),
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ) => {
-                Ok(ListFolderArg {
-                    path: value_path,
-                    recursive: value_recursive.unwrap_or(false),
-                    include_media_info: value_include_media_info.unwrap_or(false),
-                    include_deleted: value_include_deleted.unwrap_or(false),
-                    include_has_explicit_shared_members: value_include_has_explicit_shared_members
-                        .unwrap_or(false),
-                    include_mounted_folders: value_include_mounted_folders
-                        .unwrap_or(true),
-                    limit: value_limit,
-                    shared_link: value_shared_link,
-                    include_property_groups: value_include_property_groups,
-                    include_non_downloadable_files: value_include_non_downloadable_files
-                        .unwrap_or(true),
-                    include_restorable_info: value_include_restorable_info
-                        .unwrap_or(false),
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -5730,10 +6066,25 @@ pub struct ListFolderContinueArg {
 
 impl ListFolderContinueArg {
     /// A new `ListFolderContinueArg` from its required fields; optional fields start unset and defaulted ones at their defaults.
-    pub fn new(cursor: impl Into<String>) -> Self {
+    pub fn new(cursor: impl Into<rt::Str>) -> Self {
         ListFolderContinueArg {
             cursor: cursor.into(),
         }
+    }
+}
+
+impl rt::wire::Record for ListFolderContinueArg {
+    const NAME: &'static str = "ListFolderContinueArg";
+    const FIELDS: &'static [&'static str] = &["cursor"];
+    type Slots = (rt::wire::Required<ListFolderCursor>, ());
+    #[inline]
+    fn assemble((value_cursor, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
+        ListFolderContinueArg {
+            cursor: value_cursor,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("cursor", &self.cursor)
     }
 }
 
@@ -5742,7 +6093,7 @@ impl ::serde::Serialize for ListFolderContinueArg {
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer).field("cursor", &self.cursor).end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -5750,17 +6101,7 @@ impl<'de> ::serde::Deserialize<'de> for ListFolderContinueArg {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (rt::wire::Required<ListFolderCursor>, ()),
-        >(deserializer, "ListFolderContinueArg", &["cursor"]) {
-            Ok((value_cursor, ())) => {
-                Ok(ListFolderContinueArg {
-                    cursor: value_cursor,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -5792,7 +6133,7 @@ impl ListFolderResult {
     /// A new `ListFolderResult` from its required fields; optional fields start unset and defaulted ones at their defaults.
     pub fn new(
         entries: Vec<Metadata>,
-        cursor: impl Into<String>,
+        cursor: impl Into<rt::Str>,
         has_more: bool,
     ) -> Self {
         ListFolderResult {
@@ -5803,16 +6144,39 @@ impl ListFolderResult {
     }
 }
 
+impl rt::wire::Record for ListFolderResult {
+    const NAME: &'static str = "ListFolderResult";
+    const FIELDS: &'static [&'static str] = &["entries", "cursor", "has_more"];
+    type Slots = (
+        rt::wire::Required<Vec<Metadata>>,
+        (rt::wire::Required<ListFolderCursor>, (rt::wire::Required<bool>, ())),
+    );
+    #[inline]
+    fn assemble(
+        (
+            value_entries,
+            (value_cursor, (value_has_more, ())),
+        ): <Self::Slots as rt::wire::Slots>::Values,
+    ) -> Self {
+        ListFolderResult {
+            entries: value_entries,
+            cursor: value_cursor,
+            has_more: value_has_more,
+        }
+    }
+    fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+        out.field("entries", &self.entries)
+            .field("cursor", &self.cursor)
+            .field("has_more", &self.has_more)
+    }
+}
+
 impl ::serde::Serialize for ListFolderResult {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        rt::wire::Encoder::new(serializer)
-            .field("entries", &self.entries)
-            .field("cursor", &self.cursor)
-            .field("has_more", &self.has_more)
-            .end()
+        rt::wire::serialize_record(self, serializer)
     }
 }
 
@@ -5820,22 +6184,7 @@ impl<'de> ::serde::Deserialize<'de> for ListFolderResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        match rt::wire::decode_struct::<
-            _,
-            (
-                rt::wire::Required<Vec<Metadata>>,
-                (rt::wire::Required<ListFolderCursor>, (rt::wire::Required<bool>, ())),
-            ),
-        >(deserializer, "ListFolderResult", &["entries", "cursor", "has_more"]) {
-            Ok((value_entries, (value_cursor, (value_has_more, ())))) => {
-                Ok(ListFolderResult {
-                    entries: value_entries,
-                    cursor: value_cursor,
-                    has_more: value_has_more,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        rt::wire::deserialize_record(deserializer)
     }
 }
 
@@ -5853,45 +6202,12 @@ pub enum ListFolderError {
     Other,
 }
 
-impl ::serde::Serialize for ListFolderError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            ListFolderError::Path(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "path", value)
-            }
-            ListFolderError::TemplateError(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "template_error", value)
-            }
-            ListFolderError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListFolderError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for ListFolderError {
+impl rt::wire::Tagged for ListFolderError {
     const NAME: &'static str = "ListFolderError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "path" => {
                 rt::wire::nested::<
@@ -5911,6 +6227,48 @@ impl rt::wire::DecodeTagged for ListFolderError {
             }
             _ => rt::wire::other(map, ListFolderError::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            ListFolderError::Path(value) => {
+                out.nested::<_, rt::wire::Plain>("path", value)
+            }
+            ListFolderError::TemplateError(value) => {
+                out.nested::<_, rt::wire::Plain>("template_error", value)
+            }
+            ListFolderError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for ListFolderError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListFolderError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for ListFolderError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for ListFolderError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -5944,43 +6302,12 @@ pub enum ListFolderContinueError {
     Other,
 }
 
-impl ::serde::Serialize for ListFolderContinueError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            ListFolderContinueError::Path(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "path", value)
-            }
-            ListFolderContinueError::Reset => {
-                rt::wire::serialize_void(serializer, "reset")
-            }
-            ListFolderContinueError::Other => {
-                rt::wire::serialize_void(serializer, "other")
-            }
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListFolderContinueError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for ListFolderContinueError {
+impl rt::wire::Tagged for ListFolderContinueError {
     const NAME: &'static str = "ListFolderContinueError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "path" => {
                 rt::wire::nested::<
@@ -5993,6 +6320,46 @@ impl rt::wire::DecodeTagged for ListFolderContinueError {
             "reset" => rt::wire::void(map, ListFolderContinueError::Reset),
             _ => rt::wire::other(map, ListFolderContinueError::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            ListFolderContinueError::Path(value) => {
+                out.nested::<_, rt::wire::Plain>("path", value)
+            }
+            ListFolderContinueError::Reset => out.void("reset"),
+            ListFolderContinueError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for ListFolderContinueError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for ListFolderContinueError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for ListFolderContinueError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for ListFolderContinueError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -6036,48 +6403,12 @@ pub enum LookupError {
     Other,
 }
 
-impl ::serde::Serialize for LookupError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            LookupError::MalformedPath(value) => {
-                rt::wire::serialize_nested_opt::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "malformed_path", value.as_ref())
-            }
-            LookupError::NotFound => rt::wire::serialize_void(serializer, "not_found"),
-            LookupError::NotFile => rt::wire::serialize_void(serializer, "not_file"),
-            LookupError::NotFolder => rt::wire::serialize_void(serializer, "not_folder"),
-            LookupError::RestrictedContent => {
-                rt::wire::serialize_void(serializer, "restricted_content")
-            }
-            LookupError::UnsupportedContentType => {
-                rt::wire::serialize_void(serializer, "unsupported_content_type")
-            }
-            LookupError::Locked => rt::wire::serialize_void(serializer, "locked"),
-            LookupError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for LookupError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for LookupError {
+impl rt::wire::Tagged for LookupError {
     const NAME: &'static str = "LookupError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "malformed_path" => {
                 rt::wire::nested_opt::<
@@ -6097,6 +6428,51 @@ impl rt::wire::DecodeTagged for LookupError {
             "locked" => rt::wire::void(map, LookupError::Locked),
             _ => rt::wire::other(map, LookupError::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            LookupError::MalformedPath(value) => {
+                out.nested_opt::<_, rt::wire::Plain>("malformed_path", value.as_ref())
+            }
+            LookupError::NotFound => out.void("not_found"),
+            LookupError::NotFile => out.void("not_file"),
+            LookupError::NotFolder => out.void("not_folder"),
+            LookupError::RestrictedContent => out.void("restricted_content"),
+            LookupError::UnsupportedContentType => out.void("unsupported_content_type"),
+            LookupError::Locked => out.void("locked"),
+            LookupError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for LookupError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for LookupError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for LookupError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for LookupError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -6128,64 +6504,12 @@ pub enum WriteError {
     Other,
 }
 
-impl ::serde::Serialize for WriteError {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            WriteError::MalformedPath(value) => {
-                rt::wire::serialize_nested_opt::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "malformed_path", value.as_ref())
-            }
-            WriteError::Conflict(value) => {
-                rt::wire::serialize_nested::<
-                    _,
-                    _,
-                    rt::wire::Plain,
-                >(serializer, "conflict", value)
-            }
-            WriteError::NoWritePermission => {
-                rt::wire::serialize_void(serializer, "no_write_permission")
-            }
-            WriteError::InsufficientSpace => {
-                rt::wire::serialize_void(serializer, "insufficient_space")
-            }
-            WriteError::DisallowedName => {
-                rt::wire::serialize_void(serializer, "disallowed_name")
-            }
-            WriteError::TeamFolder => rt::wire::serialize_void(serializer, "team_folder"),
-            WriteError::OperationSuppressed => {
-                rt::wire::serialize_void(serializer, "operation_suppressed")
-            }
-            WriteError::TooManyWriteOperations => {
-                rt::wire::serialize_void(serializer, "too_many_write_operations")
-            }
-            WriteError::AccessRestricted => {
-                rt::wire::serialize_void(serializer, "access_restricted")
-            }
-            WriteError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for WriteError {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        rt::wire::deserialize_tagged(deserializer)
-    }
-}
-
-impl rt::wire::DecodeTagged for WriteError {
+impl rt::wire::Tagged for WriteError {
     const NAME: &'static str = "WriteError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
+    fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
         match tag {
             "malformed_path" => {
                 rt::wire::nested_opt::<
@@ -6216,6 +6540,55 @@ impl rt::wire::DecodeTagged for WriteError {
             "access_restricted" => rt::wire::void(map, WriteError::AccessRestricted),
             _ => rt::wire::other(map, WriteError::Other),
         }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            WriteError::MalformedPath(value) => {
+                out.nested_opt::<_, rt::wire::Plain>("malformed_path", value.as_ref())
+            }
+            WriteError::Conflict(value) => {
+                out.nested::<_, rt::wire::Plain>("conflict", value)
+            }
+            WriteError::NoWritePermission => out.void("no_write_permission"),
+            WriteError::InsufficientSpace => out.void("insufficient_space"),
+            WriteError::DisallowedName => out.void("disallowed_name"),
+            WriteError::TeamFolder => out.void("team_folder"),
+            WriteError::OperationSuppressed => out.void("operation_suppressed"),
+            WriteError::TooManyWriteOperations => out.void("too_many_write_operations"),
+            WriteError::AccessRestricted => out.void("access_restricted"),
+            WriteError::Other => out.void("other"),
+        }
+    }
+}
+
+impl ::serde::Serialize for WriteError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        rt::wire::serialize_tagged(self, serializer)
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for WriteError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        rt::wire::deserialize_tagged(deserializer)
+    }
+}
+
+impl rt::json::Decode for WriteError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for WriteError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -6254,19 +6627,35 @@ pub enum WriteConflictError {
     Other,
 }
 
+impl rt::wire::Tagged for WriteConflictError {
+    const NAME: &'static str = "WriteConflictError";
+    fn decode_tagged<M: rt::wire::Members>(
+        tag: &str,
+        map: &mut M,
+    ) -> Result<Self, M::Error> {
+        match tag {
+            "file" => rt::wire::void(map, WriteConflictError::File),
+            "folder" => rt::wire::void(map, WriteConflictError::Folder),
+            "file_ancestor" => rt::wire::void(map, WriteConflictError::FileAncestor),
+            _ => rt::wire::other(map, WriteConflictError::Other),
+        }
+    }
+    fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+        match self {
+            WriteConflictError::File => out.void("file"),
+            WriteConflictError::Folder => out.void("folder"),
+            WriteConflictError::FileAncestor => out.void("file_ancestor"),
+            WriteConflictError::Other => out.void("other"),
+        }
+    }
+}
+
 impl ::serde::Serialize for WriteConflictError {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        match self {
-            WriteConflictError::File => rt::wire::serialize_void(serializer, "file"),
-            WriteConflictError::Folder => rt::wire::serialize_void(serializer, "folder"),
-            WriteConflictError::FileAncestor => {
-                rt::wire::serialize_void(serializer, "file_ancestor")
-            }
-            WriteConflictError::Other => rt::wire::serialize_void(serializer, "other"),
-        }
+        rt::wire::serialize_tagged(self, serializer)
     }
 }
 
@@ -6278,18 +6667,17 @@ impl<'de> ::serde::Deserialize<'de> for WriteConflictError {
     }
 }
 
-impl rt::wire::DecodeTagged for WriteConflictError {
-    const NAME: &'static str = "WriteConflictError";
-    fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(
-        tag: &str,
-        map: &mut A,
-    ) -> Result<Self, A::Error> {
-        match tag {
-            "file" => rt::wire::void(map, WriteConflictError::File),
-            "folder" => rt::wire::void(map, WriteConflictError::Folder),
-            "file_ancestor" => rt::wire::void(map, WriteConflictError::FileAncestor),
-            _ => rt::wire::other(map, WriteConflictError::Other),
-        }
+impl rt::json::Decode for WriteConflictError {
+    #[inline]
+    fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+        rt::wire::read_tagged(r)
+    }
+}
+
+impl rt::json::Encode for WriteConflictError {
+    #[inline]
+    fn encode(&self, w: &mut rt::json::Writer) {
+        rt::wire::write_tagged(self, w)
     }
 }
 
@@ -6528,7 +6916,7 @@ pub fn list_folder_pages<'a>(
     rt::pages(
         Some(list_folder(client, arg)),
         None,
-        move |cursor: String| async move {
+        move |cursor: rt::Str| async move {
             list_folder_continue(client, &ListFolderContinueArg::new(cursor)).await
         },
         |page: &ListFolderResult| page.has_more.then(|| page.cursor.clone()),
@@ -6538,7 +6926,7 @@ pub fn list_folder_pages<'a>(
 /// The pages of `files/list_folder/continue` from a cursor a page of [`list_folder_pages`] gave: the listing resumed where it stopped.
 pub fn list_folder_pages_from<'a>(
     client: &'a impl rt::auth::AppOrUserAuth,
-    cursor: String,
+    cursor: impl Into<rt::Str>,
 ) -> impl rt::Stream<
     Item = Result<
         ListFolderResult,
@@ -6550,8 +6938,8 @@ pub fn list_folder_pages_from<'a>(
 > + 'a {
     rt::pages(
         None::<::std::future::Ready<_>>,
-        Some(cursor),
-        move |cursor: String| async move {
+        Some(cursor.into()),
+        move |cursor: rt::Str| async move {
             list_folder_continue(client, &ListFolderContinueArg::new(cursor)).await
         },
         |page: &ListFolderResult| page.has_more.then(|| page.cursor.clone()),

@@ -16,12 +16,12 @@ pub use ::dropbox_api_runtime::{
     Body, BodyError, ByteRange, Download, PageError, Secret, RefreshingToken,
     StaticToken, TokenError, TokenProvider, IssuedToken, TokenEndpoint, TokenStore,
     AuthorizeUrlBuilder, PkceCode, TokenAccessType, http_client_builder, Timestamp,
-    Validate, ValidationError, Violation,
+    Validate, ValidationError, Violation, Str,
 };
 
 pub use ::dropbox_api_runtime::{
-    builder, config, download, error, header, hooks, oauth, retry, route, secret, tags,
-    token,
+    builder, config, download, error, header, hooks, json, oauth, retry, route, secret,
+    tags, token,
 };
 
 /// The `async` namespace.

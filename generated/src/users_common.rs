@@ -14,4 +14,4 @@
 use ::dropbox_api_runtime::__private as rt;
 
 /// Stone alias `users_common.AccountId`.
-pub type AccountId = String;
+pub type AccountId = rt::Str;

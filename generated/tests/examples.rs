@@ -4,8 +4,7 @@
 #![cfg_attr(rustfmt, rustfmt::skip)]
 fn check<T>(failures: &mut Vec<String>, label: &str, json: &str)
 where
-    T: ::serde::Serialize + ::serde::de::DeserializeOwned + PartialEq
-        + ::std::fmt::Debug,
+    T: ::dropbox_api_runtime::__private::wire::Wire + PartialEq + ::std::fmt::Debug,
 {
     if let Err(e) = ::dropbox_api_runtime::__private::wire::round_trip::<T>(json) {
         failures.push(format!("{label}: {e}"));

@@ -6,7 +6,6 @@
 
 use bytes::Bytes;
 use reqwest::header::HeaderValue;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::auth::{AuthKind, Grants};
@@ -14,6 +13,7 @@ use crate::classify::RouteError;
 use crate::download::{ByteRange, Download, Reopen, Resume};
 use crate::error::{Error, ErrorTypes};
 use crate::header::escape_header_json;
+use crate::json::{Decode, Encode};
 use crate::lifecycle::{Call, Payload, Received};
 use crate::route::{Route, RouteSpec};
 use crate::transport::Transport;
@@ -41,8 +41,8 @@ impl Transport {
         arg: &A,
     ) -> Result<R, Error<E, P>>
     where
-        A: Serialize + Validate + ?Sized,
-        R: DeserializeOwned,
+        A: Encode + Validate + ?Sized,
+        R: Decode,
         E: DeserializeOwned + RouteError,
         P: ErrorTypes,
     {
@@ -63,8 +63,8 @@ impl Transport {
         body: crate::Body,
     ) -> Result<R, Error<E, P>>
     where
-        A: Serialize + Validate + ?Sized,
-        R: DeserializeOwned,
+        A: Encode + Validate + ?Sized,
+        R: Decode,
         E: DeserializeOwned + RouteError,
         P: ErrorTypes,
     {
@@ -89,8 +89,8 @@ impl Transport {
         range: Option<ByteRange>,
     ) -> Result<Download<R>, Error<E, P>>
     where
-        A: Serialize + Validate + ?Sized,
-        R: DeserializeOwned,
+        A: Encode + Validate + ?Sized,
+        R: Decode,
         E: DeserializeOwned + RouteError,
         P: ErrorTypes,
     {
@@ -118,7 +118,7 @@ impl Transport {
                 message: "the response has no Dropbox-API-Result header".into(),
                 request_id: request_id.clone(),
             })?;
-        let result: R = serde_json::from_slice(raw.as_bytes()).map_err(|e| Error::Decode {
+        let result: R = crate::json::from_slice(raw.as_bytes()).map_err(|e| Error::Decode {
             route: route.path,
             message: format!("Dropbox-API-Result: {e}"),
             request_id: request_id.clone(),
@@ -212,18 +212,18 @@ impl Transport {
     }
 }
 
-fn encode_arg<A: Serialize + ?Sized, E, P: ErrorTypes>(
+fn encode_arg<A: Encode + ?Sized, E, P: ErrorTypes>(
     route: &'static RouteSpec,
     arg: &A,
 ) -> Result<String, Error<E, P>> {
-    serde_json::to_string(arg).map_err(|e| Error::Decode {
+    crate::json::to_string(arg).map_err(|e| Error::Decode {
         route: route.path,
         message: format!("could not encode the argument: {e}"),
         request_id: None,
     })
 }
 
-fn arg_header<A: Serialize + ?Sized, E, P: ErrorTypes>(
+fn arg_header<A: Encode + ?Sized, E, P: ErrorTypes>(
     route: &'static RouteSpec,
     arg: &A,
 ) -> Result<HeaderValue, Error<E, P>> {
@@ -235,7 +235,7 @@ fn arg_header<A: Serialize + ?Sized, E, P: ErrorTypes>(
     })
 }
 
-fn decode_body<R: DeserializeOwned, E, P: ErrorTypes>(
+fn decode_body<R: Decode, E, P: ErrorTypes>(
     route: &'static RouteSpec,
     received: Received,
 ) -> Result<R, Error<E, P>> {
@@ -255,7 +255,7 @@ fn decode_body<R: DeserializeOwned, E, P: ErrorTypes>(
     } else {
         &bytes
     };
-    serde_json::from_slice(body).map_err(|e| Error::Decode {
+    crate::json::from_slice(body).map_err(|e| Error::Decode {
         route: route.path,
         message: e.to_string(),
         request_id,
@@ -271,8 +271,8 @@ pub async fn rpc<C, K, A, R, E, P>(
 where
     C: Grants<K>,
     K: AuthKind,
-    A: Serialize + Validate + ?Sized,
-    R: DeserializeOwned,
+    A: Encode + Validate + ?Sized,
+    R: Decode,
     E: DeserializeOwned + RouteError,
     P: ErrorTypes,
 {
@@ -290,8 +290,8 @@ pub async fn upload<C, K, A, R, E, P>(
 where
     C: Grants<K>,
     K: AuthKind,
-    A: Serialize + Validate + ?Sized,
-    R: DeserializeOwned,
+    A: Encode + Validate + ?Sized,
+    R: Decode,
     E: DeserializeOwned + RouteError,
     P: ErrorTypes,
 {
@@ -309,8 +309,8 @@ pub async fn download<C, K, A, R, E, P>(
 where
     C: Grants<K>,
     K: AuthKind,
-    A: Serialize + Validate + ?Sized,
-    R: DeserializeOwned,
+    A: Encode + Validate + ?Sized,
+    R: Decode,
     E: DeserializeOwned + RouteError,
     P: ErrorTypes,
 {

@@ -19,6 +19,8 @@
 //!   [`TokenStore`] told each new token; [`oauth`]: signing in (authorize URL, PKCE, the
 //!   code exchange, revoking); [`secret`]: values that never print;
 //! - [`header`]: the `Dropbox-API-Arg` escaping;
+//! - [`json`]: the JSON codec every call uses ([`json::from_slice`], [`json::to_vec`]), and
+//!   [`Str`], the string type of the generated types;
 //! - [`Validate`]: the spec's constraints, checked before a request is sent; the wire format
 //!   helpers and the typed route calls that only generated code uses live in a hidden
 //!   module (`__private`), which is not part of the API.
@@ -51,6 +53,7 @@ pub mod download;
 pub mod error;
 pub mod header;
 pub mod hooks;
+pub mod json;
 mod lifecycle;
 pub mod oauth;
 mod paginate;
@@ -59,6 +62,7 @@ pub mod route;
 pub mod secret;
 mod stall;
 mod status;
+mod str;
 pub mod tags;
 pub mod tls;
 pub mod token;
@@ -79,6 +83,7 @@ pub use oauth::{AuthorizeUrlBuilder, PkceCode, TokenAccessType};
 pub use paginate::PageError;
 pub use retry::{LostAnswer, RetryPolicy};
 pub use secret::Secret;
+pub use str::Str;
 pub use tls::http_client_builder;
 pub use token::{
     IssuedToken, RefreshingToken, StaticToken, TokenEndpoint, TokenError, TokenProvider, TokenStore,

@@ -46,7 +46,7 @@ where
 
 struct State<First, Next, More> {
     first: Option<First>,
-    cursor: Option<String>,
+    cursor: Option<crate::Str>,
     next: Next,
     more: More,
 }
@@ -55,7 +55,7 @@ struct State<First, Next, More> {
 /// gives a cursor. Ends after the last page or after the first error.
 pub fn pages<'a, P, F, N, First, Next, NextFut, More>(
     first: Option<First>,
-    cursor: Option<String>,
+    cursor: Option<crate::Str>,
     next: Next,
     more: More,
 ) -> impl Stream<Item = Result<P, PageError<F, N>>> + 'a
@@ -64,9 +64,9 @@ where
     F: 'a,
     N: 'a,
     First: Future<Output = Result<P, F>> + 'a,
-    Next: FnMut(String) -> NextFut + 'a,
+    Next: FnMut(crate::Str) -> NextFut + 'a,
     NextFut: Future<Output = Result<P, N>> + 'a,
-    More: Fn(&P) -> Option<String> + 'a,
+    More: Fn(&P) -> Option<crate::Str> + 'a,
 {
     let state = State {
         first,

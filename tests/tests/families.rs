@@ -11,8 +11,34 @@ include!(concat!(env!("OUT_DIR"), "/events_mod.rs"));
 
 use events::{AlphaDetails, EventType, LoginType, LogoutType, PinRecord, PinType, ShareRecord};
 
-fn decode<T: serde::de::DeserializeOwned>(v: Value) -> T {
-    serde_json::from_value(v).unwrap()
+/// Decodes through both codecs (`serde_json` and `dropbox_api::json`), which must agree.
+fn decode<T>(v: Value) -> T
+where
+    T: serde::de::DeserializeOwned + dropbox_api::json::Decode + PartialEq + std::fmt::Debug,
+{
+    let ours: T = dropbox_api::json::from_str(&v.to_string()).unwrap();
+    let theirs: T = serde_json::from_value(v).unwrap();
+    assert_eq!(ours, theirs);
+    theirs
+}
+
+/// Encodes through both codecs, which must write the same bytes.
+fn encode<T: serde::Serialize + dropbox_api::json::Encode>(v: &T) -> Value {
+    assert_eq!(
+        dropbox_api::json::to_string(v).unwrap(),
+        serde_json::to_string(v).unwrap()
+    );
+    serde_json::to_value(v).unwrap()
+}
+
+/// Both codecs refuse the document; returns both messages.
+fn refused<T>(v: Value) -> String
+where
+    T: serde::de::DeserializeOwned + dropbox_api::json::Decode + std::fmt::Debug,
+{
+    let ours = dropbox_api::json::from_str::<T>(&v.to_string()).unwrap_err();
+    let theirs = serde_json::from_value::<T>(v).unwrap_err();
+    format!("{theirs} / {ours}")
 }
 
 #[test]
@@ -39,16 +65,13 @@ fn debug_names_the_struct_of_the_spec() {
 fn wire_format_is_that_of_an_ordinary_struct() {
     let v: PinType = decode(json!({"description": "(pins) Pinned an item", "extra": [1]}));
     assert_eq!(v, PinType::new("(pins) Pinned an item"));
-    assert_eq!(
-        serde_json::to_value(&v).unwrap(),
-        json!({"description": "(pins) Pinned an item"})
-    );
+    assert_eq!(encode(&v), json!({"description": "(pins) Pinned an item"}));
 
     // Optional absent, default applied, timestamp through its format.
     let r: ShareRecord = decode(json!({"when": "2026-03-14T09:26:53Z"}));
     assert_eq!(r.count, 1);
     assert_eq!(r.note, None);
-    let back = serde_json::to_value(&r).unwrap();
+    let back = encode(&r);
     assert_eq!(back, json!({"when": "2026-03-14T09:26:53Z", "count": 1}));
     let r2: ShareRecord = decode(json!({"count": 3, "note": null, "when": "2026-03-14T09:26:53Z"}));
     assert_eq!(r2, r.clone().with_count(3));
@@ -56,22 +79,19 @@ fn wire_format_is_that_of_an_ordinary_struct() {
 
 #[test]
 fn decode_errors_name_the_struct_and_the_field() {
-    let e = serde_json::from_value::<LoginType>(json!({})).unwrap_err();
-    assert!(e.to_string().contains("missing field `description`"), "{e}");
-    let e = serde_json::from_value::<LogoutType>(json!("x")).unwrap_err();
-    assert!(e.to_string().contains("struct LogoutType"), "{e}");
-    let e = serde_json::from_value::<PinRecord>(json!({"when": "yesterday"})).unwrap_err();
-    assert!(e.to_string().contains("does not match"), "{e}");
+    let e = refused::<LoginType>(json!({}));
+    assert_eq!(e.matches("missing field `description`").count(), 2, "{e}");
+    let e = refused::<LogoutType>(json!("x"));
+    assert_eq!(e.matches("struct LogoutType").count(), 2, "{e}");
+    let e = refused::<PinRecord>(json!({"when": "yesterday"}));
+    assert_eq!(e.matches("does not match").count(), 2, "{e}");
 }
 
 #[test]
 fn members_flatten_into_unions() {
     let v: EventType = decode(json!({"description": "d", ".tag": "login"}));
     assert_eq!(v, EventType::Login(LoginType::new("d")));
-    assert_eq!(
-        serde_json::to_value(&v).unwrap(),
-        json!({".tag": "login", "description": "d"})
-    );
+    assert_eq!(encode(&v), json!({".tag": "login", "description": "d"}));
     let other: EventType = decode(json!({".tag": "someday", "description": "d"}));
     assert!(matches!(other, EventType::Other));
 }
@@ -140,7 +160,7 @@ mod generic {
                 .with_previous_value(LoginPolicy::Password)
         );
         assert_eq!(
-            serde_json::to_value(&v).unwrap(),
+            encode(&v),
             json!({"new_value": {".tag": "sso"}, "previous_value": {".tag": "password"}})
         );
         assert_eq!(
@@ -153,10 +173,7 @@ mod generic {
             decode(json!({"new_value": 18446744073709551615u64, "previous_value": null}));
         assert_eq!(q.new_value, u64::MAX);
         assert_eq!(q.previous_value, None);
-        assert_eq!(
-            serde_json::to_value(&q).unwrap(),
-            json!({"new_value": 18446744073709551615u64})
-        );
+        assert_eq!(encode(&q), json!({"new_value": 18446744073709551615u64}));
         let d: DomainsPolicyChangedDetails =
             decode(json!({"new_value": ["a.example", "b.example"]}));
         assert_eq!(d.new_value, ["a.example", "b.example"]);
@@ -164,15 +181,15 @@ mod generic {
             decode(json!({"new_value": {"soft": 1, "hard": 2}}));
         assert_eq!(s.new_value, Limits::new(1, 2));
 
-        let e = serde_json::from_value::<LoginPolicyChangedDetails>(json!({})).unwrap_err();
-        assert!(e.to_string().contains("missing field `new_value`"), "{e}");
-        let e = serde_json::from_value::<SharingPolicyChangedDetails>(json!([])).unwrap_err();
-        assert!(
-            e.to_string().contains("struct SharingPolicyChangedDetails"),
+        let e = refused::<LoginPolicyChangedDetails>(json!({}));
+        assert_eq!(e.matches("missing field `new_value`").count(), 2, "{e}");
+        let e = refused::<SharingPolicyChangedDetails>(json!([]));
+        assert_eq!(
+            e.matches("struct SharingPolicyChangedDetails").count(),
+            2,
             "{e}"
         );
-        let e = serde_json::from_value::<QuotaPolicyChangedDetails>(json!({"new_value": -1}))
-            .unwrap_err();
-        assert!(e.to_string().contains("invalid value"), "{e}");
+        let e = refused::<QuotaPolicyChangedDetails>(json!({"new_value": -1}));
+        assert_eq!(e.matches("invalid value").count(), 2, "{e}");
     }
 }

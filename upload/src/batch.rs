@@ -313,7 +313,7 @@ async fn open_sessions(
             )));
         }
         for (i, id) in group.iter().zip(res.session_ids) {
-            sessions[*i] = Some(id);
+            sessions[*i] = Some(id.into());
         }
     }
     Ok(sessions)
@@ -537,7 +537,7 @@ impl Batch<'_> {
             }
             UploadSessionFinishBatchResultEntry::Failure(error) => {
                 results[s.index] = Some(Err(UploadError::BatchEntry {
-                    remote: commit.path.clone(),
+                    remote: commit.path.to_string(),
                     error,
                 }));
             }
@@ -553,7 +553,7 @@ impl Batch<'_> {
             Some(r) if r.rewindable() && *restarts < crate::session::MAX_RESTARTS => r,
             _ => {
                 return Err(UploadError::SessionLost {
-                    remote: commit.path.clone(),
+                    remote: commit.path.to_string(),
                     restarts: *restarts,
                     why,
                 });
@@ -603,7 +603,7 @@ fn verified(
     match hash.verify(meta.content_hash.as_deref()) {
         Ok(()) => Ok(meta),
         Err(mismatch) => Err(UploadError::HashMismatch {
-            path: commit.path.clone(),
+            path: commit.path.to_string(),
             mismatch,
         }),
     }
@@ -848,7 +848,7 @@ async fn send_item(
                 _ => {
                     return Err(UploadError::api(
                         Stage::Append {
-                            remote: commit.path.clone(),
+                            remote: commit.path.to_string(),
                             offset,
                         },
                         error,
@@ -878,5 +878,5 @@ async fn new_session(client: &UserClient) -> Result<String, UploadError> {
     let r = files::upload_session_start(client, &arg, Bytes::new())
         .await
         .map_err(|e| UploadError::api(Stage::Start, e))?;
-    Ok(r.session_id)
+    Ok(r.session_id.into())
 }

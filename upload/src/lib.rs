@@ -310,7 +310,7 @@ impl UploadExt for UserClient {
             .await
             .map_err(|e| UploadError::api(error::Stage::CreateLink, e))?;
         Ok(TemporaryUploadLink::issued(
-            res.link,
+            res.link.into(),
             duration,
             self.transport(),
         ))

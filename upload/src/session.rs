@@ -113,7 +113,7 @@ impl Job<'_> {
 
 impl Job<'_> {
     fn remote(&self) -> String {
-        self.commit.path.clone()
+        self.commit.path.to_string()
     }
 
     fn save_ack(&self, start: u64, end: u64, session: &str) -> Result<(), UploadError> {
@@ -154,7 +154,7 @@ impl Job<'_> {
         let res = files::upload_session_start(&self.clients.checked, &arg, body)
             .await
             .map_err(|e| UploadError::api(Stage::Start, e))?;
-        Ok(res.session_id)
+        Ok(res.session_id.into())
     }
 
     /// Appends one chunk at its offset.
@@ -505,7 +505,7 @@ pub(crate) async fn upload(
     tracker: &Tracker,
 ) -> Result<UploadOutcome, UploadError> {
     options.validate()?;
-    let remote = commit.path.clone();
+    let remote = commit.path.to_string();
     let work = upload_within(client, reader, commit, options, resume, tracker);
     match options.deadline {
         None => work.await,

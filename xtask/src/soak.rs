@@ -396,9 +396,9 @@ async fn soak(plan: Plan, seed: u64, retries: RetryCounter) -> Result<()> {
     while let Some(e) = futures::StreamExt::next(&mut entries).await {
         if let Metadata::File(f) = e? {
             listed
-                .entry(f.path_lower.clone().unwrap_or_default())
+                .entry(f.path_lower.map(String::from).unwrap_or_default())
                 .or_default()
-                .push(f.content_hash.clone().unwrap_or_default());
+                .push(f.content_hash.map(String::from).unwrap_or_default());
         }
     }
     let mut problems = Vec::new();

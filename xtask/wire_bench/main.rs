@@ -237,17 +237,17 @@ fn run(rounds: usize) -> Result<(), String> {
         for side in [ours_first, !ours_first] {
             let t = if side {
                 [
-                    time(|| serde_json::from_str::<OursList>(&list).map(|_| ())),
-                    time(|| serde_json::to_string(&list_ours).map(|s| s.len())),
-                    time(|| serde_json::from_str::<OursTeam>(&team).map(|_| ())),
-                    time(|| serde_json::to_string(&team_ours).map(|s| s.len())),
+                    time(|| dropbox_api::json::from_str::<OursList>(&list).map(|_| ())),
+                    time(|| dropbox_api::json::to_vec(&list_ours).map(|s| s.len())),
+                    time(|| dropbox_api::json::from_str::<OursTeam>(&team).map(|_| ())),
+                    time(|| dropbox_api::json::to_vec(&team_ours).map(|s| s.len())),
                 ]
             } else {
                 [
                     time(|| serde_json::from_str::<TheirsList>(&list).map(|_| ())),
-                    time(|| serde_json::to_string(&list_theirs).map(|s| s.len())),
+                    time(|| serde_json::to_vec(&list_theirs).map(|s| s.len())),
                     time(|| serde_json::from_str::<TheirsTeam>(&team).map(|_| ())),
-                    time(|| serde_json::to_string(&team_theirs).map(|s| s.len())),
+                    time(|| serde_json::to_vec(&team_theirs).map(|s| s.len())),
                 ]
             };
             for (p, t) in pairs.iter_mut().zip(t) {
@@ -287,18 +287,22 @@ fn profile(side: &str, op: &str, payload: &str, n: usize) -> Result<(), String> 
     let (team_ours, team_theirs) = check_same::<OursTeam, TheirsTeam>("team_log", &team)?;
     for _ in 0..n {
         match (side, op, payload) {
-            ("ours", "decode", "list") => drop(black_box(serde_json::from_str::<OursList>(&list))),
+            ("ours", "decode", "list") => {
+                drop(black_box(dropbox_api::json::from_str::<OursList>(&list)))
+            }
             ("official", "decode", "list") => {
                 drop(black_box(serde_json::from_str::<TheirsList>(&list)))
             }
-            ("ours", "decode", "team") => drop(black_box(serde_json::from_str::<OursTeam>(&team))),
+            ("ours", "decode", "team") => {
+                drop(black_box(dropbox_api::json::from_str::<OursTeam>(&team)))
+            }
             ("official", "decode", "team") => {
                 drop(black_box(serde_json::from_str::<TheirsTeam>(&team)))
             }
-            ("ours", "encode", "list") => drop(black_box(serde_json::to_string(&list_ours))),
-            ("official", "encode", "list") => drop(black_box(serde_json::to_string(&list_theirs))),
-            ("ours", "encode", "team") => drop(black_box(serde_json::to_string(&team_ours))),
-            ("official", "encode", "team") => drop(black_box(serde_json::to_string(&team_theirs))),
+            ("ours", "encode", "list") => drop(black_box(dropbox_api::json::to_vec(&list_ours))),
+            ("official", "encode", "list") => drop(black_box(serde_json::to_vec(&list_theirs))),
+            ("ours", "encode", "team") => drop(black_box(dropbox_api::json::to_vec(&team_ours))),
+            ("official", "encode", "team") => drop(black_box(serde_json::to_vec(&team_theirs))),
             _ => return Err("usage: profile ours|official decode|encode list|team N".into()),
         }
     }

@@ -241,7 +241,7 @@ async fn tour(conn: &Connection, args: &DemoArgs, out: &Output) -> CmdResult {
         if let Metadata::File(f) = e {
             seen += 1;
             let key = f.path_lower.clone().unwrap_or_default();
-            match expected.get(&key) {
+            match expected.get(key.as_str()) {
                 Some(h) if f.content_hash.as_deref() == Some(h.as_str()) => verified += 1,
                 Some(_) => {
                     return Err(Failure::new(

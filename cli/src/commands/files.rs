@@ -156,7 +156,7 @@ pub async fn rm(client: &UserClient, path: &str, out: &Output) -> CmdResult {
         Metadata::Folder(f) => f.path_display.clone(),
         _ => None,
     }
-    .unwrap_or_else(|| api_path(path));
+    .unwrap_or_else(|| api_path(path).into());
     out.line(format!("deleted {shown}"));
     out.json(json!({"deleted": shown}));
     Ok(())
@@ -169,7 +169,7 @@ pub async fn mkdir(client: &UserClient, path: &str, out: &Output) -> CmdResult {
         .metadata
         .path_display
         .clone()
-        .unwrap_or_else(|| api_path(path));
+        .unwrap_or_else(|| api_path(path).into());
     out.line(format!("created {shown}/"));
     out.json(json!({"created": shown}));
     Ok(())

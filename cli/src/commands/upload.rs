@@ -152,7 +152,7 @@ async fn upload_one(client: &UserClient, args: &UploadArgs, out: &Output) -> Cmd
         .metadata
         .path_display
         .clone()
-        .unwrap_or_else(|| remote.clone());
+        .unwrap_or_else(|| remote.as_str().into());
     out.line(format!(
         "uploaded {} to {shown} ({}) in {:.1} s ({}); content hash verified: {}",
         args.local.display(),

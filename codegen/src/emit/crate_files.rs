@@ -214,10 +214,10 @@ pub fn lib_rs(api: &Api, names: &Names, options: &CrateOptions) -> Result<String
             Secret, RefreshingToken, StaticToken, TokenError, TokenProvider,
             IssuedToken, TokenEndpoint, TokenStore, AuthorizeUrlBuilder, PkceCode, TokenAccessType,
             http_client_builder,
-            Timestamp, Validate, ValidationError, Violation,
+            Timestamp, Validate, ValidationError, Violation, Str,
         };
         pub use ::dropbox_api_runtime::{
-            builder, config, download, error, header, hooks, oauth, retry, route, secret, tags, token,
+            builder, config, download, error, header, hooks, json, oauth, retry, route, secret, tags, token,
         };
 
         #mods
@@ -609,7 +609,7 @@ pub fn examples_test(
 
         fn check<T>(failures: &mut Vec<String>, label: &str, json: &str)
         where
-            T: ::serde::Serialize + ::serde::de::DeserializeOwned + PartialEq + ::std::fmt::Debug,
+            T: ::dropbox_api_runtime::__private::wire::Wire + PartialEq + ::std::fmt::Debug,
         {
             if let Err(e) = ::dropbox_api_runtime::__private::wire::round_trip::<T>(json) {
                 failures.push(format!("{label}: {e}"));

@@ -198,7 +198,7 @@ fn field_list_key(s: &Struct, sendable: bool) -> String {
 
 /// The type a field of a generic family may leave to a type parameter: the field's type, or
 /// the inner type of a `T?` field, when it is written as its serde form (no wire adapter), is
-/// not a string (whose constructor takes `impl Into<String>`) and the field has no default.
+/// not a string (whose constructor takes `impl Into<Str>`) and the field has no default.
 fn parameter_type<'a>(
     s: &Struct,
     f: &'a Field,
@@ -466,11 +466,12 @@ impl ModuleCx<'_> {
             wire_names,
             encodes,
             slots,
-            pattern,
             builds,
             field_idents,
             ..
         } = &parts;
+        let assemble =
+            parts.assemble(quote!(#name { #(#builds,)* _member: ::std::marker::PhantomData }));
         let type_params: Vec<proc_macro2::Ident> =
             family.params.iter().map(|p| ident(&p.name)).collect();
         let doc = if type_params.is_empty() {
@@ -580,24 +581,27 @@ impl ModuleCx<'_> {
                 #eq
             }
 
-            impl<#(#t: ::serde::Serialize + ::serde::de::DeserializeOwned,)* K> ::serde::Serialize for #name<#(#t,)* K> {
-                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                    rt::wire::Encoder::new(serializer)
-                        #(#encodes)*
-                        .end()
+            impl<#(#t: rt::wire::Wire,)* K: rt::family::Member> rt::wire::Record for #name<#(#t,)* K> {
+                const NAME: &'static str = K::NAME;
+                const FIELDS: &'static [&'static str] = &[#(#wire_names),*];
+                type Slots = #slots;
+
+                #assemble
+
+                fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+                    out #(#encodes)*
                 }
             }
 
-            impl<'de, #(#t: ::serde::Serialize + ::serde::de::DeserializeOwned,)* K: rt::family::Member> ::serde::Deserialize<'de> for #name<#(#t,)* K> {
+            impl<#(#t: rt::wire::Wire,)* K: rt::family::Member> ::serde::Serialize for #name<#(#t,)* K> {
+                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                    rt::wire::serialize_record(self, serializer)
+                }
+            }
+
+            impl<'de, #(#t: rt::wire::Wire,)* K: rt::family::Member> ::serde::Deserialize<'de> for #name<#(#t,)* K> {
                 fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    match rt::wire::decode_struct::<_, #slots>(
-                        deserializer,
-                        K::NAME,
-                        &[#(#wire_names),*],
-                    ) {
-                        Ok(#pattern) => Ok(#name { #(#builds,)* _member: ::std::marker::PhantomData }),
-                        Err(e) => Err(e),
-                    }
+                    rt::wire::deserialize_record(deserializer)
                 }
             }
 

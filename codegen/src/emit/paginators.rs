@@ -57,7 +57,7 @@ impl ModuleCx<'_> {
             (More::CursorPresent, _) => quote!(|page: &#page_ty| page.#cursor.clone()),
         };
         let next = quote! {
-            move |cursor: String| async move {
+            move |cursor: rt::Str| async move {
                 #next_id(client, &#next_arg_ty::new(cursor)).await
             }
         };
@@ -90,9 +90,9 @@ impl ModuleCx<'_> {
             #gate
             pub fn #pages_from<'a>(
                 client: &'a impl #auth,
-                cursor: String,
+                cursor: impl Into<rt::Str>,
             ) -> impl rt::Stream<Item = #item_ty> + 'a {
-                rt::pages(None::<::std::future::Ready<_>>, Some(cursor), #next, #more)
+                rt::pages(None::<::std::future::Ready<_>>, Some(cursor.into()), #next, #more)
             }
         };
         if let Some((field, item)) = &p.items {

@@ -49,6 +49,20 @@ pub(super) struct StructParts {
 }
 
 impl StructParts {
+    /// The `assemble` of `rt::wire::Record`: the struct literal `make` from the decoded
+    /// values.
+    pub fn assemble(&self, make: TokenStream) -> TokenStream {
+        let pattern = &self.pattern;
+        // Inlined into the decoder that calls it (in the crate that decodes), so that the
+        // values move from the slots into the struct once.
+        quote! {
+            #[inline]
+            fn assemble(#pattern: <Self::Slots as rt::wire::Slots>::Values) -> Self {
+                #make
+            }
+        }
+    }
+
     /// The doc of `new`.
     pub fn new_doc(&self, type_name: &str) -> String {
         if self.params.is_empty() {
@@ -95,11 +109,11 @@ impl ModuleCx<'_> {
             wire_names,
             encodes,
             slots,
-            pattern,
             builds,
             ..
         } = &parts;
         let new_doc = parts.new_doc(&type_name);
+        let assemble = parts.assemble(quote!(#name { #(#builds),* }));
         let default_impl = if params.is_empty() {
             quote! {
                 impl Default for #name {
@@ -124,6 +138,19 @@ impl ModuleCx<'_> {
         } else {
             TokenStream::new()
         };
+        let record = quote! {
+            impl rt::wire::Record for #name {
+                const NAME: &'static str = #type_name;
+                const FIELDS: &'static [&'static str] = &[#(#wire_names),*];
+                type Slots = #slots;
+
+                #assemble
+
+                fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
+                    out #(#encodes)*
+                }
+            }
+        };
         let (derives, serde_impls) = if self.serde_derive {
             (
                 quote!(#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]),
@@ -135,22 +162,13 @@ impl ModuleCx<'_> {
                 quote! {
                     impl ::serde::Serialize for #name {
                         fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                            rt::wire::Encoder::new(serializer)
-                                #(#encodes)*
-                                .end()
+                            rt::wire::serialize_record(self, serializer)
                         }
                     }
 
                     impl<'de> ::serde::Deserialize<'de> for #name {
                         fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                            match rt::wire::decode_struct::<_, #slots>(
-                                deserializer,
-                                #type_name,
-                                &[#(#wire_names),*],
-                            ) {
-                                Ok(#pattern) => Ok(#name { #(#builds),* }),
-                                Err(e) => Err(e),
-                            }
+                            rt::wire::deserialize_record(deserializer)
                         }
                     }
                 },
@@ -174,6 +192,8 @@ impl ModuleCx<'_> {
 
             #default_impl
             #parent_from
+
+            #record
 
             #serde_impls
 
@@ -280,7 +300,10 @@ impl ModuleCx<'_> {
                     quote!(Some(value))
                 };
                 let (param, conv) = if inner_is_string {
-                    (quote!(impl Into<String>), quote!(let value = value.into();))
+                    (
+                        quote!(impl Into<rt::Str>),
+                        quote!(let value = value.into();),
+                    )
                 } else {
                     (inner, TokenStream::new())
                 };
@@ -299,7 +322,7 @@ impl ModuleCx<'_> {
                 inits.push(quote!(#fname: #value));
                 let plain = self.types.rust(&f.ty);
                 let (param, conv) = if is_string {
-                    (quote!(impl Into<String>), quote!(value.into()))
+                    (quote!(impl Into<rt::Str>), quote!(value.into()))
                 } else {
                     (plain, quote!(value))
                 };
@@ -317,7 +340,7 @@ impl ModuleCx<'_> {
                     None => self.types.rust(&f.ty),
                 };
                 if is_string {
-                    params.push(quote!(#fname: impl Into<String>));
+                    params.push(quote!(#fname: impl Into<rt::Str>));
                     inits.push(quote!(#fname: #fname.into()));
                 } else if boxed {
                     params.push(quote!(#fname: #plain));
@@ -344,7 +367,8 @@ impl ModuleCx<'_> {
                     }
                     None => self.types.rust(&inner_dt),
                 };
-                match param.map_or_else(|| self.types.adapter_opt(&inner_dt), |_| None) {
+                let adapter = param.map_or_else(|| self.types.adapter_opt(&inner_dt), |_| None);
+                match boxed_adapter(adapter, boxed) {
                     Some(a) => {
                         encodes.push(quote!(.optional_adapted::<#a, _>(#wire, &self.#fname)));
                         slots.push(quote!(rt::wire::Optional<#inner, #a>));
@@ -355,7 +379,8 @@ impl ModuleCx<'_> {
                     }
                 }
             } else {
-                let slot_ty = match param.map_or_else(|| self.types.adapter_opt(&f.ty), |_| None) {
+                let adapter = param.map_or_else(|| self.types.adapter_opt(&f.ty), |_| None);
+                let slot_ty = match boxed_adapter(adapter, boxed) {
                     Some(a) => {
                         encodes.push(quote!(.adapted::<#a, _>(#wire, &self.#fname)));
                         quote!(<#ty, #a>)
@@ -377,6 +402,13 @@ impl ModuleCx<'_> {
                             // parse) timestamps alike.
                             Value::String(s) if s.is_empty() && !boxed => {
                                 quote!(#fname: #local.unwrap_or_default())
+                            }
+                            // A string constant costs nothing to build.
+                            Value::String(_)
+                                if !boxed
+                                    && matches!(self.api.unalias(&f.ty), DataType::String(_)) =>
+                            {
+                                quote!(#fname: #local.unwrap_or(#expr))
                             }
                             Value::String(_) => quote!(#fname: #local.unwrap_or_else(|| #expr)),
                             _ if boxed => quote!(#fname: #local.unwrap_or_else(|| #expr)),
@@ -535,7 +567,7 @@ impl ModuleCx<'_> {
                 quote!(rt::wire::parse_timestamp(#s, #format).unwrap_or_default())
             }
             (Value::String(s), DataType::Bytes) => quote!(#s.as_bytes().to_vec()),
-            (Value::String(s), _) => quote!(String::from(#s)),
+            (Value::String(s), _) => quote!(rt::Str::from_static(#s)),
             (Value::Tag(tag), DataType::Named(k)) => {
                 let path = self.names.path(k, self.ns);
                 let v = ident(&variant_name(tag));
@@ -582,7 +614,7 @@ impl ModuleCx<'_> {
                 quote!(value)
             };
             encode_arms.extend(quote! {
-                #name::#v(value) => rt::wire::serialize_flat(serializer, #tag, #inner),
+                #name::#v(value) => out.flat(#tag, #inner),
             });
             let member = if boxed {
                 quote!(|v| #name::#v(Box::new(v)))
@@ -597,31 +629,46 @@ impl ModuleCx<'_> {
             }
             tags.push(tag.as_str());
         }
-        let (other_variant, other_encode, other_decode, other_validate, non_exhaustive) = if sub
-            .catch_all
-        {
-            (
-                quote! {
-                    /// A subtype this version of the spec does not know.
-                    Other,
-                },
-                quote! {
-                    #name::Other => Err(rt::wire::ser_error("cannot encode an unknown subtype")),
-                },
-                quote!(_ => rt::wire::other(map, #name::Other),),
-                quote!(#name::Other => Err(rt::validate::catch_all()),),
-                quote!(#[non_exhaustive]),
-            )
-        } else {
-            (
-                TokenStream::new(),
-                TokenStream::new(),
-                quote!(_ => Err(rt::wire::unknown_tag(tag, &[#(#tags),*])),),
-                TokenStream::new(),
-                TokenStream::new(),
-            )
-        };
+        let (other_variant, other_encode, other_decode, other_validate, non_exhaustive) =
+            if sub.catch_all {
+                (
+                    quote! {
+                        /// A subtype this version of the spec does not know.
+                        Other,
+                    },
+                    quote! {
+                        #name::Other => out.unencodable("an unknown subtype"),
+                    },
+                    quote!(_ => rt::wire::other(map, #name::Other),),
+                    quote!(#name::Other => Err(rt::validate::catch_all()),),
+                    quote!(#[non_exhaustive]),
+                )
+            } else {
+                (
+                    TokenStream::new(),
+                    TokenStream::new(),
+                    quote!(_ => Err(rt::wire::unknown_tag(tag, &[#(#tags),*])),),
+                    TokenStream::new(),
+                    TokenStream::new(),
+                )
+            };
         let accessors = self.common_accessors(s, sub.catch_all);
+        let tagged = tagged_impls(
+            &name,
+            &type_name,
+            quote! {
+                match tag {
+                    #decode_arms
+                    #other_decode
+                }
+            },
+            quote! {
+                match self {
+                    #encode_arms
+                    #other_encode
+                }
+            },
+        );
         let validate_impl = if self.sendable.contains(&s.key) {
             quote! {
                 impl rt::validate::Validate for #name {
@@ -649,31 +696,7 @@ impl ModuleCx<'_> {
 
             #accessors
 
-            impl ::serde::Serialize for #name {
-                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                    match self {
-                        #encode_arms
-                        #other_encode
-                    }
-                }
-            }
-
-            impl<'de> ::serde::Deserialize<'de> for #name {
-                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    rt::wire::deserialize_tagged(deserializer)
-                }
-            }
-
-            impl rt::wire::DecodeTagged for #name {
-                const NAME: &'static str = #type_name;
-
-                fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(tag: &str, map: &mut A) -> Result<Self, A::Error> {
-                    match tag {
-                        #decode_arms
-                        #other_decode
-                    }
-                }
-            }
+            #tagged
 
             #validate_impl
         }
@@ -732,6 +755,66 @@ impl ModuleCx<'_> {
                 #methods
             }
         }
+    }
+}
+
+/// The impls of a union or polymorphic struct: its `rt::wire::Tagged` description (the
+/// bodies of `decode_tagged` and `encode_tagged`), and the serde and JSON-codec impls that
+/// use it.
+pub(super) fn tagged_impls(
+    name: &Ident,
+    type_name: &str,
+    decode: TokenStream,
+    encode: TokenStream,
+) -> TokenStream {
+    quote! {
+        impl rt::wire::Tagged for #name {
+            const NAME: &'static str = #type_name;
+
+            fn decode_tagged<M: rt::wire::Members>(tag: &str, map: &mut M) -> Result<Self, M::Error> {
+                #decode
+            }
+
+            fn encode_tagged<U: rt::wire::UnionSink>(&self, out: U) -> U::Done {
+                #encode
+            }
+        }
+
+        impl ::serde::Serialize for #name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                rt::wire::serialize_tagged(self, serializer)
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                rt::wire::deserialize_tagged(deserializer)
+            }
+        }
+
+        impl rt::json::Decode for #name {
+            #[inline]
+            fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
+                rt::wire::read_tagged(r)
+            }
+        }
+
+        impl rt::json::Encode for #name {
+            #[inline]
+            fn encode(&self, w: &mut rt::json::Writer) {
+                rt::wire::write_tagged(self, w)
+            }
+        }
+    }
+}
+
+/// The adapter of a field: a boxed field (one that breaks a recursive type) is read and
+/// written through `Boxed`, around the value's own adapter if it has one.
+fn boxed_adapter(adapter: Option<TokenStream>, boxed: bool) -> Option<TokenStream> {
+    match (adapter, boxed) {
+        (Some(a), true) => Some(quote!(rt::wire::Boxed<#a>)),
+        (None, true) => Some(quote!(rt::wire::Boxed)),
+        (a, false) => a,
     }
 }
 

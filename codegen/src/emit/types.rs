@@ -36,7 +36,7 @@ impl TypeMapper<'_> {
                 FloatKind::Float32 => quote!(f32),
                 FloatKind::Float64 => quote!(f64),
             },
-            DataType::String(_) => quote!(String),
+            DataType::String(_) => quote!(rt::Str),
             DataType::Timestamp { .. } => quote!(rt::wire::Timestamp),
             DataType::List { item, .. } => {
                 let item = self.rust(item);
@@ -44,7 +44,7 @@ impl TypeMapper<'_> {
             }
             DataType::Map { value, .. } => {
                 let value = self.rust(value);
-                quote!(::std::collections::BTreeMap<String, #value>)
+                quote!(::std::collections::BTreeMap<rt::Str, #value>)
             }
             DataType::Named(key) => self.names.path(key, self.ns),
             DataType::Nullable(inner) => {

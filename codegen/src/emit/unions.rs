@@ -78,8 +78,7 @@ impl ModuleCx<'_> {
             };
             if m.catch_all {
                 variants.extend(quote!(#mdocs Other,));
-                encode_arms
-                    .extend(quote!(#name::Other => rt::wire::serialize_void(serializer, "other"),));
+                encode_arms.extend(quote!(#name::Other => out.void("other"),));
                 decode_arms.extend(quote!(_ => rt::wire::other(map, #name::Other),));
                 validate_arms.extend(quote!(#name::Other => Err(rt::validate::catch_all()),));
                 continue;
@@ -107,8 +106,7 @@ impl ModuleCx<'_> {
             match self.shape(m) {
                 Shape::Void => {
                     variants.extend(quote!(#mdocs #deprecated #v,));
-                    encode_arms
-                        .extend(quote!(#name::#v => rt::wire::serialize_void(serializer, #tag),));
+                    encode_arms.extend(quote!(#name::#v => out.void(#tag),));
                     decode_arms.extend(quote!(#tag => rt::wire::void(map, #name::#v),));
                     any_unchecked = true;
                     continue;
@@ -117,10 +115,11 @@ impl ModuleCx<'_> {
                     let ty = self.types.rust_boxed(&m.ty, boxed);
                     variants.extend(quote!(#mdocs #deprecated #v(#ty),));
                     if nullable {
-                        encode_arms.extend(quote!(#name::#v(value) => rt::wire::serialize_flat_opt(serializer, #tag, #opt_ref),));
+                        encode_arms
+                            .extend(quote!(#name::#v(value) => out.flat_opt(#tag, #opt_ref),));
                         decode_arms.extend(quote!(#tag => rt::wire::flat_opt(map, #opt_member),));
                     } else {
-                        encode_arms.extend(quote!(#name::#v(value) => rt::wire::serialize_flat(serializer, #tag, #value_ref),));
+                        encode_arms.extend(quote!(#name::#v(value) => out.flat(#tag, #value_ref),));
                         decode_arms.extend(quote!(#tag => rt::wire::flat(map, #member),));
                     }
                 }
@@ -130,14 +129,14 @@ impl ModuleCx<'_> {
                     let adapter = self.types.adapter(&inner_dt);
                     if nullable {
                         encode_arms.extend(quote! {
-                            #name::#v(value) => rt::wire::serialize_nested_opt::<_, _, #adapter>(serializer, #tag, #opt_ref),
+                            #name::#v(value) => out.nested_opt::<_, #adapter>(#tag, #opt_ref),
                         });
                         decode_arms.extend(quote! {
                             #tag => rt::wire::nested_opt::<_, _, #adapter, _>(map, #tag, #opt_member),
                         });
                     } else {
                         encode_arms.extend(quote! {
-                            #name::#v(value) => rt::wire::serialize_nested::<_, _, #adapter>(serializer, #tag, #value_ref),
+                            #name::#v(value) => out.nested::<_, #adapter>(#tag, #value_ref),
                         });
                         decode_arms.extend(quote! {
                             #tag => rt::wire::nested::<_, _, #adapter, _>(map, #tag, #member),
@@ -195,7 +194,7 @@ impl ModuleCx<'_> {
         let from_parent = self.union_from_parent(u);
         let encode = if members.is_empty() {
             quote! {
-                let _ = serializer;
+                let _ = out;
                 match *self {}
             }
         } else {
@@ -220,6 +219,7 @@ impl ModuleCx<'_> {
             }
         };
         let derive_default = TokenStream::new();
+        let tagged = super::structs::tagged_impls(&name, &type_name, decode_body, encode);
         let validate_impl = if self.sendable.contains(&u.key) {
             quote! {
                 impl rt::validate::Validate for #name {
@@ -244,25 +244,7 @@ impl ModuleCx<'_> {
 
             #from_parent
 
-            impl ::serde::Serialize for #name {
-                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                    #encode
-                }
-            }
-
-            impl<'de> ::serde::Deserialize<'de> for #name {
-                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    rt::wire::deserialize_tagged(deserializer)
-                }
-            }
-
-            impl rt::wire::DecodeTagged for #name {
-                const NAME: &'static str = #type_name;
-
-                fn decode_tagged<'de, A: ::serde::de::MapAccess<'de>>(tag: &str, map: &mut A) -> Result<Self, A::Error> {
-                    #decode_body
-                }
-            }
+            #tagged
 
             #validate_impl
         }

@@ -4,9 +4,9 @@
 use axum::body::Body;
 use dropbox_api::Validate;
 use dropbox_api::auth::AuthError;
+use dropbox_api::json::{self, ErrorKind};
 use dropbox_api::route::{RouteSpec, Style};
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
-use serde::de::DeserializeOwned;
 
 use super::wire::{API_ARG, Refusal};
 use crate::oauth::TokenState;
@@ -40,7 +40,7 @@ impl Call {
     }
 
     /// Decodes and validates the JSON body of an rpc route.
-    pub(crate) async fn rpc_arg<T: DeserializeOwned + Validate>(
+    pub(crate) async fn rpc_arg<T: json::Decode + Validate>(
         &mut self,
         limit: u64,
     ) -> Result<T, Refusal> {
@@ -56,7 +56,7 @@ impl Call {
     }
 
     /// Decodes and validates the `Dropbox-API-Arg` header (or the `arg` URL parameter).
-    pub(crate) fn header_arg<T: DeserializeOwned + Validate>(&self) -> Result<T, Refusal> {
+    pub(crate) fn header_arg<T: json::Decode + Validate>(&self) -> Result<T, Refusal> {
         if let Some(v) = self.headers.get(API_ARG) {
             let Ok(s) = std::str::from_utf8(v.as_bytes()) else {
                 return Err(Refusal::BadRequest(format!(
@@ -89,13 +89,13 @@ impl Call {
     }
 }
 
-fn decode<T: DeserializeOwned + Validate>(
+fn decode<T: json::Decode + Validate>(
     prefix: &str,
     source: &str,
     bytes: &[u8],
 ) -> Result<T, Refusal> {
-    let value: T = serde_json::from_slice(bytes).map_err(|e| {
-        let what = if e.is_syntax() || e.is_eof() {
+    let value: T = json::from_slice(bytes).map_err(|e| {
+        let what = if is_not_json(&e) {
             "could not decode input as JSON".to_string()
         } else {
             e.to_string()
@@ -106,6 +106,19 @@ fn decode<T: DeserializeOwned + Validate>(
         .validate()
         .map_err(|e| Refusal::BadRequest(format!("{prefix}: {source}: {e}")))?;
     Ok(value)
+}
+
+/// Whether the input is not JSON at all (as opposed to JSON of the wrong shape), which
+/// Dropbox answers without details.
+fn is_not_json(e: &json::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Eof
+            | ErrorKind::Syntax { .. }
+            | ErrorKind::TrailingCharacters
+            | ErrorKind::InvalidUtf8
+            | ErrorKind::RecursionLimit
+    )
 }
 
 fn content_type(headers: &HeaderMap) -> Option<String> {

@@ -46,7 +46,7 @@ pub(crate) fn metadata(e: &EntryView) -> f::Metadata {
 /// The engine's commit settings from a `CommitInfo`.
 pub(crate) fn commit_spec(c: &f::CommitInfo) -> CommitSpec {
     CommitSpec {
-        path: c.path.clone(),
+        path: c.path.to_string(),
         mode: mode(&c.mode),
         autorename: c.autorename,
         strict_conflict: c.strict_conflict,
@@ -57,7 +57,7 @@ pub(crate) fn commit_spec(c: &f::CommitInfo) -> CommitSpec {
 /// The engine's commit settings from an `UploadArg`.
 pub(crate) fn upload_spec(a: &f::UploadArg) -> CommitSpec {
     CommitSpec {
-        path: a.path.clone(),
+        path: a.path.to_string(),
         mode: mode(&a.mode),
         autorename: a.autorename,
         strict_conflict: a.strict_conflict,
@@ -69,14 +69,14 @@ fn mode(m: &f::WriteMode) -> Mode {
     match m {
         f::WriteMode::Add => Mode::Add,
         f::WriteMode::Overwrite => Mode::Overwrite,
-        f::WriteMode::Update(rev) => Mode::Update(rev.clone()),
+        f::WriteMode::Update(rev) => Mode::Update(rev.to_string()),
     }
 }
 
 /// `WriteError`.
 pub(crate) fn write_error(w: &WriteFailure) -> f::WriteError {
     match w {
-        WriteFailure::MalformedPath(m) => f::WriteError::MalformedPath(Some(m.clone())),
+        WriteFailure::MalformedPath(m) => f::WriteError::MalformedPath(Some(m.as_str().into())),
         WriteFailure::Conflict(c) => f::WriteError::Conflict(match c {
             Conflict::File => f::WriteConflictError::File,
             Conflict::Folder => f::WriteConflictError::Folder,
@@ -89,7 +89,7 @@ pub(crate) fn write_error(w: &WriteFailure) -> f::WriteError {
 /// `LookupError`.
 pub(crate) fn lookup_error(l: &LookupFailure) -> f::LookupError {
     match l {
-        LookupFailure::MalformedPath(m) => f::LookupError::MalformedPath(Some(m.clone())),
+        LookupFailure::MalformedPath(m) => f::LookupError::MalformedPath(Some(m.as_str().into())),
         LookupFailure::NotFound => f::LookupError::NotFound,
         LookupFailure::NotFile => f::LookupError::NotFile,
         LookupFailure::NotFolder => f::LookupError::NotFolder,

@@ -11,7 +11,7 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
 use http::{HeaderValue, Method, StatusCode};
 
 use super::call::authenticate;
-use super::wire::{json_response, ok, text};
+use super::wire::{ok, serde_response, text};
 use crate::oauth::OAuthError;
 use crate::state::Shared;
 
@@ -103,8 +103,8 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, req: Request) -> Re
         form.extend(url::form_urlencoded::parse(&body).into_owned());
     }
     match shared.oauth.token(&form, basic) {
-        Ok(t) => ok(&t),
-        Err(e) => json_response(StatusCode::BAD_REQUEST, &e),
+        Ok(t) => serde_response(StatusCode::OK, &t),
+        Err(e) => serde_response(StatusCode::BAD_REQUEST, &e),
     }
 }
 

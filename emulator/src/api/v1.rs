@@ -14,7 +14,7 @@ use http::header::CONTENT_TYPE;
 use http::{Method, StatusCode};
 
 use super::call::authenticate;
-use super::wire::{Refusal, internal, json_response};
+use super::wire::{Refusal, internal, serde_response};
 use crate::sessions::{Kind, SessionFailure, Upload};
 use crate::state::Shared;
 use crate::store::{CommitSpec, Mode, StoreError, ViewKind, WriteFailure};
@@ -22,7 +22,7 @@ use crate::store::{CommitSpec, Mode, StoreError, ViewKind, WriteFailure};
 use dropbox_api::v1::types::{ChunkedUploadError, ChunkedUploadProgress, V1Metadata};
 
 fn v1_error(status: StatusCode, msg: &str) -> Response {
-    json_response(
+    serde_response(
         status,
         &ChunkedUploadError {
             error: Some(msg.to_owned()),
@@ -127,7 +127,7 @@ async fn chunked_upload_inner(shared: Arc<Shared>, req: Request) -> Response {
     match result {
         Ok(_) => {
             let offset = sessions.offset(&session).await;
-            json_response(
+            serde_response(
                 StatusCode::OK,
                 &ChunkedUploadProgress {
                     upload_id: session.id.clone(),
@@ -141,7 +141,7 @@ async fn chunked_upload_inner(shared: Arc<Shared>, req: Request) -> Response {
                 sessions.remove(&session.id);
             }
             match e {
-                StoreError::Failure(SessionFailure::IncorrectOffset(n)) => json_response(
+                StoreError::Failure(SessionFailure::IncorrectOffset(n)) => serde_response(
                     StatusCode::BAD_REQUEST,
                     &ChunkedUploadError {
                         error: Some(format!(
@@ -281,7 +281,7 @@ async fn commit_inner(shared: Arc<Shared>, rest: String, req: Request) -> Respon
             let ViewKind::File(info) = &c.entry.kind else {
                 return internal("committed entry is not a file").into_response();
             };
-            json_response(
+            serde_response(
                 StatusCode::OK,
                 &V1Metadata {
                     size: human_size(info.size),

@@ -1,9 +1,14 @@
 //! What goes on the wire in every answer: the refusal type, plain-text and JSON bodies,
 //! Dropbox's error envelope and `error_summary`, injected faults' answers, and
 //! header-safe JSON.
+//!
+//! Generated types are written with `dropbox_api::json`, the codec the clients use; only
+//! answers that are not Stone types (the token endpoint, the v1 API's OpenAPI types) go
+//! through serde ([`serde_response`]).
 
 use axum::response::{IntoResponse, Response};
 use dropbox_api::auth::{AuthError, RateLimitError, RateLimitReason};
+use dropbox_api::json::{self, Encode};
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use serde::Serialize;
@@ -34,8 +39,8 @@ pub(crate) enum Refusal {
 
 impl Refusal {
     /// A 409 from a generated route error union.
-    pub(crate) fn route<E: Serialize>(e: &E) -> Refusal {
-        match serde_json::to_value(e) {
+    pub(crate) fn route<E: Encode>(e: &E) -> Refusal {
+        match to_value(e) {
             Ok(v) => Refusal::Route(v),
             Err(err) => internal(format!("cannot encode route error: {err}")),
         }
@@ -85,9 +90,24 @@ pub(crate) fn text(status: StatusCode, body: &str) -> Response {
     r
 }
 
-/// A JSON response.
-pub(crate) fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    match serde_json::to_vec(value) {
+/// A JSON response of a generated type, written by the clients' codec.
+pub(crate) fn json_response<T: Encode + ?Sized>(status: StatusCode, value: &T) -> Response {
+    json_bytes(status, json::to_vec(value))
+}
+
+/// A 200 JSON result of a generated type.
+pub(crate) fn ok<T: Encode + ?Sized>(value: &T) -> Response {
+    json_response(StatusCode::OK, value)
+}
+
+/// A JSON response of a type that is not a Stone type (the token endpoint's answers, the
+/// v1 API's OpenAPI types), written by serde.
+pub(crate) fn serde_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    json_bytes(status, serde_json::to_vec(value))
+}
+
+fn json_bytes<E: std::fmt::Display>(status: StatusCode, bytes: Result<Vec<u8>, E>) -> Response {
+    match bytes {
         Ok(bytes) => {
             let mut r = (status, bytes).into_response();
             r.headers_mut()
@@ -98,13 +118,14 @@ pub(crate) fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Resp
     }
 }
 
-/// A 200 JSON result.
-pub(crate) fn ok<T: Serialize>(value: &T) -> Response {
-    json_response(StatusCode::OK, value)
+/// A generated value as a JSON tree (for the envelope and its `error_summary`), written by
+/// the clients' codec.
+fn to_value<T: Encode>(value: &T) -> Result<serde_json::Value, json::Error> {
+    json::from_slice(&json::to_vec(value)?)
 }
 
-fn envelope<E: Serialize>(status: StatusCode, e: &E) -> Response {
-    match serde_json::to_value(e) {
+fn envelope<E: Encode>(status: StatusCode, e: &E) -> Response {
+    match to_value(e) {
         Ok(v) => envelope_value(status, v),
         Err(err) => internal(format!("cannot encode error: {err}")).into_response(),
     }
@@ -157,8 +178,8 @@ where
 /// JSON for a `Dropbox-API-Result` header: every character outside printable ASCII is
 /// written as a `\uXXXX` escape (surrogate pairs above U+FFFF), as Dropbox does, with the
 /// runtime's escaping (one place for the rule).
-pub(crate) fn header_safe_json<T: Serialize>(value: &T) -> Result<HeaderValue, Refusal> {
-    let s = serde_json::to_string(value).map_err(internal)?;
+pub(crate) fn header_safe_json<T: Encode + ?Sized>(value: &T) -> Result<HeaderValue, Refusal> {
+    let s = json::to_string(value).map_err(internal)?;
     HeaderValue::from_str(&dropbox_api::header::escape_header_json(&s)).map_err(internal)
 }
 

@@ -47,8 +47,8 @@ async fn pre_populated_files_are_listed_and_downloaded() {
         .entries
         .iter()
         .map(|m| match m {
-            Metadata::File(f) => (f.path_display.clone().unwrap_or_default(), true),
-            Metadata::Folder(f) => (f.path_display.clone().unwrap_or_default(), false),
+            Metadata::File(f) => (f.path_display.clone().unwrap_or_default().into(), true),
+            Metadata::Folder(f) => (f.path_display.clone().unwrap_or_default().into(), false),
             Metadata::Deleted(d) => panic!("deleted entry {d:?}"),
         })
         .collect();

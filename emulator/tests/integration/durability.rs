@@ -231,7 +231,7 @@ async fn everything_in_flight_survives(durable: bool) {
     let post = |body: &'static [u8]| {
         api.send(
             api.http
-                .post(&link.link)
+                .post(link.link.as_str())
                 .header("Content-Type", "application/octet-stream")
                 .body(body),
         )

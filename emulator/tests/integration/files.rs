@@ -183,7 +183,7 @@ async fn empty_file_round_trip() {
     let api = Api::new(&emu);
     let f = api.put("/empty", b"").await;
     assert_eq!(f.size, 0);
-    assert_eq!(f.content_hash, Some(content_hash(b"")));
+    assert_eq!(f.content_hash.as_deref(), Some(content_hash(b"").as_str()));
     assert_eq!(api.get("/empty").await, b"");
 }
 
@@ -373,7 +373,7 @@ fn names(r: &ListFolderResult) -> Vec<String> {
     r.entries
         .iter()
         .map(|m| match m {
-            Metadata::File(f) => f.path_display.clone().unwrap_or_default(),
+            Metadata::File(f) => f.path_display.clone().unwrap_or_default().into(),
             Metadata::Folder(f) => format!("{}/", f.path_display.clone().unwrap_or_default()),
             Metadata::Deleted(d) => format!("-{}", d.path_display.clone().unwrap_or_default()),
         })

@@ -59,7 +59,10 @@ async fn generated_routes_round_trip() {
     )
     .await
     .unwrap();
-    assert_eq!(meta.content_hash, Some(content_hash(&body)));
+    assert_eq!(
+        meta.content_hash.as_deref(),
+        Some(content_hash(&body).as_str())
+    );
 
     // get_metadata, list_folder, download with a range.
     let m = files::get_metadata(&c, &GetMetadataArg::new("/GEN/big file.BIN"))

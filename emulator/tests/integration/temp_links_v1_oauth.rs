@@ -17,7 +17,7 @@ async fn link(api: &Api, commit: CommitInfo, duration: Option<f64>) -> String {
     }
     let r: GetTemporaryUploadLinkResult =
         api.rpc("files/get_temporary_upload_link", &arg).await.ok();
-    r.link
+    r.link.into()
 }
 
 async fn post_link(api: &Api, url: &str, ct: &str, body: Vec<u8>) -> Resp {

@@ -11,7 +11,8 @@ pub mod wire;
 
 pub use crate::PageError;
 pub use crate::calls::{download, rpc, upload};
+pub use crate::json;
 pub use crate::paginate::{items, pages};
-pub use crate::{Body, ByteRange, Download, NoError, RouteError, Timestamp};
+pub use crate::{Body, ByteRange, Download, NoError, RouteError, Str, Timestamp};
 pub use crate::{auth, route, tags};
 pub use futures_util::Stream;

@@ -4,6 +4,7 @@
 //! `codegen_snapshots.rs` keeps its own so that its `insta` snapshot names stay as they are.
 
 mod full_api;
+mod json_codec;
 mod roundtrip_props;
 mod route_errors;
 mod tls;

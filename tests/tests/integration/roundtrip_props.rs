@@ -1,6 +1,8 @@
 //! Property tests: arbitrary JSON documents that conform to a spec type (generated from the
 //! IR: every field, nulls, absent optionals, unknown keys, both union forms, `.tag` first or
-//! last) decode into the generated type, re-encode, and decode to an equal value.
+//! last) decode into the generated type, re-encode, and decode to an equal value. Both codecs
+//! take part: `dropbox_api::json` decodes every document (compact and pretty-printed) to the
+//! value `serde_json` decodes, and encodes that value to exactly the bytes `serde_json` writes.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -24,10 +26,16 @@ fn strategy(ns: &str, name: &str) -> BoxedStrategy<Value> {
     arbitrary_json::for_type(api(), &key)
 }
 
-/// Decode, encode, decode again: equal values, and every known key of the input kept.
+/// Decode, encode, decode again: equal values, and every known key of the input kept; the
+/// crate's own codec decodes the same value and writes the same bytes.
 fn round_trip<T>(json: &Value) -> Result<(), TestCaseError>
 where
-    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    T: serde::Serialize
+        + serde::de::DeserializeOwned
+        + dropbox_api::json::Decode
+        + dropbox_api::json::Encode
+        + PartialEq
+        + std::fmt::Debug,
 {
     let text = json.to_string();
     let first: T = serde_json::from_str(&text)
@@ -37,7 +45,56 @@ where
     let second: T = serde_json::from_value(encoded.clone())
         .map_err(|e| TestCaseError::fail(format!("re-decode: {e}\nencoded: {encoded}")))?;
     prop_assert_eq!(&first, &second);
-    keys_kept(json, &encoded, "$")
+    keys_kept(json, &encoded, "$")?;
+    codecs_agree(&text, &first)?;
+    let pretty = serde_json::to_string_pretty(json)
+        .map_err(|e| TestCaseError::fail(format!("pretty-printing: {e}")))?;
+    codecs_agree(&pretty, &first)
+}
+
+/// `dropbox_api::json` decodes `text` to `expected` (what `serde_json` decoded), encodes it to
+/// the bytes `serde_json::to_string` writes, and decodes those bytes to an equal value.
+fn codecs_agree<T>(text: &str, expected: &T) -> Result<(), TestCaseError>
+where
+    T: serde::Serialize
+        + serde::de::DeserializeOwned
+        + dropbox_api::json::Decode
+        + dropbox_api::json::Encode
+        + PartialEq
+        + std::fmt::Debug,
+{
+    use dropbox_api::json;
+    let ours: T = json::from_str(text).map_err(|e| {
+        TestCaseError::fail(format!(
+            "dropbox_api::json refuses what serde_json decodes: {e}\ninput: {text}"
+        ))
+    })?;
+    prop_assert_eq!(
+        &ours,
+        expected,
+        "the codecs decode different values from {}",
+        text
+    );
+    let theirs = serde_json::to_string(expected)
+        .map_err(|e| TestCaseError::fail(format!("serde_json encode: {e}\ninput: {text}")))?;
+    let written = json::to_string(expected).map_err(|e| {
+        TestCaseError::fail(format!(
+            "dropbox_api::json cannot encode what serde_json encodes: {e}\ninput: {text}"
+        ))
+    })?;
+    prop_assert_eq!(
+        &written,
+        &theirs,
+        "the codecs encode {:?} differently",
+        expected
+    );
+    let again: T = json::from_str(&written).map_err(|e| {
+        TestCaseError::fail(format!(
+            "dropbox_api::json re-decode: {e}\nencoded: {written}"
+        ))
+    })?;
+    prop_assert_eq!(&again, expected, "re-decoding {}", written);
+    Ok(())
 }
 
 /// Keys of the input (other than the unknown `a_future_field` and explicit nulls) are in

@@ -42,7 +42,7 @@ async fn batch_of_2500_commits_in_exactly_three_serial_calls() {
         .iter()
         .map(|it| match &it.source {
             UploadSource::Bytes(b) => (
-                it.commit.path.clone(),
+                it.commit.path.to_string(),
                 dropbox_upload::content_hash(b).to_string(),
             ),
             other => unreachable!("{other:?}"),

@@ -78,8 +78,8 @@ async fn listing(client: &UserClient) -> Vec<(String, Option<String>)> {
         for e in &page.entries {
             if let Metadata::File(f) = e {
                 out.push((
-                    f.path_lower.clone().unwrap_or_default(),
-                    f.content_hash.clone(),
+                    f.path_lower.clone().unwrap_or_default().into(),
+                    f.content_hash.clone().map(String::from),
                 ));
             }
         }

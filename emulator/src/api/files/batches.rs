@@ -125,7 +125,9 @@ pub(super) fn finish_batch_v1(
     shared.job_records.save(&job, &Job::Running, &arg.entries)?;
     Shared::lock(&shared.jobs).insert(job.clone(), Job::Running);
     tokio::spawn(run_job(shared, job.clone(), arg.entries, guard));
-    Ok(ok(&f::UploadSessionFinishBatchLaunch::AsyncJobId(job)))
+    Ok(ok(&f::UploadSessionFinishBatchLaunch::AsyncJobId(
+        job.into(),
+    )))
 }
 
 /// Runs a `finish_batch` job to its end and records the result.
@@ -176,7 +178,7 @@ pub(super) async fn finish_batch_v2(
 }
 
 pub(super) fn finish_batch_check(shared: &Shared, arg: &PollArg) -> Result<Response, Refusal> {
-    match Shared::lock(&shared.jobs).get(&arg.async_job_id) {
+    match Shared::lock(&shared.jobs).get(arg.async_job_id.as_str()) {
         None => Err(Refusal::route(&PollError::InvalidAsyncJobId)),
         Some(Job::Running) => Ok(ok(&f::UploadSessionFinishBatchJobStatus::InProgress)),
         Some(Job::Done(r)) => Ok(ok(&f::UploadSessionFinishBatchJobStatus::Complete(

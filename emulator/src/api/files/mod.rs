@@ -57,17 +57,17 @@ pub(crate) async fn dispatch(shared: Arc<Shared>, mut call: Call) -> Result<Resp
         }
         _ if is!(r::UPLOAD_SESSION_APPEND) => {
             let arg: f::UploadSessionCursor = call.header_arg()?;
-            sessions::append(shared, call, arg.session_id, arg.offset, false, None).await
+            sessions::append(shared, call, arg.session_id.into(), arg.offset, false, None).await
         }
         _ if is!(r::UPLOAD_SESSION_APPEND_V2) => {
             let arg: f::UploadSessionAppendArg = call.header_arg()?;
             sessions::append(
                 shared,
                 call,
-                arg.cursor.session_id,
+                arg.cursor.session_id.into(),
                 arg.cursor.offset,
                 arg.close,
-                arg.content_hash,
+                arg.content_hash.map(String::from),
             )
             .await
         }

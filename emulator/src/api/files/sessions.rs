@@ -51,7 +51,7 @@ pub(super) async fn start(shared: Arc<Shared>, mut call: Call) -> Result<Respons
     let upload = Upload {
         declared: call.declared_len(),
         body: call.take_stream(),
-        expected_hash: arg.content_hash.clone(),
+        expected_hash: arg.content_hash.clone().map(String::from),
     };
     match sessions.append(&s, 0, arg.close, upload).await {
         Ok(_) => Ok(ok(&f::UploadSessionStartResult::new(s.id.clone()))),
@@ -72,7 +72,7 @@ pub(super) fn start_batch(
     };
     let mut ids = Vec::with_capacity(arg.num_sessions as usize);
     for _ in 0..arg.num_sessions {
-        ids.push(shared.sessions.create(kind)?.id.clone());
+        ids.push(shared.sessions.create(kind)?.id.as_str().into());
     }
     Ok(ok(&f::UploadSessionStartBatchResult::new(ids)))
 }
@@ -224,7 +224,7 @@ pub(super) async fn finish(shared: Arc<Shared>, mut call: Call) -> Result<Respon
     let upload = Upload {
         declared: call.declared_len(),
         body: call.take_stream(),
-        expected_hash: arg.content_hash.clone(),
+        expected_hash: arg.content_hash.clone().map(String::from),
     };
     let prepared = shared
         .sessions

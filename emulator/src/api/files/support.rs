@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use dropbox_api::files as f;
-use serde::Serialize;
+use dropbox_api::json::Encode;
 
 use crate::api::convert::file_metadata;
 use crate::api::wire::{Refusal, internal};
@@ -40,7 +40,7 @@ impl Drop for TempFile {
 }
 
 /// Maps a session error with a route's error union.
-pub(super) fn session_err<E: Serialize>(
+pub(super) fn session_err<E: Encode>(
     call_route: &str,
     e: StoreError<SessionFailure>,
     map: impl Fn(&SessionFailure) -> Option<E>,

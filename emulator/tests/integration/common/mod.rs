@@ -188,7 +188,7 @@ impl Api {
             .upload("files/upload_session/start", &arg, data.to_vec())
             .await
             .ok();
-        r.session_id
+        r.session_id.into()
     }
 
     /// Starts a concurrent session.
@@ -199,7 +199,7 @@ impl Api {
             .upload("files/upload_session/start", &arg, Vec::new())
             .await
             .ok();
-        r.session_id
+        r.session_id.into()
     }
 
     /// append_v2.

@@ -1,6 +1,6 @@
-//! Adapters: how a value is written and read when its JSON form is not its serde form
-//! (bytes as base64, timestamps with a strftime format), at any depth of options, lists and
-//! maps.
+//! Adapters: how a value is written and read, by both codecs (serde's and the
+//! [`json`](crate::json) one), when its JSON form is not its plain form (bytes as base64,
+//! timestamps with a strftime format), at any depth of options, lists and maps.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -8,23 +8,46 @@ use std::marker::PhantomData;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::ser::{self, Serialize, SerializeMap, Serializer};
 
-/// How a value of type `T` is written and read when its JSON form is not its serde form.
+use crate::Str;
+use crate::json::{self, Decode, Encode, Reader, Writer};
+
+/// A type both codecs read and write: serde's (`Serialize`, `Deserialize`) and this crate's
+/// [`json`](crate::json) one ([`Encode`], [`Decode`]). Every generated type is one.
+pub trait Wire: Serialize + for<'de> serde::Deserialize<'de> + Encode + Decode {}
+
+impl<T: Serialize + for<'de> serde::Deserialize<'de> + Encode + Decode> Wire for T {}
+
+/// How a value of type `T` is written and read when its JSON form is not its plain form.
 pub trait Adapter<T> {
-    /// Writes the value.
+    /// Writes the value through serde.
     fn serialize<S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error>;
-    /// Reads a value.
+    /// Reads a value through serde.
     fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<T, D::Error>;
+    /// Writes the value with the JSON codec.
+    fn write(value: &T, w: &mut Writer);
+    /// Reads a value with the JSON codec.
+    fn read(r: &mut Reader<'_>) -> Result<T, json::Error>;
 }
 
-/// The serde form, unchanged.
+/// The plain form, unchanged.
 pub struct Plain;
 
-impl<T: Serialize + for<'de> serde::Deserialize<'de>> Adapter<T> for Plain {
+impl<T: Wire> Adapter<T> for Plain {
+    #[inline]
     fn serialize<S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
         value.serialize(s)
     }
+    #[inline]
     fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
         T::deserialize(d)
+    }
+    #[inline]
+    fn write(value: &T, w: &mut Writer) {
+        value.encode(w);
+    }
+    #[inline]
+    fn read(r: &mut Reader<'_>) -> Result<T, json::Error> {
+        T::decode(r)
     }
 }
 
@@ -52,6 +75,49 @@ impl Adapter<Vec<u8>> for Base64 {
             }
         }
         d.deserialize_str(V)
+    }
+
+    fn write(value: &Vec<u8>, w: &mut Writer) {
+        use base64::Engine as _;
+        w.str(&base64::engine::general_purpose::STANDARD.encode(value));
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Vec<u8>, json::Error> {
+        use base64::Engine as _;
+        let text = r.str(&"a base64 string")?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map_err(|e| {
+                r.error(json::ErrorKind::InvalidValue(format!(
+                    "invalid base64: {e}"
+                )))
+            })
+    }
+}
+
+/// A boxed field (one that breaks a recursive type), its value read and written with adapter
+/// `A`.
+pub struct Boxed<A = Plain>(PhantomData<A>);
+
+impl<T, A: Adapter<T>> Adapter<Box<T>> for Boxed<A> {
+    #[inline]
+    fn serialize<S: Serializer>(value: &Box<T>, s: S) -> Result<S::Ok, S::Error> {
+        A::serialize(value, s)
+    }
+
+    #[inline]
+    fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Box<T>, D::Error> {
+        A::deserialize(d).map(Box::new)
+    }
+
+    #[inline]
+    fn write(value: &Box<T>, w: &mut Writer) {
+        A::write(value, w);
+    }
+
+    #[inline]
+    fn read(r: &mut Reader<'_>) -> Result<Box<T>, json::Error> {
+        A::read(r).map(Box::new)
     }
 }
 
@@ -85,6 +151,23 @@ impl<T, A: Adapter<T>> Adapter<Option<T>> for OptionOf<A> {
         }
         d.deserialize_option(V::<T, A>(PhantomData))
     }
+
+    #[inline]
+    fn write(value: &Option<T>, w: &mut Writer) {
+        match value {
+            Some(v) => A::write(v, w),
+            None => w.null(),
+        }
+    }
+
+    #[inline]
+    fn read(r: &mut Reader<'_>) -> Result<Option<T>, json::Error> {
+        if r.null()? {
+            Ok(None)
+        } else {
+            A::read(r).map(Some)
+        }
+    }
 }
 
 /// `Vec<T>` whose items use adapter `A`.
@@ -117,14 +200,22 @@ impl<T, A: Adapter<T>> Adapter<Vec<T>> for VecOf<A> {
         }
         d.deserialize_seq(V::<T, A>(PhantomData))
     }
+
+    fn write(value: &Vec<T>, w: &mut Writer) {
+        json::write_list(w, value, A::write);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Vec<T>, json::Error> {
+        json::read_list(r, A::read)
+    }
 }
 
-/// `BTreeMap<String, T>` whose values use adapter `A`.
+/// `BTreeMap<Str, T>` whose values use adapter `A`.
 pub struct MapOf<A>(PhantomData<A>);
 
-impl<T, A: Adapter<T>> Adapter<std::collections::BTreeMap<String, T>> for MapOf<A> {
+impl<T, A: Adapter<T>> Adapter<std::collections::BTreeMap<Str, T>> for MapOf<A> {
     fn serialize<S: Serializer>(
-        value: &std::collections::BTreeMap<String, T>,
+        value: &std::collections::BTreeMap<Str, T>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(value.len()))?;
@@ -136,16 +227,16 @@ impl<T, A: Adapter<T>> Adapter<std::collections::BTreeMap<String, T>> for MapOf<
 
     fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
-    ) -> Result<std::collections::BTreeMap<String, T>, D::Error> {
+    ) -> Result<std::collections::BTreeMap<Str, T>, D::Error> {
         struct V<T, A>(PhantomData<(T, A)>);
         impl<'de, T, A: Adapter<T>> Visitor<'de> for V<T, A> {
-            type Value = std::collections::BTreeMap<String, T>;
+            type Value = std::collections::BTreeMap<Str, T>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a map")
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
                 let mut out = std::collections::BTreeMap::new();
-                while let Some(k) = map.next_key::<String>()? {
+                while let Some(k) = map.next_key::<Str>()? {
                     let v = map.next_value_seed(Seed::<T, A>::new())?;
                     out.insert(k, v);
                 }
@@ -153,6 +244,14 @@ impl<T, A: Adapter<T>> Adapter<std::collections::BTreeMap<String, T>> for MapOf<
             }
         }
         d.deserialize_map(V::<T, A>(PhantomData))
+    }
+
+    fn write(value: &std::collections::BTreeMap<Str, T>, w: &mut Writer) {
+        json::write_map(w, value, A::write);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<std::collections::BTreeMap<Str, T>, json::Error> {
+        json::read_map(r, A::read)
     }
 }
 

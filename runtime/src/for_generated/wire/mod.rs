@@ -1,18 +1,22 @@
-//! Serde helpers that implement Dropbox's JSON wire format for the generated types.
+//! Dropbox's JSON wire format for the generated types, for both codecs: serde's (the
+//! `Serialize` and `Deserialize` impls users see) and this crate's [`json`](crate::json)
+//! codec (what the clients use).
 //!
-//! The generated code stays small by leaning on these generic pieces:
+//! A generated type describes itself once and these generic pieces do the rest, compiled in
+//! the crate that uses them, so the generated crate stays small and both codecs agree:
 //!
-//! - [`structs`]: a struct's `Serialize` is a chain of [`Encoder`] calls and its
-//!   `Deserialize` one [`decode_struct`] call over a tuple of [`Slot`]s;
-//! - [`tagged`]: unions and polymorphic structs implement [`DecodeTagged`]; [`TaggedVisitor`]
-//!   finds `.tag` wherever it is in the object (streaming when it comes first, buffering the
-//!   object otherwise) and also accepts the bare-string form `"tag"` of void members; a
-//!   struct member is flattened beside `.tag` in both directions;
-//! - [`adapters`] encode the few types whose JSON form is not their serde form: bytes
+//! - [`structs`]: a struct implements [`Record`] (its field names, a tuple of [`Slot`]s to
+//!   decode into, the struct literal, and a chain of [`FieldSink`] calls to encode);
+//! - [`tagged`]: unions and polymorphic structs implement [`Tagged`]; `.tag` is found
+//!   wherever it is in the object (read in one pass when it comes first) and the bare-string
+//!   form `"tag"` of void members is accepted; a struct member is flattened beside `.tag` in
+//!   both directions;
+//! - [`adapters`] encode the few types whose JSON form is not their plain form: bytes
 //!   (base64) and [`timestamp`]s (with the spec's strftime format), at any nesting depth;
-//! - [`round_trip`](mod@round_trip) checks an example document against a type.
+//! - [`round_trip`](mod@round_trip) checks an example document against a type, through both
+//!   codecs.
 //!
-//! Nothing here panics on input: every malformed document is a serde error.
+//! Nothing here panics on input: every malformed document is an error.
 
 use serde::de::{IgnoredAny, MapAccess};
 

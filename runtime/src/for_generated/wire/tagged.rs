@@ -1,28 +1,207 @@
 //! Unions and polymorphic structs: a JSON object with a `.tag` key (anywhere in the object),
-//! or the bare tag string for a void member.
+//! or the bare tag string for a void member; read and written by both codecs from one
+//! description ([`Tagged`]).
+//!
+//! A generated union implements [`Tagged`]: `decode_tagged` maps a tag to its member with
+//! one arm per tag ([`flat`], [`nested`], [`void`], [`other`], ...), reading the rest of the
+//! object through [`Members`]; `encode_tagged` writes its member through a [`UnionSink`].
+//! Both are generic, so the serde impls ([`serialize_tagged`], [`deserialize_tagged`]) and
+//! the JSON codec ([`read_tagged`], [`write_tagged`]) share them.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
-use serde::ser::{self, Serialize, SerializeMap, Serializer};
+use serde::ser::{SerializeMap, Serializer};
 
 use super::adapters::{Adapter, OptionOf, Seed, With};
-use super::{TAG, drain, skip_value};
+use super::structs::{Encoder, Fields, Record, deserialize_record, no_fields, read_fields};
+use super::{TAG, drain};
+use crate::json::{self, Reader, Writer};
 
-/// A type written as a JSON object with a `.tag` key: a union or a polymorphic struct.
-pub trait DecodeTagged: Sized {
+// ----- the description ----------------------------------------------------------------------
+
+/// A union or polymorphic struct of the spec, described for both codecs.
+pub trait Tagged: Sized {
     /// The type's name, for error messages.
     const NAME: &'static str;
-    /// Builds the value for `tag` from the object's other entries (the map never yields
-    /// `.tag` again). Void members accept and ignore extra entries.
-    fn decode_tagged<'de, A: MapAccess<'de>>(tag: &str, map: &mut A) -> Result<Self, A::Error>;
+    /// Builds the value for `tag` from the object's other entries (never `.tag` again).
+    /// Void members accept and ignore extra entries.
+    fn decode_tagged<M: Members>(tag: &str, map: &mut M) -> Result<Self, M::Error>;
+    /// Writes the value: its tag and its member's value.
+    fn encode_tagged<U: UnionSink>(&self, out: U) -> U::Done;
+}
+
+/// The rest of a union object after its tag, read by a serde map ([`MapMembers`]) or the
+/// JSON codec ([`ObjectMembers`]).
+pub trait Members {
+    /// The codec's error.
+    type Error: de::Error;
+    /// The rest of the object as the fields of struct `T`.
+    fn flat<T: Record>(&mut self) -> Result<T, Self::Error>;
+    /// The rest of the object as struct `T`, or `None` when nothing but the tag is there.
+    fn flat_opt<T: Record>(&mut self) -> Result<Option<T>, Self::Error>;
+    /// The value under key `tag` (read with adapter `A`), other keys ignored; `None` when
+    /// the key is absent.
+    fn member<T, A: Adapter<T>>(&mut self, tag: &str) -> Result<Option<T>, Self::Error>;
+    /// Skips the rest of the object.
+    fn rest(&mut self) -> Result<(), Self::Error>;
+}
+
+/// Where a union writes its member: a serde serializer ([`SerdeUnion`]) or the JSON codec's
+/// writer ([`JsonUnion`]).
+pub trait UnionSink: Sized {
+    /// What writing returns.
+    type Done;
+    /// Writes `{".tag": tag}`.
+    fn void(self, tag: &'static str) -> Self::Done;
+    /// Writes `{".tag": tag, ...fields of value}`.
+    fn flat<T: Record>(self, tag: &'static str, value: &T) -> Self::Done;
+    /// Writes `{".tag": tag, tag: value}` with adapter `A`.
+    fn nested<T, A: Adapter<T>>(self, tag: &'static str, value: &T) -> Self::Done;
+    /// Refuses a value that only exists on receipt (an unknown member or subtype).
+    fn unencodable(self, what: &'static str) -> Self::Done;
+
+    /// A nullable struct member: its fields when present, else the tag alone.
+    #[inline]
+    fn flat_opt<T: Record>(self, tag: &'static str, value: Option<&T>) -> Self::Done {
+        match value {
+            Some(v) => self.flat(tag, v),
+            None => self.void(tag),
+        }
+    }
+
+    /// A nullable nested member: with its value when present, else the tag alone.
+    #[inline]
+    fn nested_opt<T, A: Adapter<T>>(self, tag: &'static str, value: Option<&T>) -> Self::Done {
+        match value {
+            Some(v) => self.nested::<T, A>(tag, v),
+            None => self.void(tag),
+        }
+    }
+}
+
+// ----- the arms of a generated `decode_tagged` ----------------------------------------------
+
+/// Decodes a void member: extra keys are ignored.
+#[inline]
+pub fn void<M: Members, U>(map: &mut M, value: U) -> Result<U, M::Error> {
+    map.rest()?;
+    Ok(value)
+}
+
+/// Decodes a member whose type is an ordinary struct, flattened beside `.tag`, and wraps it
+/// with `member` (the variant's constructor).
+///
+/// The constructor is a function pointer rather than a closure type, so each arm of a
+/// generated `decode_tagged` is one call with nothing to infer but the member's type.
+#[inline]
+pub fn flat<M: Members, T: Record, U>(map: &mut M, member: fn(T) -> U) -> Result<U, M::Error> {
+    match map.flat::<T>() {
+        Ok(value) => Ok(member(value)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Decodes a nullable member of struct type (null when nothing but the tag is present) and
+/// wraps it with `member`.
+#[inline]
+pub fn flat_opt<M: Members, T: Record, U>(
+    map: &mut M,
+    member: fn(Option<T>) -> U,
+) -> Result<U, M::Error> {
+    match map.flat_opt::<T>() {
+        Ok(value) => Ok(member(value)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Decodes a member whose value sits under the tag's key (read with adapter `Ad`) and wraps
+/// it with `member`.
+#[inline]
+pub fn nested<M: Members, T, Ad: Adapter<T>, U>(
+    map: &mut M,
+    tag: &'static str,
+    member: fn(T) -> U,
+) -> Result<U, M::Error> {
+    match map.member::<T, Ad>(tag)? {
+        Some(value) => Ok(member(value)),
+        None => Err(de::Error::missing_field(tag)),
+    }
+}
+
+/// Decodes a nullable nested member (absent or `null` is `None`) and wraps it with `member`.
+#[inline]
+pub fn nested_opt<M: Members, T, Ad: Adapter<T>, U>(
+    map: &mut M,
+    tag: &'static str,
+    member: fn(Option<T>) -> U,
+) -> Result<U, M::Error> {
+    let value = map.member::<Option<T>, OptionOf<Ad>>(tag)?.flatten();
+    Ok(member(value))
+}
+
+/// Decodes an unknown tag of an open union as its catch-all.
+#[inline]
+pub fn other<M: Members, U>(map: &mut M, value: U) -> Result<U, M::Error> {
+    map.rest()?;
+    Ok(value)
+}
+
+/// The error for an unknown tag of a closed union.
+pub fn unknown_tag<E: de::Error>(tag: &str, expected: &'static [&'static str]) -> E {
+    E::unknown_variant(tag, expected)
+}
+
+// ----- serde --------------------------------------------------------------------------------
+
+/// A union's `Serialize`.
+#[inline]
+pub fn serialize_tagged<T: Tagged, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    value.encode_tagged(SerdeUnion(s))
+}
+
+/// Writes a union member through a serde serializer.
+pub struct SerdeUnion<S>(pub S);
+
+impl<S: Serializer> SerdeUnion<S> {
+    fn open(self, tag: &'static str, len: Option<usize>) -> Result<S::SerializeMap, S::Error> {
+        let mut map = self.0.serialize_map(len)?;
+        map.serialize_entry(TAG, tag)?;
+        Ok(map)
+    }
+}
+
+impl<S: Serializer> UnionSink for SerdeUnion<S> {
+    type Done = Result<S::Ok, S::Error>;
+
+    fn void(self, tag: &'static str) -> Self::Done {
+        self.open(tag, Some(1))?.end()
+    }
+
+    fn flat<T: Record>(self, tag: &'static str, value: &T) -> Self::Done {
+        value
+            .encode_fields(Encoder::<S>::open(self.open(tag, None)))
+            .end()
+    }
+
+    fn nested<T, A: Adapter<T>>(self, tag: &'static str, value: &T) -> Self::Done {
+        let mut map = self.open(tag, Some(2))?;
+        map.serialize_entry(tag, &With::<T, A>::new(value))?;
+        map.end()
+    }
+
+    fn unencodable(self, what: &'static str) -> Self::Done {
+        Err(serde::ser::Error::custom(format_args!(
+            "cannot encode {what}"
+        )))
+    }
 }
 
 /// Reads a union or polymorphic struct (object with `.tag` anywhere, or a bare tag string).
-pub fn deserialize_tagged<'de, T: DecodeTagged, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+pub fn deserialize_tagged<'de, T: Tagged, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
     d.deserialize_any(TaggedVisitor(PhantomData))
 }
 
@@ -42,7 +221,7 @@ impl<T> Default for TaggedVisitor<T> {
     }
 }
 
-impl<'de, T: DecodeTagged> Visitor<'de> for TaggedVisitor<T> {
+impl<'de, T: Tagged> Visitor<'de> for TaggedVisitor<T> {
     type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -54,7 +233,7 @@ impl<'de, T: DecodeTagged> Visitor<'de> for TaggedVisitor<T> {
     }
 
     fn visit_str<E: de::Error>(self, tag: &str) -> Result<T, E> {
-        T::decode_tagged(tag, &mut EmptyMap(PhantomData))
+        T::decode_tagged(tag, &mut MapMembers::new(&mut EmptyMap(PhantomData)))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
@@ -64,7 +243,7 @@ impl<'de, T: DecodeTagged> Visitor<'de> for TaggedVisitor<T> {
             None => Err(de::Error::missing_field(TAG)),
             Some(KeyOrTag::Tag) => {
                 let tag: TagString<'de> = map.next_value()?;
-                T::decode_tagged(tag.as_str(), &mut map)
+                T::decode_tagged(tag.as_str(), &mut MapMembers::new(&mut map))
             }
             Some(KeyOrTag::Other(first_key)) => {
                 // Slow path: buffer the object until `.tag` turns up, then replay.
@@ -74,7 +253,13 @@ impl<'de, T: DecodeTagged> Visitor<'de> for TaggedVisitor<T> {
                 let mut tag = None;
                 while let Some(key) = map.next_key::<String>()? {
                     if key == TAG {
-                        tag = Some(map.next_value::<String>()?);
+                        // The first `.tag` counts, as when it comes first; a later one is
+                        // ignored like any unknown key.
+                        if tag.is_none() {
+                            tag = Some(map.next_value::<String>()?);
+                        } else {
+                            map.next_value::<de::IgnoredAny>()?;
+                        }
                     } else {
                         let value: serde_json::Value = map.next_value()?;
                         entries.push((key, value));
@@ -86,9 +271,63 @@ impl<'de, T: DecodeTagged> Visitor<'de> for TaggedVisitor<T> {
                     pending: None,
                     _error: PhantomData,
                 };
-                T::decode_tagged(&tag, &mut replay)
+                T::decode_tagged(&tag, &mut MapMembers::new(&mut replay))
             }
         }
+    }
+}
+
+/// The rest of a union object read from a serde map.
+pub struct MapMembers<'m, 'de, A> {
+    map: &'m mut A,
+    _de: PhantomData<&'de ()>,
+}
+
+impl<'m, 'de, A: MapAccess<'de>> MapMembers<'m, 'de, A> {
+    /// The rest of `map`.
+    pub fn new(map: &'m mut A) -> Self {
+        MapMembers {
+            map,
+            _de: PhantomData,
+        }
+    }
+}
+
+impl<'de, A: MapAccess<'de>> Members for MapMembers<'_, 'de, A> {
+    type Error = A::Error;
+
+    #[inline]
+    fn flat<T: Record>(&mut self) -> Result<T, A::Error> {
+        deserialize_record(MapAccessDeserializer::new(&mut *self.map))
+    }
+
+    fn flat_opt<T: Record>(&mut self) -> Result<Option<T>, A::Error> {
+        let Some(first) = self.map.next_key::<String>()? else {
+            return Ok(None);
+        };
+        let mut prefixed = PrefixedMap {
+            first: Some(first),
+            inner: &mut *self.map,
+        };
+        deserialize_record(MapAccessDeserializer::new(&mut prefixed)).map(Some)
+    }
+
+    fn member<T, Ad: Adapter<T>>(&mut self, tag: &str) -> Result<Option<T>, A::Error> {
+        let mut out = None;
+        // `.tag` never equals a member's name, so it is skipped like any other key.
+        while let Some(is_member) = self.map.next_key_seed(KeyIs(tag))? {
+            if is_member && out.is_none() {
+                out = Some(self.map.next_value_seed(Seed::<T, Ad>::new())?);
+            } else {
+                super::skip_value(self.map)?;
+            }
+        }
+        Ok(out)
+    }
+
+    #[inline]
+    fn rest(&mut self) -> Result<(), A::Error> {
+        drain(self.map)
     }
 }
 
@@ -197,25 +436,6 @@ impl<'de, E: de::Error> MapAccess<'de> for BufferedMap<E> {
     }
 }
 
-/// Reads the value of a non-struct union member, which sits under a key named after the
-/// tag (read with adapter `Ad`); other keys are ignored. `None` when the key is absent.
-pub fn member_value<'de, A, T, Ad>(map: &mut A, tag: &str) -> Result<Option<T>, A::Error>
-where
-    A: MapAccess<'de>,
-    Ad: Adapter<T>,
-{
-    let mut out = None;
-    // `.tag` never equals a member's name, so it is skipped like any other key.
-    while let Some(is_member) = map.next_key_seed(KeyIs(tag))? {
-        if is_member && out.is_none() {
-            out = Some(map.next_value_seed(Seed::<T, Ad>::new())?);
-        } else {
-            skip_value(map)?;
-        }
-    }
-    Ok(out)
-}
-
 /// Whether an object key equals a given tag, read without allocating the key.
 struct KeyIs<'t>(&'t str);
 
@@ -237,78 +457,6 @@ impl<'de> Visitor<'de> for KeyIs<'_> {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
         Ok(v == self.0)
     }
-}
-
-/// Decodes a void member: extra keys are ignored.
-#[inline]
-pub fn void<'de, A: MapAccess<'de>, U>(map: &mut A, value: U) -> Result<U, A::Error> {
-    drain(map)?;
-    Ok(value)
-}
-
-/// Decodes a member whose type is an ordinary struct, flattened beside `.tag`, and wraps it
-/// with `member` (the variant's constructor).
-///
-/// The constructor is a function pointer rather than a closure type, so each arm of a
-/// generated `decode_tagged` is one call with nothing to infer but the member's type.
-#[inline]
-pub fn flat<'de, A: MapAccess<'de>, T: Deserialize<'de>, U>(
-    map: &mut A,
-    member: fn(T) -> U,
-) -> Result<U, A::Error> {
-    match T::deserialize(MapAccessDeserializer::new(map)) {
-        Ok(value) => Ok(member(value)),
-        Err(e) => Err(e),
-    }
-}
-
-/// Decodes a nullable member of struct type (null when nothing but the tag is present) and
-/// wraps it with `member`.
-pub fn flat_opt<'de, A: MapAccess<'de>, T: Deserialize<'de>, U>(
-    map: &mut A,
-    member: fn(Option<T>) -> U,
-) -> Result<U, A::Error> {
-    let Some(first) = map.next_key::<String>()? else {
-        return Ok(member(None));
-    };
-    let mut prefixed = PrefixedMap {
-        first: Some(first),
-        inner: map,
-    };
-    let value = T::deserialize(MapAccessDeserializer::new(&mut prefixed))?;
-    Ok(member(Some(value)))
-}
-
-/// Decodes a member whose value sits under the tag's key (read with adapter `Ad`) and wraps
-/// it with `member`.
-#[inline]
-pub fn nested<'de, A: MapAccess<'de>, T, Ad: Adapter<T>, U>(
-    map: &mut A,
-    tag: &'static str,
-    member: fn(T) -> U,
-) -> Result<U, A::Error> {
-    match member_value::<A, T, Ad>(map, tag)? {
-        Some(value) => Ok(member(value)),
-        None => Err(de::Error::missing_field(tag)),
-    }
-}
-
-/// Decodes a nullable nested member (absent or `null` is `None`) and wraps it with `member`.
-#[inline]
-pub fn nested_opt<'de, A: MapAccess<'de>, T, Ad: Adapter<T>, U>(
-    map: &mut A,
-    tag: &'static str,
-    member: fn(Option<T>) -> U,
-) -> Result<U, A::Error> {
-    let value = member_value::<A, Option<T>, OptionOf<Ad>>(map, tag)?.flatten();
-    Ok(member(value))
-}
-
-/// Decodes an unknown tag of an open union as its catch-all.
-#[inline]
-pub fn other<'de, A: MapAccess<'de>, U>(map: &mut A, value: U) -> Result<U, A::Error> {
-    drain(map)?;
-    Ok(value)
 }
 
 /// A map access that yields one already-read key before the rest of `inner`.
@@ -337,303 +485,406 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for PrefixedMap<'_, A> {
     }
 }
 
-/// The error for an unknown tag of a closed union.
-pub fn unknown_tag<E: de::Error>(tag: &str, expected: &'static [&'static str]) -> E {
-    E::unknown_variant(tag, expected)
+// ----- the JSON codec -----------------------------------------------------------------------
+
+/// A union's [`Encode`](crate::json::Encode).
+#[inline]
+pub fn write_tagged<T: Tagged>(value: &T, w: &mut Writer) {
+    value.encode_tagged(JsonUnion(w));
 }
 
-/// Writes `{".tag": tag}`.
-pub fn serialize_void<S: Serializer>(s: S, tag: &str) -> Result<S::Ok, S::Error> {
-    let mut map = s.serialize_map(Some(1))?;
-    map.serialize_entry(TAG, tag)?;
-    map.end()
-}
+/// Writes a union member with the JSON codec.
+pub struct JsonUnion<'w>(pub(crate) &'w mut Writer);
 
-/// Writes `{".tag": tag, ...fields of value}`.
-pub fn serialize_flat<S: Serializer, T: Serialize>(
-    s: S,
-    tag: &str,
-    value: &T,
-) -> Result<S::Ok, S::Error> {
-    value.serialize(TagFirst { inner: s, tag })
-}
-
-/// A serializer for a struct flattened into a union object: opening the struct's object
-/// opens the outer object and writes `.tag` first, so the struct's fields follow it.
-struct TagFirst<'t, S> {
-    inner: S,
-    tag: &'t str,
-}
-
-impl<S: Serializer> TagFirst<'_, S> {
-    fn open(self, len: Option<usize>) -> Result<S::SerializeMap, S::Error> {
-        let mut map = self.inner.serialize_map(len.map(|n| n + 1))?;
-        map.serialize_entry(TAG, self.tag)?;
-        Ok(map)
+impl JsonUnion<'_> {
+    #[inline]
+    fn open(&mut self, tag: &str) {
+        self.0.raw(b"{\".tag\":");
+        self.0.str(tag);
     }
 }
 
-/// The error for a flattened member whose value is not an object.
-fn not_an_object<E: ser::Error>() -> E {
-    E::custom("a union member flattened beside `.tag` must be written as an object")
+impl UnionSink for JsonUnion<'_> {
+    type Done = ();
+
+    #[inline]
+    fn void(mut self, tag: &'static str) {
+        self.open(tag);
+        self.0.byte(b'}');
+    }
+
+    #[inline]
+    fn flat<T: Record>(mut self, tag: &'static str, value: &T) {
+        self.open(tag);
+        value.encode_fields(Fields::new(self.0, false));
+        self.0.byte(b'}');
+    }
+
+    #[inline]
+    fn nested<T, A: Adapter<T>>(mut self, tag: &'static str, value: &T) {
+        self.open(tag);
+        self.0.key(tag, false);
+        A::write(value, self.0);
+        self.0.byte(b'}');
+    }
+
+    fn unencodable(self, what: &'static str) {
+        self.0.fail(what);
+    }
 }
 
-macro_rules! not_an_object {
-    ($($method:ident($($arg:ty),*);)*) => {
-        $(
-            fn $method(self, $(_: $arg),*) -> Result<S::Ok, S::Error> {
-                Err(not_an_object())
+/// A union's [`Decode`](crate::json::Decode): an object with `.tag` (first, or anywhere:
+/// the object is then read twice, without buffering) or a bare tag string.
+pub fn read_tagged<T: Tagged>(r: &mut Reader<'_>) -> Result<T, json::Error> {
+    // Fast path: the compact form every Dropbox encoder writes, `.tag` first.
+    if let Some(tag) = r.tag_first()? {
+        return T::decode_tagged(
+            &tag,
+            &mut ObjectMembers {
+                r,
+                first: false,
+                bare: false,
+            },
+        );
+    }
+    match r.peek() {
+        Some(b'"') => {
+            let tag = r.str(&"a tag string")?;
+            T::decode_tagged(
+                &tag,
+                &mut ObjectMembers {
+                    r,
+                    first: true,
+                    bare: true,
+                },
+            )
+        }
+        Some(b'{') => {
+            let start = r.mark();
+            r.begin_object(&"an object")?;
+            if !r.has_entry(true)? {
+                return Err(de::Error::missing_field(TAG));
             }
-        )*
-    };
-}
-
-impl<S: Serializer> Serializer for TagFirst<'_, S> {
-    type Ok = S::Ok;
-    type Error = S::Error;
-    type SerializeSeq = ser::Impossible<S::Ok, S::Error>;
-    type SerializeTuple = ser::Impossible<S::Ok, S::Error>;
-    type SerializeTupleStruct = ser::Impossible<S::Ok, S::Error>;
-    type SerializeTupleVariant = ser::Impossible<S::Ok, S::Error>;
-    type SerializeMap = S::SerializeMap;
-    type SerializeStruct = StructAsMap<S::SerializeMap>;
-    type SerializeStructVariant = ser::Impossible<S::Ok, S::Error>;
-
-    not_an_object! {
-        serialize_bool(bool);
-        serialize_i8(i8);
-        serialize_i16(i16);
-        serialize_i32(i32);
-        serialize_i64(i64);
-        serialize_u8(u8);
-        serialize_u16(u16);
-        serialize_u32(u32);
-        serialize_u64(u64);
-        serialize_f32(f32);
-        serialize_f64(f64);
-        serialize_char(char);
-        serialize_str(&str);
-        serialize_bytes(&[u8]);
-        serialize_none();
-        serialize_unit();
-        serialize_unit_struct(&'static str);
-        serialize_unit_variant(&'static str, u32, &'static str);
-    }
-
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
-        value.serialize(self)
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        value: &T,
-    ) -> Result<S::Ok, S::Error> {
-        value.serialize(self)
-    }
-
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _value: &T,
-    ) -> Result<S::Ok, S::Error> {
-        Err(not_an_object())
-    }
-
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
-        Err(not_an_object())
-    }
-
-    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, S::Error> {
-        Err(not_an_object())
-    }
-
-    fn serialize_tuple_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleStruct, S::Error> {
-        Err(not_an_object())
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleVariant, S::Error> {
-        Err(not_an_object())
-    }
-
-    fn serialize_map(self, len: Option<usize>) -> Result<S::SerializeMap, S::Error> {
-        self.open(len)
-    }
-
-    fn serialize_struct(
-        self,
-        _name: &'static str,
-        len: usize,
-    ) -> Result<Self::SerializeStruct, S::Error> {
-        self.open(Some(len)).map(StructAsMap)
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStructVariant, S::Error> {
-        Err(not_an_object())
+            // Fast path: `.tag` comes first, as every Dropbox encoder writes it.
+            if r.key_is(TAG) {
+                let tag = r.str(&"a tag string")?;
+                return T::decode_tagged(
+                    &tag,
+                    &mut ObjectMembers {
+                        r,
+                        first: false,
+                        bare: false,
+                    },
+                );
+            }
+            let tag = find_tag(r)?;
+            r.rewind(start);
+            r.begin_object(&"an object")?;
+            T::decode_tagged(
+                &tag,
+                &mut ObjectMembers {
+                    r,
+                    first: true,
+                    bare: false,
+                },
+            )
+        }
+        _ => Err(r.invalid_type(&format_args!(
+            "a JSON object with a \".tag\" (or a tag string) for {}",
+            T::NAME
+        ))),
     }
 }
 
-/// A struct written through `serialize_struct` (serde's derive) into an open object.
-struct StructAsMap<M>(M);
-
-impl<M: SerializeMap> ser::SerializeStruct for StructAsMap<M> {
-    type Ok = M::Ok;
-    type Error = M::Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), M::Error> {
-        self.0.serialize_entry(key, value)
-    }
-
-    fn end(self) -> Result<M::Ok, M::Error> {
-        self.0.end()
+/// The value of `.tag`, looked for from the object's first key on (which is not `.tag`).
+#[cold]
+fn find_tag<'a>(r: &mut Reader<'a>) -> Result<Cow<'a, str>, json::Error> {
+    let mut first = true;
+    loop {
+        if !first && !r.has_entry(false)? {
+            return Err(de::Error::missing_field(TAG));
+        }
+        first = false;
+        if r.key()? == TAG {
+            return r.str(&"a tag string");
+        }
+        r.skip()?;
     }
 }
 
-/// Writes a nullable struct member: the fields when present, else the tag alone.
-pub fn serialize_flat_opt<S: Serializer, T: Serialize>(
-    s: S,
-    tag: &str,
-    value: Option<&T>,
-) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(v) => serialize_flat(s, tag, v),
-        None => serialize_void(s, tag),
+/// The rest of a union object read by the JSON codec.
+pub struct ObjectMembers<'r, 'a> {
+    r: &'r mut Reader<'a>,
+    /// No entry read yet (a `,` does not come first).
+    first: bool,
+    /// The value was a bare tag string: there are no entries.
+    bare: bool,
+}
+
+impl Members for ObjectMembers<'_, '_> {
+    type Error = json::Error;
+
+    #[inline]
+    fn flat<T: Record>(&mut self) -> Result<T, json::Error> {
+        if self.bare {
+            return no_fields();
+        }
+        read_fields(self.r, self.first)
     }
-}
 
-/// Writes `{".tag": tag, tag: value}` with adapter `Ad`.
-pub fn serialize_nested<S: Serializer, T, Ad: Adapter<T>>(
-    s: S,
-    tag: &str,
-    value: &T,
-) -> Result<S::Ok, S::Error> {
-    let mut map = s.serialize_map(Some(2))?;
-    map.serialize_entry(TAG, tag)?;
-    map.serialize_entry(tag, &With::<T, Ad>::new(value))?;
-    map.end()
-}
+    fn flat_opt<T: Record>(&mut self) -> Result<Option<T>, json::Error> {
+        if self.bare {
+            return Ok(None);
+        }
+        if self.r.peek() == Some(b'}') {
+            self.rest()?;
+            return Ok(None);
+        }
+        read_fields(self.r, self.first).map(Some)
+    }
 
-/// Writes a nullable nested member: with its value when present, else the tag alone.
-pub fn serialize_nested_opt<S: Serializer, T, Ad: Adapter<T>>(
-    s: S,
-    tag: &str,
-    value: Option<&T>,
-) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(v) => serialize_nested::<S, T, Ad>(s, tag, v),
-        None => serialize_void(s, tag),
+    fn member<T, A: Adapter<T>>(&mut self, tag: &str) -> Result<Option<T>, json::Error> {
+        if self.bare {
+            return Ok(None);
+        }
+        let mut out = None;
+        let mut first = self.first;
+        while self.r.has_entry(first)? {
+            first = false;
+            // `.tag` never equals a member's name, so it is skipped like any other key.
+            let is_member = self.r.key_is(tag) || self.r.key()? == tag;
+            if is_member && out.is_none() {
+                out = Some(A::read(self.r)?);
+            } else {
+                self.r.skip()?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn rest(&mut self) -> Result<(), json::Error> {
+        if self.bare {
+            return Ok(());
+        }
+        let mut first = self.first;
+        while self.r.has_entry(first)? {
+            first = false;
+            self.r.key()?;
+            self.r.skip()?;
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::Str;
+    use crate::wire::{FieldSink, Optional, Plain, Required, Slots, serialize_record};
 
-    /// A struct with serde's derive, which writes through `serialize_struct`.
-    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-    struct Derived {
+    #[derive(Debug, PartialEq)]
+    struct Point {
         a: u32,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        b: Option<String>,
+        b: Option<Str>,
     }
 
-    #[test]
-    fn a_struct_member_is_flattened_after_the_tag() {
-        let v = Derived { a: 1, b: None };
-        let out = serialize_flat(serde_json::value::Serializer, "thing", &v).unwrap();
-        assert_eq!(out, json!({".tag": "thing", "a": 1}));
-        let text = {
-            let mut buf = Vec::new();
-            serialize_flat(&mut serde_json::Serializer::new(&mut buf), "thing", &v).unwrap();
-            String::from_utf8(buf).unwrap()
-        };
-        assert_eq!(text, r#"{".tag":"thing","a":1}"#);
+    impl Record for Point {
+        const NAME: &'static str = "Point";
+        const FIELDS: &'static [&'static str] = &["a", "b"];
+        type Slots = (Required<u32>, (Optional<Str>, ()));
+        fn assemble((a, (b, ())): <Self::Slots as Slots>::Values) -> Self {
+            Point { a, b }
+        }
+        fn encode_fields<F: FieldSink>(&self, out: F) -> F {
+            out.field("a", &self.a).optional("b", &self.b)
+        }
     }
 
-    #[test]
-    fn a_member_that_is_not_an_object_cannot_be_flattened() {
-        let err = serialize_flat(serde_json::value::Serializer, "n", &5u32).unwrap_err();
-        assert!(
-            err.to_string().contains("must be written as an object"),
-            "{err}"
-        );
-        let err = serialize_flat(serde_json::value::Serializer, "l", &vec![1]).unwrap_err();
-        assert!(
-            err.to_string().contains("must be written as an object"),
-            "{err}"
-        );
-        // An `Option` is looked through.
-        let out = serialize_flat(
-            serde_json::value::Serializer,
-            "o",
-            &Some(Derived { a: 2, b: None }),
-        )
-        .unwrap();
-        assert_eq!(out, json!({".tag": "o", "a": 2}));
+    impl serde::Serialize for Point {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            serialize_record(self, s)
+        }
     }
 
-    #[test]
-    fn flattened_members_decode_from_the_rest_of_the_object() {
-        struct Holder(Derived);
-        impl DecodeTagged for Holder {
-            const NAME: &'static str = "Holder";
-            fn decode_tagged<'de, A: MapAccess<'de>>(
-                tag: &str,
-                map: &mut A,
-            ) -> Result<Self, A::Error> {
-                match tag {
-                    "thing" => flat(map, Holder),
-                    _ => Err(unknown_tag(tag, &["thing"])),
-                }
+    impl<'de> serde::Deserialize<'de> for Point {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            deserialize_record(d)
+        }
+    }
+
+    /// A union described the way the emitter describes one: every shape of member.
+    #[derive(Debug, PartialEq)]
+    enum Shape {
+        Thing(Point),
+        Maybe(Option<Point>),
+        Count(u64),
+        Label(Option<Str>),
+        Empty,
+        Other,
+    }
+
+    impl Tagged for Shape {
+        const NAME: &'static str = "Shape";
+        fn decode_tagged<M: Members>(tag: &str, map: &mut M) -> Result<Self, M::Error> {
+            match tag {
+                "thing" => flat(map, Shape::Thing),
+                "maybe" => flat_opt(map, Shape::Maybe),
+                "count" => nested::<_, _, Plain, _>(map, "count", Shape::Count),
+                "label" => nested_opt::<_, _, Plain, _>(map, "label", Shape::Label),
+                "empty" => void(map, Shape::Empty),
+                _ => other(map, Shape::Other),
             }
         }
-        let decode = |v: serde_json::Value| -> Result<Derived, String> {
-            deserialize_tagged::<Holder, _>(v)
-                .map(|h| h.0)
-                .map_err(|e| e.to_string())
-        };
-        let want = Derived {
+        fn encode_tagged<U: UnionSink>(&self, out: U) -> U::Done {
+            match self {
+                Shape::Thing(v) => out.flat("thing", v),
+                Shape::Maybe(v) => out.flat_opt("maybe", v.as_ref()),
+                Shape::Count(v) => out.nested::<_, Plain>("count", v),
+                Shape::Label(v) => out.nested_opt::<_, Plain>("label", v.as_ref()),
+                Shape::Empty => out.void("empty"),
+                Shape::Other => out.unencodable("an unknown member"),
+            }
+        }
+    }
+
+    impl serde::Serialize for Shape {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            serialize_tagged(self, s)
+        }
+    }
+
+    impl<'de> serde::Deserialize<'de> for Shape {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            deserialize_tagged(d)
+        }
+    }
+
+    impl json::Decode for Shape {
+        fn decode(r: &mut Reader<'_>) -> Result<Self, json::Error> {
+            read_tagged(r)
+        }
+    }
+
+    impl json::Encode for Shape {
+        fn encode(&self, w: &mut Writer) {
+            write_tagged(self, w);
+        }
+    }
+
+    /// Both codecs decode the same value (or both fail), and encode it to the same bytes.
+    fn both(text: &str) -> Result<(Shape, String), String> {
+        let serde: Result<Shape, String> = serde_json::from_str(text).map_err(|e| e.to_string());
+        let ours: Result<Shape, String> = json::from_str(text).map_err(|e| e.to_string());
+        match (serde, ours) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a, b, "{text}");
+                let written = serde_json::to_string(&a).map_err(|e| e.to_string());
+                let ours = json::to_string(&a).map_err(|e| e.to_string());
+                assert_eq!(written, ours, "{text}");
+                Ok((a, written.unwrap_or_default()))
+            }
+            (Err(a), Err(b)) => Err(format!("{a} | {b}")),
+            (a, b) => panic!("the codecs disagree on {text}: {a:?} / {b:?}"),
+        }
+    }
+
+    #[test]
+    fn every_member_shape_reads_with_the_tag_first_or_anywhere() {
+        let thing = Shape::Thing(Point {
             a: 3,
             b: Some("x".into()),
-        };
-        assert_eq!(decode(json!({".tag": "thing", "a": 3, "b": "x"})), Ok(want));
-        // `.tag` last: the object is buffered and replayed.
+        });
+        for text in [
+            r#"{".tag": "thing", "a": 3, "b": "x"}"#,
+            r#"{"a": 3, ".tag": "thing", "b": "x"}"#,
+            r#"{"b": "x", "a": 3, ".tag": "thing"}"#,
+            r#"{"a": 3, "zz": {".tag": "nope"}, ".tag": "thing", "b": "x", "more": [1]}"#,
+        ] {
+            let (v, written) = both(text).unwrap();
+            assert_eq!(v, thing);
+            assert_eq!(written, r#"{".tag":"thing","a":3,"b":"x"}"#);
+        }
+        assert_eq!(both(r#"{".tag": "maybe"}"#).unwrap().0, Shape::Maybe(None));
+        assert_eq!(both(r#""maybe""#).unwrap().0, Shape::Maybe(None));
         assert_eq!(
-            decode(json!({"a": 3, ".tag": "thing"})),
-            Ok(Derived { a: 3, b: None })
+            both(r#"{".tag": "maybe", "a": 1}"#).unwrap().0,
+            Shape::Maybe(Some(Point { a: 1, b: None }))
         );
-        assert!(
-            decode(json!({".tag": "thing"}))
-                .unwrap_err()
-                .contains("missing field `a`")
+        let (v, written) = both(r#"{"count": 7, ".tag": "count", "x": 1}"#).unwrap();
+        assert_eq!(v, Shape::Count(7));
+        assert_eq!(written, r#"{".tag":"count","count":7}"#);
+        assert_eq!(
+            both(r#"{".tag": "label", "label": null}"#).unwrap().0,
+            Shape::Label(None)
         );
-        assert!(
-            decode(json!({".tag": "nope"}))
-                .unwrap_err()
-                .contains("unknown variant")
+        assert_eq!(both(r#""label""#).unwrap().0, Shape::Label(None));
+        assert_eq!(
+            both(r#"{".tag": "label", "label": "l"}"#).unwrap().1,
+            r#"{".tag":"label","label":"l"}"#
         );
+        let (v, written) = both(r#"{".tag": "empty", "ignored": [1, 2]}"#).unwrap();
+        assert_eq!((v, written.as_str()), (Shape::Empty, r#"{".tag":"empty"}"#));
+        assert_eq!(both(r#""empty""#).unwrap().0, Shape::Empty);
+        assert_eq!(both(r#"{".t\u0061g": "empty"}"#).unwrap().0, Shape::Empty);
+    }
+
+    #[test]
+    fn unknown_tags_of_an_open_union_are_its_catch_all_which_cannot_be_sent() {
+        let (v, _) = both(r#"{".tag": "future", "x": {"y": 1}}"#).unwrap();
+        assert_eq!(v, Shape::Other);
+        let err = serde_json::to_string(&v).unwrap_err().to_string();
+        assert!(err.contains("cannot encode an unknown member"), "{err}");
+        let err = json::to_string(&v).unwrap_err().to_string();
+        assert_eq!(err, "cannot encode an unknown member");
+        assert_eq!(
+            json::from_str::<Shape>(r#""future""#).unwrap(),
+            Shape::Other
+        );
+        assert!(json::to_vec(&Shape::Other).is_err());
+    }
+
+    #[test]
+    fn malformed_unions_fail_in_both_codecs() {
+        for text in [
+            r#"{".tag": "thing"}"#,
+            r#"{".tag": "count"}"#,
+            r#"{"a": 1}"#,
+            r#"{}"#,
+            r#"{".tag": 5}"#,
+            r#"[".tag"]"#,
+            r#"{".tag": "thing", "a": "x"}"#,
+            r#"{"a": 3, ".tag": "thing", "b": 1}"#,
+            r#"{"a": 3, ".tag": "thing""#,
+            r#"{"a": [}, ".tag": "thing"}"#,
+            "7",
+        ] {
+            both(text).unwrap_err();
+        }
+        let err = both(r#"{".tag": "count"}"#).unwrap_err();
+        assert!(err.contains("missing field `count`"), "{err}");
+    }
+
+    #[test]
+    fn closed_unions_refuse_unknown_tags() {
+        #[derive(Debug)]
+        struct Closed;
+        impl Tagged for Closed {
+            const NAME: &'static str = "Closed";
+            fn decode_tagged<M: Members>(tag: &str, map: &mut M) -> Result<Self, M::Error> {
+                match tag {
+                    "a" => void(map, Closed),
+                    _ => Err(unknown_tag(tag, &["a"])),
+                }
+            }
+            fn encode_tagged<U: UnionSink>(&self, out: U) -> U::Done {
+                out.void("a")
+            }
+        }
+        let mut r = Reader::new(r#"{".tag": "b"}"#);
+        let err = read_tagged::<Closed>(&mut r).unwrap_err();
+        assert_eq!(err.to_string(), "unknown variant `b`, expected `a`");
+        let mut w = Writer::new();
+        write_tagged(&Closed, &mut w);
+        assert_eq!(w.finish().unwrap(), br#"{".tag":"a"}"#);
     }
 }

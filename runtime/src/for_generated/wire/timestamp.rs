@@ -7,6 +7,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::ser::Serializer;
 
 use super::adapters::Adapter;
+use crate::json::{self, Reader, Writer};
 
 /// The Rust type of Stone's `Timestamp`: a UTC instant, formatted on the wire with the
 /// spec's strftime format.
@@ -61,31 +62,39 @@ pub fn format_timestamp(value: &Timestamp, format: &str) -> String {
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` written into a buffer, for years 0 to 9999 (`None` outside).
+#[inline]
 fn dropbox_timestamp_bytes(value: &Timestamp) -> Option<[u8; 20]> {
     use chrono::{Datelike as _, Timelike as _};
-    let date = value.date_naive();
+    // The UTC fields directly: `date_naive`/`time` would add the (zero) offset first.
+    let naive = value.naive_utc();
+    let date = naive.date();
     let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
-    let secs = value.time().num_seconds_from_midnight();
+    let secs = naive.time().num_seconds_from_midnight();
     let mut out = *b"0000-00-00T00:00:00Z";
-    let two = |out: &mut [u8; 20], at: usize, v: u32| {
+    let mut two = |at: usize, v: u32| {
         out[at] = b'0' + (v / 10 % 10) as u8;
         out[at + 1] = b'0' + (v % 10) as u8;
     };
-    two(&mut out, 0, year / 100);
-    two(&mut out, 2, year % 100);
-    two(&mut out, 5, date.month());
-    two(&mut out, 8, date.day());
+    two(0, year / 100);
+    two(2, year % 100);
+    two(5, date.month());
+    two(8, date.day());
     // A leap second (nanosecond >= 1e9) is written as second 59.
-    two(&mut out, 11, secs / 3600);
-    two(&mut out, 14, secs / 60 % 60);
-    two(&mut out, 17, secs % 60);
+    two(11, secs / 3600);
+    two(14, secs / 60 % 60);
+    two(17, secs % 60);
     Some(out)
 }
+
 /// Parses `YYYY-MM-DDTHH:MM:SSZ` without interpreting a format string.
 fn parse_dropbox_timestamp(s: &str) -> Option<Timestamp> {
-    let b = s.as_bytes();
-    if b.len() != 20
-        || b[4] != b'-'
+    parse_dropbox_bytes(s.as_bytes().try_into().ok()?)
+}
+
+/// Parses the 20 bytes of `YYYY-MM-DDTHH:MM:SSZ`.
+#[inline]
+fn parse_dropbox_bytes(b: &[u8; 20]) -> Option<Timestamp> {
+    if b[4] != b'-'
         || b[7] != b'-'
         || b[10] != b'T'
         || b[13] != b':'
@@ -94,13 +103,14 @@ fn parse_dropbox_timestamp(s: &str) -> Option<Timestamp> {
     {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        b[r].iter().try_fold(0u32, |acc, c| {
-            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-        })
+    let digit = |i: usize| {
+        let v = b[i].wrapping_sub(b'0');
+        (v < 10).then_some(u32::from(v))
     };
-    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
-    let time = chrono::NaiveTime::from_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)?;
+    let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
+    let year = two(0)? * 100 + two(2)?;
+    let date = chrono::NaiveDate::from_ymd_opt(year as i32, two(5)?, two(8)?)?;
+    let time = chrono::NaiveTime::from_hms_opt(two(11)?, two(14)?, two(17)?)?;
     Some(chrono::NaiveDateTime::new(date, time).and_utc())
 }
 
@@ -147,6 +157,47 @@ impl<F: TimestampFormat> Adapter<Timestamp> for Ts<F> {
             }
         }
         d.deserialize_str(V::<F>(PhantomData))
+    }
+
+    #[inline]
+    fn write(value: &Timestamp, w: &mut Writer) {
+        if F::FORMAT == DropboxTimestampFormat::FORMAT
+            && let Some(bytes) = dropbox_timestamp_bytes(value)
+        {
+            // Digits and punctuation: nothing to escape.
+            w.byte(b'"');
+            w.raw(&bytes);
+            w.byte(b'"');
+            return;
+        }
+        w.str(&format_timestamp(value, F::FORMAT));
+    }
+
+    #[inline]
+    fn read(r: &mut Reader<'_>) -> Result<Timestamp, json::Error> {
+        // Dropbox's format is read in place: 20 bytes between quotes.
+        if F::FORMAT == DropboxTimestampFormat::FORMAT {
+            let start = r.mark();
+            if let Some(t) = r.quoted::<20>().and_then(parse_dropbox_bytes) {
+                return Ok(t);
+            }
+            r.rewind(start);
+        }
+        read_timestamp(r, F::FORMAT)
+    }
+}
+
+/// A timestamp in `format` (or an error naming the format), the general path.
+#[cold]
+fn read_timestamp(r: &mut Reader<'_>, format: &'static str) -> Result<Timestamp, json::Error> {
+    {
+        let text = r.str(&"a timestamp")?;
+        match parse_timestamp(&text, format) {
+            Some(t) => Ok(t),
+            None => Err(r.error(json::ErrorKind::InvalidValue(format!(
+                "timestamp {text:?} does not match {format}"
+            )))),
+        }
     }
 }
 
