@@ -19,8 +19,7 @@ fn check<T>(data: &[u8], utf8: bool)
 where
     T: serde::Serialize
         + serde::de::DeserializeOwned
-        + json::Decode
-        + json::Encode
+        + json::Json
         + PartialEq
         + Debug,
 {

@@ -26,7 +26,6 @@ pub enum LaunchResultBase {
 }
 
 impl rt::wire::Tagged for LaunchResultBase {
-    const NAME: &'static str = "LaunchResultBase";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -69,14 +68,11 @@ impl<'de> ::serde::Deserialize<'de> for LaunchResultBase {
     }
 }
 
-impl rt::json::Decode for LaunchResultBase {
+impl rt::json::Json for LaunchResultBase {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for LaunchResultBase {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -103,7 +99,6 @@ impl From<LaunchResultBase> for LaunchEmptyResult {
 }
 
 impl rt::wire::Tagged for LaunchEmptyResult {
-    const NAME: &'static str = "LaunchEmptyResult";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -148,14 +143,11 @@ impl<'de> ::serde::Deserialize<'de> for LaunchEmptyResult {
     }
 }
 
-impl rt::json::Decode for LaunchEmptyResult {
+impl rt::json::Json for LaunchEmptyResult {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for LaunchEmptyResult {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -182,15 +174,16 @@ impl PollArg {
 }
 
 impl rt::wire::Record for PollArg {
-    const NAME: &'static str = "PollArg";
-    const FIELDS: &'static [&'static str] = &["async_job_id"];
-    type Slots = (rt::wire::Required<AsyncJobId>, ());
-    #[inline]
-    fn assemble(
-        (value_async_job_id, ()): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        PollArg {
-            async_job_id: value_async_job_id,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<(rt::wire::Required<AsyncJobId>, ())>("PollArg", &["async_job_id"])
+        {
+            Ok((value_async_job_id, ())) => {
+                Ok(PollArg {
+                    async_job_id: value_async_job_id,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -235,7 +228,6 @@ pub enum PollResultBase {
 }
 
 impl rt::wire::Tagged for PollResultBase {
-    const NAME: &'static str = "PollResultBase";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -269,14 +261,11 @@ impl<'de> ::serde::Deserialize<'de> for PollResultBase {
     }
 }
 
-impl rt::json::Decode for PollResultBase {
+impl rt::json::Json for PollResultBase {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for PollResultBase {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -303,7 +292,6 @@ impl From<PollResultBase> for PollEmptyResult {
 }
 
 impl rt::wire::Tagged for PollEmptyResult {
-    const NAME: &'static str = "PollEmptyResult";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -339,14 +327,11 @@ impl<'de> ::serde::Deserialize<'de> for PollEmptyResult {
     }
 }
 
-impl rt::json::Decode for PollEmptyResult {
+impl rt::json::Json for PollEmptyResult {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for PollEmptyResult {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -368,7 +353,6 @@ pub enum PollError {
 }
 
 impl rt::wire::Tagged for PollError {
-    const NAME: &'static str = "PollError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -405,14 +389,11 @@ impl<'de> ::serde::Deserialize<'de> for PollError {
     }
 }
 
-impl rt::json::Decode for PollError {
+impl rt::json::Json for PollError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for PollError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)

@@ -38,7 +38,6 @@ pub enum AuthError {
 }
 
 impl rt::wire::Tagged for AuthError {
-    const NAME: &'static str = "AuthError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -85,14 +84,11 @@ impl<'de> ::serde::Deserialize<'de> for AuthError {
     }
 }
 
-impl rt::json::Decode for AuthError {
+impl rt::json::Json for AuthError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for AuthError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -119,15 +115,18 @@ impl TokenScopeError {
 }
 
 impl rt::wire::Record for TokenScopeError {
-    const NAME: &'static str = "TokenScopeError";
-    const FIELDS: &'static [&'static str] = &["required_scope"];
-    type Slots = (rt::wire::Required<rt::Str>, ());
-    #[inline]
-    fn assemble(
-        (value_required_scope, ()): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        TokenScopeError {
-            required_scope: value_required_scope,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<rt::Str>, ()),
+            >("TokenScopeError", &["required_scope"])
+        {
+            Ok((value_required_scope, ())) => {
+                Ok(TokenScopeError {
+                    required_scope: value_required_scope,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -167,7 +166,6 @@ pub enum RateLimitReason {
 }
 
 impl rt::wire::Tagged for RateLimitReason {
-    const NAME: &'static str = "RateLimitReason";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -208,14 +206,11 @@ impl<'de> ::serde::Deserialize<'de> for RateLimitReason {
     }
 }
 
-impl rt::json::Decode for RateLimitReason {
+impl rt::json::Json for RateLimitReason {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for RateLimitReason {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -269,16 +264,19 @@ impl RateLimitError {
 }
 
 impl rt::wire::Record for RateLimitError {
-    const NAME: &'static str = "RateLimitError";
-    const FIELDS: &'static [&'static str] = &["reason", "retry_after"];
-    type Slots = (rt::wire::Required<RateLimitReason>, (rt::wire::Defaulted<u64>, ()));
-    #[inline]
-    fn assemble(
-        (value_reason, (value_retry_after, ())): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        RateLimitError {
-            reason: value_reason,
-            retry_after: value_retry_after.unwrap_or(1),
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<RateLimitReason>, (rt::wire::Defaulted<u64>, ())),
+            >("RateLimitError", &["reason", "retry_after"])
+        {
+            Ok((value_reason, (value_retry_after, ()))) => {
+                Ok(RateLimitError {
+                    reason: value_reason,
+                    retry_after: value_retry_after.unwrap_or(1),
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -344,7 +342,6 @@ pub enum AccessError {
 }
 
 impl rt::wire::Tagged for AccessError {
-    const NAME: &'static str = "AccessError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -412,14 +409,11 @@ impl<'de> ::serde::Deserialize<'de> for AccessError {
     }
 }
 
-impl rt::json::Decode for AccessError {
+impl rt::json::Json for AccessError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for AccessError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -441,7 +435,6 @@ pub enum InvalidAccountTypeError {
 }
 
 impl rt::wire::Tagged for InvalidAccountTypeError {
-    const NAME: &'static str = "InvalidAccountTypeError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -478,14 +471,11 @@ impl<'de> ::serde::Deserialize<'de> for InvalidAccountTypeError {
     }
 }
 
-impl rt::json::Decode for InvalidAccountTypeError {
+impl rt::json::Json for InvalidAccountTypeError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for InvalidAccountTypeError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -507,7 +497,6 @@ pub enum PaperAccessError {
 }
 
 impl rt::wire::Tagged for PaperAccessError {
-    const NAME: &'static str = "PaperAccessError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -544,14 +533,11 @@ impl<'de> ::serde::Deserialize<'de> for PaperAccessError {
     }
 }
 
-impl rt::json::Decode for PaperAccessError {
+impl rt::json::Json for PaperAccessError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for PaperAccessError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -571,7 +557,6 @@ pub enum NoPermissionError {
 }
 
 impl rt::wire::Tagged for NoPermissionError {
-    const NAME: &'static str = "NoPermissionError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -610,14 +595,11 @@ impl<'de> ::serde::Deserialize<'de> for NoPermissionError {
     }
 }
 
-impl rt::json::Decode for NoPermissionError {
+impl rt::json::Json for NoPermissionError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for NoPermissionError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -644,15 +626,18 @@ impl UnauthorizedAccountIdUsageError {
 }
 
 impl rt::wire::Record for UnauthorizedAccountIdUsageError {
-    const NAME: &'static str = "UnauthorizedAccountIdUsageError";
-    const FIELDS: &'static [&'static str] = &["unauthorized_account_ids"];
-    type Slots = (rt::wire::Required<Vec<rt::Str>>, ());
-    #[inline]
-    fn assemble(
-        (value_unauthorized_account_ids, ()): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        UnauthorizedAccountIdUsageError {
-            unauthorized_account_ids: value_unauthorized_account_ids,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<Vec<rt::Str>>, ()),
+            >("UnauthorizedAccountIdUsageError", &["unauthorized_account_ids"])
+        {
+            Ok((value_unauthorized_account_ids, ())) => {
+                Ok(UnauthorizedAccountIdUsageError {
+                    unauthorized_account_ids: value_unauthorized_account_ids,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {

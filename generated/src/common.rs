@@ -36,7 +36,6 @@ pub enum PathRoot {
 }
 
 impl rt::wire::Tagged for PathRoot {
-    const NAME: &'static str = "PathRoot";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -86,14 +85,11 @@ impl<'de> ::serde::Deserialize<'de> for PathRoot {
     }
 }
 
-impl rt::json::Decode for PathRoot {
+impl rt::json::Json for PathRoot {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for PathRoot {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -136,7 +132,6 @@ impl RootInfo {
 }
 
 impl rt::wire::Tagged for RootInfo {
-    const NAME: &'static str = "RootInfo";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -173,14 +168,11 @@ impl<'de> ::serde::Deserialize<'de> for RootInfo {
     }
 }
 
-impl rt::json::Decode for RootInfo {
+impl rt::json::Json for RootInfo {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for RootInfo {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -223,27 +215,28 @@ impl From<TeamRootInfo> for RootInfo {
 }
 
 impl rt::wire::Record for TeamRootInfo {
-    const NAME: &'static str = "TeamRootInfo";
-    const FIELDS: &'static [&'static str] = &[
-        "root_namespace_id",
-        "home_namespace_id",
-        "home_path",
-    ];
-    type Slots = (
-        rt::wire::Required<NamespaceId>,
-        (rt::wire::Required<NamespaceId>, (rt::wire::Required<rt::Str>, ())),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_root_namespace_id,
-            (value_home_namespace_id, (value_home_path, ())),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        TeamRootInfo {
-            root_namespace_id: value_root_namespace_id,
-            home_namespace_id: value_home_namespace_id,
-            home_path: value_home_path,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (
+                    rt::wire::Required<NamespaceId>,
+                    (rt::wire::Required<NamespaceId>, (rt::wire::Required<rt::Str>, ())),
+                ),
+            >("TeamRootInfo", &["root_namespace_id", "home_namespace_id", "home_path"])
+        {
+            Ok(
+                (
+                    value_root_namespace_id,
+                    (value_home_namespace_id, (value_home_path, ())),
+                ),
+            ) => {
+                Ok(TeamRootInfo {
+                    root_namespace_id: value_root_namespace_id,
+                    home_namespace_id: value_home_namespace_id,
+                    home_path: value_home_path,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -311,27 +304,28 @@ impl From<UserRootInfo> for RootInfo {
 }
 
 impl rt::wire::Record for UserRootInfo {
-    const NAME: &'static str = "UserRootInfo";
-    const FIELDS: &'static [&'static str] = &[
-        "root_namespace_id",
-        "home_namespace_id",
-        "home_path",
-    ];
-    type Slots = (
-        rt::wire::Required<NamespaceId>,
-        (rt::wire::Required<NamespaceId>, (rt::wire::Optional<rt::Str>, ())),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_root_namespace_id,
-            (value_home_namespace_id, (value_home_path, ())),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        UserRootInfo {
-            root_namespace_id: value_root_namespace_id,
-            home_namespace_id: value_home_namespace_id,
-            home_path: value_home_path,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (
+                    rt::wire::Required<NamespaceId>,
+                    (rt::wire::Required<NamespaceId>, (rt::wire::Optional<rt::Str>, ())),
+                ),
+            >("UserRootInfo", &["root_namespace_id", "home_namespace_id", "home_path"])
+        {
+            Ok(
+                (
+                    value_root_namespace_id,
+                    (value_home_namespace_id, (value_home_path, ())),
+                ),
+            ) => {
+                Ok(UserRootInfo {
+                    root_namespace_id: value_root_namespace_id,
+                    home_namespace_id: value_home_namespace_id,
+                    home_path: value_home_path,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -373,7 +367,6 @@ pub enum PathRootError {
 }
 
 impl rt::wire::Tagged for PathRootError {
-    const NAME: &'static str = "PathRootError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -419,14 +412,11 @@ impl<'de> ::serde::Deserialize<'de> for PathRootError {
     }
 }
 
-impl rt::json::Decode for PathRootError {
+impl rt::json::Json for PathRootError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for PathRootError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)

@@ -41,16 +41,19 @@ impl PropertyField {
 }
 
 impl rt::wire::Record for PropertyField {
-    const NAME: &'static str = "PropertyField";
-    const FIELDS: &'static [&'static str] = &["name", "value"];
-    type Slots = (rt::wire::Required<rt::Str>, (rt::wire::Required<rt::Str>, ()));
-    #[inline]
-    fn assemble(
-        (value_name, (value_value, ())): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        PropertyField {
-            name: value_name,
-            value: value_value,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<rt::Str>, (rt::wire::Required<rt::Str>, ())),
+            >("PropertyField", &["name", "value"])
+        {
+            Ok((value_name, (value_value, ()))) => {
+                Ok(PropertyField {
+                    name: value_name,
+                    value: value_value,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -104,19 +107,22 @@ impl PropertyGroup {
 }
 
 impl rt::wire::Record for PropertyGroup {
-    const NAME: &'static str = "PropertyGroup";
-    const FIELDS: &'static [&'static str] = &["template_id", "fields"];
-    type Slots = (
-        rt::wire::Required<TemplateId>,
-        (rt::wire::Required<Vec<PropertyField>>, ()),
-    );
-    #[inline]
-    fn assemble(
-        (value_template_id, (value_fields, ())): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        PropertyGroup {
-            template_id: value_template_id,
-            fields: value_fields,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (
+                    rt::wire::Required<TemplateId>,
+                    (rt::wire::Required<Vec<PropertyField>>, ()),
+                ),
+            >("PropertyGroup", &["template_id", "fields"])
+        {
+            Ok((value_template_id, (value_fields, ()))) => {
+                Ok(PropertyGroup {
+                    template_id: value_template_id,
+                    fields: value_fields,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -165,7 +171,6 @@ pub enum TemplateFilterBase {
 }
 
 impl rt::wire::Tagged for TemplateFilterBase {
-    const NAME: &'static str = "TemplateFilterBase";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -209,14 +214,11 @@ impl<'de> ::serde::Deserialize<'de> for TemplateFilterBase {
     }
 }
 
-impl rt::json::Decode for TemplateFilterBase {
+impl rt::json::Json for TemplateFilterBase {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for TemplateFilterBase {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -264,7 +266,6 @@ pub enum TemplateError {
 }
 
 impl rt::wire::Tagged for TemplateError {
-    const NAME: &'static str = "TemplateError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -310,14 +311,11 @@ impl<'de> ::serde::Deserialize<'de> for TemplateError {
     }
 }
 
-impl rt::json::Decode for TemplateError {
+impl rt::json::Json for TemplateError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for TemplateError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -355,7 +353,6 @@ impl From<TemplateError> for PropertiesError {
 }
 
 impl rt::wire::Tagged for PropertiesError {
-    const NAME: &'static str = "PropertiesError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -418,14 +415,11 @@ impl<'de> ::serde::Deserialize<'de> for PropertiesError {
     }
 }
 
-impl rt::json::Decode for PropertiesError {
+impl rt::json::Json for PropertiesError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for PropertiesError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -475,7 +469,6 @@ impl From<PropertiesError> for InvalidPropertyGroupError {
 }
 
 impl rt::wire::Tagged for InvalidPropertyGroupError {
-    const NAME: &'static str = "InvalidPropertyGroupError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -560,14 +553,11 @@ impl<'de> ::serde::Deserialize<'de> for InvalidPropertyGroupError {
     }
 }
 
-impl rt::json::Decode for InvalidPropertyGroupError {
+impl rt::json::Json for InvalidPropertyGroupError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for InvalidPropertyGroupError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -595,7 +585,6 @@ pub enum LookupError {
 }
 
 impl rt::wire::Tagged for LookupError {
-    const NAME: &'static str = "LookupError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -647,14 +636,11 @@ impl<'de> ::serde::Deserialize<'de> for LookupError {
     }
 }
 
-impl rt::json::Decode for LookupError {
+impl rt::json::Json for LookupError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for LookupError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)

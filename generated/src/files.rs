@@ -75,7 +75,6 @@ pub enum WriteMode {
 }
 
 impl rt::wire::Tagged for WriteMode {
-    const NAME: &'static str = "WriteMode";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -120,14 +119,11 @@ impl<'de> ::serde::Deserialize<'de> for WriteMode {
     }
 }
 
-impl rt::json::Decode for WriteMode {
+impl rt::json::Json for WriteMode {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for WriteMode {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -224,67 +220,75 @@ impl CommitInfo {
 }
 
 impl rt::wire::Record for CommitInfo {
-    const NAME: &'static str = "CommitInfo";
-    const FIELDS: &'static [&'static str] = &[
-        "path",
-        "mode",
-        "autorename",
-        "client_modified",
-        "mute",
-        "property_groups",
-        "strict_conflict",
-    ];
-    type Slots = (
-        rt::wire::Required<WritePathOrId>,
-        (
-            rt::wire::Defaulted<WriteMode>,
-            (
-                rt::wire::Defaulted<bool>,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
                 (
-                    rt::wire::Optional<
-                        crate::common::DropboxTimestamp,
-                        rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                    >,
+                    rt::wire::Required<WritePathOrId>,
                     (
-                        rt::wire::Defaulted<bool>,
+                        rt::wire::Defaulted<WriteMode>,
                         (
-                            rt::wire::Optional<
-                                Vec<crate::file_properties::PropertyGroup>,
-                            >,
-                            (rt::wire::Defaulted<bool>, ()),
+                            rt::wire::Defaulted<bool>,
+                            (
+                                rt::wire::Optional<
+                                    crate::common::DropboxTimestamp,
+                                    rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                                >,
+                                (
+                                    rt::wire::Defaulted<bool>,
+                                    (
+                                        rt::wire::Optional<
+                                            Vec<crate::file_properties::PropertyGroup>,
+                                        >,
+                                        (rt::wire::Defaulted<bool>, ()),
+                                    ),
+                                ),
+                            ),
                         ),
                     ),
                 ),
-            ),
-        ),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_path,
-            (
-                value_mode,
+            >(
+                "CommitInfo",
+                &[
+                    "path",
+                    "mode",
+                    "autorename",
+                    "client_modified",
+                    "mute",
+                    "property_groups",
+                    "strict_conflict",
+                ],
+            )
+        {
+            Ok(
                 (
-                    value_autorename,
+                    value_path,
                     (
-                        value_client_modified,
+                        value_mode,
                         (
-                            value_mute,
-                            (value_property_groups, (value_strict_conflict, ())),
+                            value_autorename,
+                            (
+                                value_client_modified,
+                                (
+                                    value_mute,
+                                    (value_property_groups, (value_strict_conflict, ())),
+                                ),
+                            ),
                         ),
                     ),
                 ),
-            ),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        CommitInfo {
-            path: value_path,
-            mode: value_mode.unwrap_or(WriteMode::Add),
-            autorename: value_autorename.unwrap_or(false),
-            client_modified: value_client_modified,
-            mute: value_mute.unwrap_or(false),
-            property_groups: value_property_groups,
-            strict_conflict: value_strict_conflict.unwrap_or(false),
+            ) => {
+                Ok(CommitInfo {
+                    path: value_path,
+                    mode: value_mode.unwrap_or(WriteMode::Add),
+                    autorename: value_autorename.unwrap_or(false),
+                    client_modified: value_client_modified,
+                    mute: value_mute.unwrap_or(false),
+                    property_groups: value_property_groups,
+                    strict_conflict: value_strict_conflict.unwrap_or(false),
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -421,75 +425,83 @@ impl UploadArg {
 }
 
 impl rt::wire::Record for UploadArg {
-    const NAME: &'static str = "UploadArg";
-    const FIELDS: &'static [&'static str] = &[
-        "path",
-        "mode",
-        "autorename",
-        "client_modified",
-        "mute",
-        "property_groups",
-        "strict_conflict",
-        "content_hash",
-    ];
-    type Slots = (
-        rt::wire::Required<WritePathOrId>,
-        (
-            rt::wire::Defaulted<WriteMode>,
-            (
-                rt::wire::Defaulted<bool>,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
                 (
-                    rt::wire::Optional<
-                        crate::common::DropboxTimestamp,
-                        rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                    >,
+                    rt::wire::Required<WritePathOrId>,
                     (
-                        rt::wire::Defaulted<bool>,
+                        rt::wire::Defaulted<WriteMode>,
                         (
-                            rt::wire::Optional<
-                                Vec<crate::file_properties::PropertyGroup>,
-                            >,
+                            rt::wire::Defaulted<bool>,
                             (
-                                rt::wire::Defaulted<bool>,
-                                (rt::wire::Optional<Sha256HexHash>, ()),
+                                rt::wire::Optional<
+                                    crate::common::DropboxTimestamp,
+                                    rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                                >,
+                                (
+                                    rt::wire::Defaulted<bool>,
+                                    (
+                                        rt::wire::Optional<
+                                            Vec<crate::file_properties::PropertyGroup>,
+                                        >,
+                                        (
+                                            rt::wire::Defaulted<bool>,
+                                            (rt::wire::Optional<Sha256HexHash>, ()),
+                                        ),
+                                    ),
+                                ),
                             ),
                         ),
                     ),
                 ),
-            ),
-        ),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_path,
-            (
-                value_mode,
+            >(
+                "UploadArg",
+                &[
+                    "path",
+                    "mode",
+                    "autorename",
+                    "client_modified",
+                    "mute",
+                    "property_groups",
+                    "strict_conflict",
+                    "content_hash",
+                ],
+            )
+        {
+            Ok(
                 (
-                    value_autorename,
+                    value_path,
                     (
-                        value_client_modified,
+                        value_mode,
                         (
-                            value_mute,
+                            value_autorename,
                             (
-                                value_property_groups,
-                                (value_strict_conflict, (value_content_hash, ())),
+                                value_client_modified,
+                                (
+                                    value_mute,
+                                    (
+                                        value_property_groups,
+                                        (value_strict_conflict, (value_content_hash, ())),
+                                    ),
+                                ),
                             ),
                         ),
                     ),
                 ),
-            ),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        UploadArg {
-            path: value_path,
-            mode: value_mode.unwrap_or(WriteMode::Add),
-            autorename: value_autorename.unwrap_or(false),
-            client_modified: value_client_modified,
-            mute: value_mute.unwrap_or(false),
-            property_groups: value_property_groups,
-            strict_conflict: value_strict_conflict.unwrap_or(false),
-            content_hash: value_content_hash,
+            ) => {
+                Ok(UploadArg {
+                    path: value_path,
+                    mode: value_mode.unwrap_or(WriteMode::Add),
+                    autorename: value_autorename.unwrap_or(false),
+                    client_modified: value_client_modified,
+                    mute: value_mute.unwrap_or(false),
+                    property_groups: value_property_groups,
+                    strict_conflict: value_strict_conflict.unwrap_or(false),
+                    content_hash: value_content_hash,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -573,19 +585,19 @@ impl UploadWriteFailed {
 }
 
 impl rt::wire::Record for UploadWriteFailed {
-    const NAME: &'static str = "UploadWriteFailed";
-    const FIELDS: &'static [&'static str] = &["reason", "upload_session_id"];
-    type Slots = (rt::wire::Required<WriteError>, (rt::wire::Required<rt::Str>, ()));
-    #[inline]
-    fn assemble(
-        (
-            value_reason,
-            (value_upload_session_id, ()),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        UploadWriteFailed {
-            reason: value_reason,
-            upload_session_id: value_upload_session_id,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<WriteError>, (rt::wire::Required<rt::Str>, ())),
+            >("UploadWriteFailed", &["reason", "upload_session_id"])
+        {
+            Ok((value_reason, (value_upload_session_id, ()))) => {
+                Ok(UploadWriteFailed {
+                    reason: value_reason,
+                    upload_session_id: value_upload_session_id,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -654,7 +666,6 @@ pub enum UploadError {
 }
 
 impl rt::wire::Tagged for UploadError {
-    const NAME: &'static str = "UploadError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -710,14 +721,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadError {
     }
 }
 
-impl rt::json::Decode for UploadError {
+impl rt::json::Json for UploadError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for UploadError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -767,7 +775,6 @@ pub enum UploadSessionType {
 }
 
 impl rt::wire::Tagged for UploadSessionType {
-    const NAME: &'static str = "UploadSessionType";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -804,14 +811,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionType {
     }
 }
 
-impl rt::json::Decode for UploadSessionType {
+impl rt::json::Json for UploadSessionType {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for UploadSessionType {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -875,23 +879,26 @@ impl Default for UploadSessionStartArg {
 }
 
 impl rt::wire::Record for UploadSessionStartArg {
-    const NAME: &'static str = "UploadSessionStartArg";
-    const FIELDS: &'static [&'static str] = &["close", "session_type", "content_hash"];
-    type Slots = (
-        rt::wire::Defaulted<bool>,
-        (rt::wire::Optional<UploadSessionType>, (rt::wire::Optional<Sha256HexHash>, ())),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_close,
-            (value_session_type, (value_content_hash, ())),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        UploadSessionStartArg {
-            close: value_close.unwrap_or(false),
-            session_type: value_session_type,
-            content_hash: value_content_hash,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (
+                    rt::wire::Defaulted<bool>,
+                    (
+                        rt::wire::Optional<UploadSessionType>,
+                        (rt::wire::Optional<Sha256HexHash>, ()),
+                    ),
+                ),
+            >("UploadSessionStartArg", &["close", "session_type", "content_hash"])
+        {
+            Ok((value_close, (value_session_type, (value_content_hash, ())))) => {
+                Ok(UploadSessionStartArg {
+                    close: value_close.unwrap_or(false),
+                    session_type: value_session_type,
+                    content_hash: value_content_hash,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -956,15 +963,18 @@ impl UploadSessionStartResult {
 }
 
 impl rt::wire::Record for UploadSessionStartResult {
-    const NAME: &'static str = "UploadSessionStartResult";
-    const FIELDS: &'static [&'static str] = &["session_id"];
-    type Slots = (rt::wire::Required<rt::Str>, ());
-    #[inline]
-    fn assemble(
-        (value_session_id, ()): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        UploadSessionStartResult {
-            session_id: value_session_id,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<rt::Str>, ()),
+            >("UploadSessionStartResult", &["session_id"])
+        {
+            Ok((value_session_id, ())) => {
+                Ok(UploadSessionStartResult {
+                    session_id: value_session_id,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -1008,7 +1018,6 @@ pub enum UploadSessionStartError {
 }
 
 impl rt::wire::Tagged for UploadSessionStartError {
-    const NAME: &'static str = "UploadSessionStartError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -1069,14 +1078,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionStartError {
     }
 }
 
-impl rt::json::Decode for UploadSessionStartError {
+impl rt::json::Json for UploadSessionStartError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for UploadSessionStartError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -1127,19 +1133,19 @@ impl UploadSessionStartBatchArg {
 }
 
 impl rt::wire::Record for UploadSessionStartBatchArg {
-    const NAME: &'static str = "UploadSessionStartBatchArg";
-    const FIELDS: &'static [&'static str] = &["session_type", "num_sessions"];
-    type Slots = (rt::wire::Optional<UploadSessionType>, (rt::wire::Required<u64>, ()));
-    #[inline]
-    fn assemble(
-        (
-            value_session_type,
-            (value_num_sessions, ()),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        UploadSessionStartBatchArg {
-            session_type: value_session_type,
-            num_sessions: value_num_sessions,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Optional<UploadSessionType>, (rt::wire::Required<u64>, ())),
+            >("UploadSessionStartBatchArg", &["session_type", "num_sessions"])
+        {
+            Ok((value_session_type, (value_num_sessions, ()))) => {
+                Ok(UploadSessionStartBatchArg {
+                    session_type: value_session_type,
+                    num_sessions: value_num_sessions,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -1201,15 +1207,18 @@ impl UploadSessionStartBatchResult {
 }
 
 impl rt::wire::Record for UploadSessionStartBatchResult {
-    const NAME: &'static str = "UploadSessionStartBatchResult";
-    const FIELDS: &'static [&'static str] = &["session_ids"];
-    type Slots = (rt::wire::Required<Vec<rt::Str>>, ());
-    #[inline]
-    fn assemble(
-        (value_session_ids, ()): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        UploadSessionStartBatchResult {
-            session_ids: value_session_ids,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<Vec<rt::Str>>, ()),
+            >("UploadSessionStartBatchResult", &["session_ids"])
+        {
+            Ok((value_session_ids, ())) => {
+                Ok(UploadSessionStartBatchResult {
+                    session_ids: value_session_ids,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -1257,16 +1266,19 @@ impl UploadSessionCursor {
 }
 
 impl rt::wire::Record for UploadSessionCursor {
-    const NAME: &'static str = "UploadSessionCursor";
-    const FIELDS: &'static [&'static str] = &["session_id", "offset"];
-    type Slots = (rt::wire::Required<rt::Str>, (rt::wire::Required<u64>, ()));
-    #[inline]
-    fn assemble(
-        (value_session_id, (value_offset, ())): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        UploadSessionCursor {
-            session_id: value_session_id,
-            offset: value_offset,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<rt::Str>, (rt::wire::Required<u64>, ())),
+            >("UploadSessionCursor", &["session_id", "offset"])
+        {
+            Ok((value_session_id, (value_offset, ()))) => {
+                Ok(UploadSessionCursor {
+                    session_id: value_session_id,
+                    offset: value_offset,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -1334,23 +1346,23 @@ impl UploadSessionAppendArg {
 }
 
 impl rt::wire::Record for UploadSessionAppendArg {
-    const NAME: &'static str = "UploadSessionAppendArg";
-    const FIELDS: &'static [&'static str] = &["cursor", "close", "content_hash"];
-    type Slots = (
-        rt::wire::Required<UploadSessionCursor>,
-        (rt::wire::Defaulted<bool>, (rt::wire::Optional<Sha256HexHash>, ())),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_cursor,
-            (value_close, (value_content_hash, ())),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        UploadSessionAppendArg {
-            cursor: value_cursor,
-            close: value_close.unwrap_or(false),
-            content_hash: value_content_hash,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (
+                    rt::wire::Required<UploadSessionCursor>,
+                    (rt::wire::Defaulted<bool>, (rt::wire::Optional<Sha256HexHash>, ())),
+                ),
+            >("UploadSessionAppendArg", &["cursor", "close", "content_hash"])
+        {
+            Ok((value_cursor, (value_close, (value_content_hash, ())))) => {
+                Ok(UploadSessionAppendArg {
+                    cursor: value_cursor,
+                    close: value_close.unwrap_or(false),
+                    content_hash: value_content_hash,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -1409,15 +1421,18 @@ impl UploadSessionOffsetError {
 }
 
 impl rt::wire::Record for UploadSessionOffsetError {
-    const NAME: &'static str = "UploadSessionOffsetError";
-    const FIELDS: &'static [&'static str] = &["correct_offset"];
-    type Slots = (rt::wire::Required<u64>, ());
-    #[inline]
-    fn assemble(
-        (value_correct_offset, ()): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        UploadSessionOffsetError {
-            correct_offset: value_correct_offset,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<u64>, ()),
+            >("UploadSessionOffsetError", &["correct_offset"])
+        {
+            Ok((value_correct_offset, ())) => {
+                Ok(UploadSessionOffsetError {
+                    correct_offset: value_correct_offset,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -1469,7 +1484,6 @@ pub enum UploadSessionAppendError {
 }
 
 impl rt::wire::Tagged for UploadSessionAppendError {
-    const NAME: &'static str = "UploadSessionAppendError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -1542,14 +1556,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendError {
     }
 }
 
-impl rt::json::Decode for UploadSessionAppendError {
+impl rt::json::Json for UploadSessionAppendError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for UploadSessionAppendError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -1603,23 +1614,23 @@ impl UploadSessionAppendBatchArgEntry {
 }
 
 impl rt::wire::Record for UploadSessionAppendBatchArgEntry {
-    const NAME: &'static str = "UploadSessionAppendBatchArgEntry";
-    const FIELDS: &'static [&'static str] = &["cursor", "length", "close"];
-    type Slots = (
-        rt::wire::Required<UploadSessionCursor>,
-        (rt::wire::Required<u64>, (rt::wire::Defaulted<bool>, ())),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_cursor,
-            (value_length, (value_close, ())),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        UploadSessionAppendBatchArgEntry {
-            cursor: value_cursor,
-            length: value_length,
-            close: value_close.unwrap_or(false),
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (
+                    rt::wire::Required<UploadSessionCursor>,
+                    (rt::wire::Required<u64>, (rt::wire::Defaulted<bool>, ())),
+                ),
+            >("UploadSessionAppendBatchArgEntry", &["cursor", "length", "close"])
+        {
+            Ok((value_cursor, (value_length, (value_close, ())))) => {
+                Ok(UploadSessionAppendBatchArgEntry {
+                    cursor: value_cursor,
+                    length: value_length,
+                    close: value_close.unwrap_or(false),
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -1681,22 +1692,22 @@ impl UploadSessionAppendBatchArg {
 }
 
 impl rt::wire::Record for UploadSessionAppendBatchArg {
-    const NAME: &'static str = "UploadSessionAppendBatchArg";
-    const FIELDS: &'static [&'static str] = &["entries", "content_hash"];
-    type Slots = (
-        rt::wire::Required<Vec<UploadSessionAppendBatchArgEntry>>,
-        (rt::wire::Optional<Sha256HexHash>, ()),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_entries,
-            (value_content_hash, ()),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        UploadSessionAppendBatchArg {
-            entries: value_entries,
-            content_hash: value_content_hash,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (
+                    rt::wire::Required<Vec<UploadSessionAppendBatchArgEntry>>,
+                    (rt::wire::Optional<Sha256HexHash>, ()),
+                ),
+            >("UploadSessionAppendBatchArg", &["entries", "content_hash"])
+        {
+            Ok((value_entries, (value_content_hash, ()))) => {
+                Ok(UploadSessionAppendBatchArg {
+                    entries: value_entries,
+                    content_hash: value_content_hash,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -1760,7 +1771,6 @@ pub enum UploadSessionAppendBatchEntryError {
 }
 
 impl rt::wire::Tagged for UploadSessionAppendBatchEntryError {
-    const NAME: &'static str = "UploadSessionAppendBatchEntryError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -1827,14 +1837,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchEntryError {
     }
 }
 
-impl rt::json::Decode for UploadSessionAppendBatchEntryError {
+impl rt::json::Json for UploadSessionAppendBatchEntryError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for UploadSessionAppendBatchEntryError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -1853,7 +1860,6 @@ pub enum UploadSessionAppendBatchResultEntry {
 }
 
 impl rt::wire::Tagged for UploadSessionAppendBatchResultEntry {
-    const NAME: &'static str = "UploadSessionAppendBatchResultEntry";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -1900,14 +1906,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchResultEntry {
     }
 }
 
-impl rt::json::Decode for UploadSessionAppendBatchResultEntry {
+impl rt::json::Json for UploadSessionAppendBatchResultEntry {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for UploadSessionAppendBatchResultEntry {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -1934,13 +1937,18 @@ impl UploadSessionAppendBatchResult {
 }
 
 impl rt::wire::Record for UploadSessionAppendBatchResult {
-    const NAME: &'static str = "UploadSessionAppendBatchResult";
-    const FIELDS: &'static [&'static str] = &["entries"];
-    type Slots = (rt::wire::Required<Vec<UploadSessionAppendBatchResultEntry>>, ());
-    #[inline]
-    fn assemble((value_entries, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
-        UploadSessionAppendBatchResult {
-            entries: value_entries,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<Vec<UploadSessionAppendBatchResultEntry>>, ()),
+            >("UploadSessionAppendBatchResult", &["entries"])
+        {
+            Ok((value_entries, ())) => {
+                Ok(UploadSessionAppendBatchResult {
+                    entries: value_entries,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -1982,7 +1990,6 @@ pub enum UploadSessionAppendBatchError {
 }
 
 impl rt::wire::Tagged for UploadSessionAppendBatchError {
-    const NAME: &'static str = "UploadSessionAppendBatchError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -2031,14 +2038,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionAppendBatchError {
     }
 }
 
-impl rt::json::Decode for UploadSessionAppendBatchError {
+impl rt::json::Json for UploadSessionAppendBatchError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for UploadSessionAppendBatchError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -2093,23 +2097,26 @@ impl UploadSessionFinishArg {
 }
 
 impl rt::wire::Record for UploadSessionFinishArg {
-    const NAME: &'static str = "UploadSessionFinishArg";
-    const FIELDS: &'static [&'static str] = &["cursor", "commit", "content_hash"];
-    type Slots = (
-        rt::wire::Required<UploadSessionCursor>,
-        (rt::wire::Required<CommitInfo>, (rt::wire::Optional<Sha256HexHash>, ())),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_cursor,
-            (value_commit, (value_content_hash, ())),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        UploadSessionFinishArg {
-            cursor: value_cursor,
-            commit: value_commit,
-            content_hash: value_content_hash,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (
+                    rt::wire::Required<UploadSessionCursor>,
+                    (
+                        rt::wire::Required<CommitInfo>,
+                        (rt::wire::Optional<Sha256HexHash>, ()),
+                    ),
+                ),
+            >("UploadSessionFinishArg", &["cursor", "commit", "content_hash"])
+        {
+            Ok((value_cursor, (value_commit, (value_content_hash, ())))) => {
+                Ok(UploadSessionFinishArg {
+                    cursor: value_cursor,
+                    commit: value_commit,
+                    content_hash: value_content_hash,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -2179,7 +2186,6 @@ pub enum UploadSessionLookupError {
 }
 
 impl rt::wire::Tagged for UploadSessionLookupError {
-    const NAME: &'static str = "UploadSessionLookupError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -2248,14 +2254,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionLookupError {
     }
 }
 
-impl rt::json::Decode for UploadSessionLookupError {
+impl rt::json::Json for UploadSessionLookupError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for UploadSessionLookupError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -2296,7 +2299,6 @@ pub enum UploadSessionFinishError {
 }
 
 impl rt::wire::Tagged for UploadSessionFinishError {
-    const NAME: &'static str = "UploadSessionFinishError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -2414,14 +2416,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishError {
     }
 }
 
-impl rt::json::Decode for UploadSessionFinishError {
+impl rt::json::Json for UploadSessionFinishError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for UploadSessionFinishError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -2477,13 +2476,18 @@ impl UploadSessionFinishBatchArg {
 }
 
 impl rt::wire::Record for UploadSessionFinishBatchArg {
-    const NAME: &'static str = "UploadSessionFinishBatchArg";
-    const FIELDS: &'static [&'static str] = &["entries"];
-    type Slots = (rt::wire::Required<Vec<UploadSessionFinishArg>>, ());
-    #[inline]
-    fn assemble((value_entries, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
-        UploadSessionFinishBatchArg {
-            entries: value_entries,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<Vec<UploadSessionFinishArg>>, ()),
+            >("UploadSessionFinishBatchArg", &["entries"])
+        {
+            Ok((value_entries, ())) => {
+                Ok(UploadSessionFinishBatchArg {
+                    entries: value_entries,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -2540,7 +2544,6 @@ pub enum UploadSessionFinishBatchResultEntry {
 }
 
 impl rt::wire::Tagged for UploadSessionFinishBatchResultEntry {
-    const NAME: &'static str = "UploadSessionFinishBatchResultEntry";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -2589,14 +2592,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishBatchResultEntry {
     }
 }
 
-impl rt::json::Decode for UploadSessionFinishBatchResultEntry {
+impl rt::json::Json for UploadSessionFinishBatchResultEntry {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for UploadSessionFinishBatchResultEntry {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -2655,13 +2655,18 @@ impl UploadSessionFinishBatchResult {
 }
 
 impl rt::wire::Record for UploadSessionFinishBatchResult {
-    const NAME: &'static str = "UploadSessionFinishBatchResult";
-    const FIELDS: &'static [&'static str] = &["entries"];
-    type Slots = (rt::wire::Required<Vec<UploadSessionFinishBatchResultEntry>>, ());
-    #[inline]
-    fn assemble((value_entries, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
-        UploadSessionFinishBatchResult {
-            entries: value_entries,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<Vec<UploadSessionFinishBatchResultEntry>>, ()),
+            >("UploadSessionFinishBatchResult", &["entries"])
+        {
+            Ok((value_entries, ())) => {
+                Ok(UploadSessionFinishBatchResult {
+                    entries: value_entries,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -2711,7 +2716,6 @@ impl From<crate::r#async::LaunchResultBase> for UploadSessionFinishBatchLaunch {
 }
 
 impl rt::wire::Tagged for UploadSessionFinishBatchLaunch {
-    const NAME: &'static str = "UploadSessionFinishBatchLaunch";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -2759,14 +2763,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishBatchLaunch {
     }
 }
 
-impl rt::json::Decode for UploadSessionFinishBatchLaunch {
+impl rt::json::Json for UploadSessionFinishBatchLaunch {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for UploadSessionFinishBatchLaunch {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -2795,7 +2796,6 @@ impl From<crate::r#async::PollResultBase> for UploadSessionFinishBatchJobStatus 
 }
 
 impl rt::wire::Tagged for UploadSessionFinishBatchJobStatus {
-    const NAME: &'static str = "UploadSessionFinishBatchJobStatus";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -2837,14 +2837,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadSessionFinishBatchJobStatus {
     }
 }
 
-impl rt::json::Decode for UploadSessionFinishBatchJobStatus {
+impl rt::json::Json for UploadSessionFinishBatchJobStatus {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for UploadSessionFinishBatchJobStatus {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -2879,19 +2876,19 @@ impl GetTemporaryUploadLinkArg {
 }
 
 impl rt::wire::Record for GetTemporaryUploadLinkArg {
-    const NAME: &'static str = "GetTemporaryUploadLinkArg";
-    const FIELDS: &'static [&'static str] = &["commit_info", "duration"];
-    type Slots = (rt::wire::Required<CommitInfo>, (rt::wire::Defaulted<f64>, ()));
-    #[inline]
-    fn assemble(
-        (
-            value_commit_info,
-            (value_duration, ()),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        GetTemporaryUploadLinkArg {
-            commit_info: value_commit_info,
-            duration: value_duration.unwrap_or(14400.0),
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<CommitInfo>, (rt::wire::Defaulted<f64>, ())),
+            >("GetTemporaryUploadLinkArg", &["commit_info", "duration"])
+        {
+            Ok((value_commit_info, (value_duration, ()))) => {
+                Ok(GetTemporaryUploadLinkArg {
+                    commit_info: value_commit_info,
+                    duration: value_duration.unwrap_or(14400.0),
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -2954,13 +2951,18 @@ impl GetTemporaryUploadLinkResult {
 }
 
 impl rt::wire::Record for GetTemporaryUploadLinkResult {
-    const NAME: &'static str = "GetTemporaryUploadLinkResult";
-    const FIELDS: &'static [&'static str] = &["link"];
-    type Slots = (rt::wire::Required<rt::Str>, ());
-    #[inline]
-    fn assemble((value_link, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
-        GetTemporaryUploadLinkResult {
-            link: value_link,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<rt::Str>, ()),
+            >("GetTemporaryUploadLinkResult", &["link"])
+        {
+            Ok((value_link, ())) => {
+                Ok(GetTemporaryUploadLinkResult {
+                    link: value_link,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -3042,7 +3044,6 @@ impl Metadata {
 }
 
 impl rt::wire::Tagged for Metadata {
-    const NAME: &'static str = "Metadata";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -3080,14 +3081,11 @@ impl<'de> ::serde::Deserialize<'de> for Metadata {
     }
 }
 
-impl rt::json::Decode for Metadata {
+impl rt::json::Json for Metadata {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for Metadata {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -3263,76 +3261,59 @@ impl From<FileMetadata> for Metadata {
 }
 
 impl rt::wire::Record for FileMetadata {
-    const NAME: &'static str = "FileMetadata";
-    const FIELDS: &'static [&'static str] = &[
-        "name",
-        "path_lower",
-        "path_display",
-        "parent_shared_folder_id",
-        "preview_url",
-        "id",
-        "client_modified",
-        "server_modified",
-        "rev",
-        "size",
-        "media_info",
-        "symlink_info",
-        "sharing_info",
-        "is_downloadable",
-        "export_info",
-        "property_groups",
-        "has_explicit_shared_members",
-        "content_hash",
-        "file_lock_info",
-        "is_restorable",
-    ];
-    type Slots = (
-        rt::wire::Required<rt::Str>,
-        (
-            rt::wire::Optional<rt::Str>,
-            (
-                rt::wire::Optional<rt::Str>,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
                 (
-                    rt::wire::Optional<crate::common::SharedFolderId>,
+                    rt::wire::Required<rt::Str>,
                     (
                         rt::wire::Optional<rt::Str>,
                         (
-                            rt::wire::Required<Id>,
+                            rt::wire::Optional<rt::Str>,
                             (
-                                rt::wire::Required<
-                                    crate::common::DropboxTimestamp,
-                                    rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                                >,
+                                rt::wire::Optional<crate::common::SharedFolderId>,
                                 (
-                                    rt::wire::Required<
-                                        crate::common::DropboxTimestamp,
-                                        rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                                    >,
+                                    rt::wire::Optional<rt::Str>,
                                     (
-                                        rt::wire::Required<Rev>,
+                                        rt::wire::Required<Id>,
                                         (
-                                            rt::wire::Required<u64>,
+                                            rt::wire::Required<
+                                                crate::common::DropboxTimestamp,
+                                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                                            >,
                                             (
-                                                rt::wire::Optional<MediaInfo>,
+                                                rt::wire::Required<
+                                                    crate::common::DropboxTimestamp,
+                                                    rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                                                >,
                                                 (
-                                                    rt::wire::Optional<SymlinkInfo>,
+                                                    rt::wire::Required<Rev>,
                                                     (
-                                                        rt::wire::Optional<FileSharingInfo>,
+                                                        rt::wire::Required<u64>,
                                                         (
-                                                            rt::wire::Defaulted<bool>,
+                                                            rt::wire::Optional<MediaInfo>,
                                                             (
-                                                                rt::wire::Optional<ExportInfo>,
+                                                                rt::wire::Optional<SymlinkInfo>,
                                                                 (
-                                                                    rt::wire::Optional<
-                                                                        Vec<crate::file_properties::PropertyGroup>,
-                                                                    >,
+                                                                    rt::wire::Optional<FileSharingInfo>,
                                                                     (
-                                                                        rt::wire::Optional<bool>,
+                                                                        rt::wire::Defaulted<bool>,
                                                                         (
-                                                                            rt::wire::Optional<Sha256HexHash>,
+                                                                            rt::wire::Optional<ExportInfo>,
                                                                             (
-                                                                                rt::wire::Optional<FileLockMetadata>,
-                                                                                (rt::wire::Optional<bool>, ()),
+                                                                                rt::wire::Optional<
+                                                                                    Vec<crate::file_properties::PropertyGroup>,
+                                                                                >,
+                                                                                (
+                                                                                    rt::wire::Optional<bool>,
+                                                                                    (
+                                                                                        rt::wire::Optional<Sha256HexHash>,
+                                                                                        (
+                                                                                            rt::wire::Optional<FileLockMetadata>,
+                                                                                            (rt::wire::Optional<bool>, ()),
+                                                                                        ),
+                                                                                    ),
+                                                                                ),
                                                                             ),
                                                                         ),
                                                                     ),
@@ -3349,48 +3330,72 @@ impl rt::wire::Record for FileMetadata {
                         ),
                     ),
                 ),
-            ),
-        ),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_name,
-            (
-                value_path_lower,
+            >(
+                "FileMetadata",
+                &[
+                    "name",
+                    "path_lower",
+                    "path_display",
+                    "parent_shared_folder_id",
+                    "preview_url",
+                    "id",
+                    "client_modified",
+                    "server_modified",
+                    "rev",
+                    "size",
+                    "media_info",
+                    "symlink_info",
+                    "sharing_info",
+                    "is_downloadable",
+                    "export_info",
+                    "property_groups",
+                    "has_explicit_shared_members",
+                    "content_hash",
+                    "file_lock_info",
+                    "is_restorable",
+                ],
+            )
+        {
+            Ok(
                 (
-                    value_path_display,
+                    value_name,
                     (
-                        value_parent_shared_folder_id,
+                        value_path_lower,
                         (
-                            value_preview_url,
+                            value_path_display,
                             (
-                                value_id,
+                                value_parent_shared_folder_id,
                                 (
-                                    value_client_modified,
+                                    value_preview_url,
                                     (
-                                        value_server_modified,
+                                        value_id,
                                         (
-                                            value_rev,
+                                            value_client_modified,
                                             (
-                                                value_size,
+                                                value_server_modified,
                                                 (
-                                                    value_media_info,
+                                                    value_rev,
                                                     (
-                                                        value_symlink_info,
+                                                        value_size,
                                                         (
-                                                            value_sharing_info,
+                                                            value_media_info,
                                                             (
-                                                                value_is_downloadable,
+                                                                value_symlink_info,
                                                                 (
-                                                                    value_export_info,
+                                                                    value_sharing_info,
                                                                     (
-                                                                        value_property_groups,
+                                                                        value_is_downloadable,
                                                                         (
-                                                                            value_has_explicit_shared_members,
+                                                                            value_export_info,
                                                                             (
-                                                                                value_content_hash,
-                                                                                (value_file_lock_info, (value_is_restorable, ())),
+                                                                                value_property_groups,
+                                                                                (
+                                                                                    value_has_explicit_shared_members,
+                                                                                    (
+                                                                                        value_content_hash,
+                                                                                        (value_file_lock_info, (value_is_restorable, ())),
+                                                                                    ),
+                                                                                ),
                                                                             ),
                                                                         ),
                                                                     ),
@@ -3407,30 +3412,31 @@ impl rt::wire::Record for FileMetadata {
                         ),
                     ),
                 ),
-            ),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        FileMetadata {
-            name: value_name,
-            path_lower: value_path_lower,
-            path_display: value_path_display,
-            parent_shared_folder_id: value_parent_shared_folder_id,
-            preview_url: value_preview_url,
-            id: value_id,
-            client_modified: value_client_modified,
-            server_modified: value_server_modified,
-            rev: value_rev,
-            size: value_size,
-            media_info: value_media_info,
-            symlink_info: value_symlink_info,
-            sharing_info: value_sharing_info,
-            is_downloadable: value_is_downloadable.unwrap_or(true),
-            export_info: value_export_info,
-            property_groups: value_property_groups,
-            has_explicit_shared_members: value_has_explicit_shared_members,
-            content_hash: value_content_hash,
-            file_lock_info: value_file_lock_info,
-            is_restorable: value_is_restorable,
+            ) => {
+                Ok(FileMetadata {
+                    name: value_name,
+                    path_lower: value_path_lower,
+                    path_display: value_path_display,
+                    parent_shared_folder_id: value_parent_shared_folder_id,
+                    preview_url: value_preview_url,
+                    id: value_id,
+                    client_modified: value_client_modified,
+                    server_modified: value_server_modified,
+                    rev: value_rev,
+                    size: value_size,
+                    media_info: value_media_info,
+                    symlink_info: value_symlink_info,
+                    sharing_info: value_sharing_info,
+                    is_downloadable: value_is_downloadable.unwrap_or(true),
+                    export_info: value_export_info,
+                    property_groups: value_property_groups,
+                    has_explicit_shared_members: value_has_explicit_shared_members,
+                    content_hash: value_content_hash,
+                    file_lock_info: value_file_lock_info,
+                    is_restorable: value_is_restorable,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -3575,83 +3581,91 @@ impl From<FolderMetadata> for Metadata {
 }
 
 impl rt::wire::Record for FolderMetadata {
-    const NAME: &'static str = "FolderMetadata";
-    const FIELDS: &'static [&'static str] = &[
-        "name",
-        "path_lower",
-        "path_display",
-        "parent_shared_folder_id",
-        "preview_url",
-        "id",
-        "shared_folder_id",
-        "sharing_info",
-        "property_groups",
-    ];
-    type Slots = (
-        rt::wire::Required<rt::Str>,
-        (
-            rt::wire::Optional<rt::Str>,
-            (
-                rt::wire::Optional<rt::Str>,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
                 (
-                    rt::wire::Optional<crate::common::SharedFolderId>,
+                    rt::wire::Required<rt::Str>,
                     (
                         rt::wire::Optional<rt::Str>,
                         (
-                            rt::wire::Required<Id>,
+                            rt::wire::Optional<rt::Str>,
                             (
                                 rt::wire::Optional<crate::common::SharedFolderId>,
                                 (
-                                    rt::wire::Optional<FolderSharingInfo>,
+                                    rt::wire::Optional<rt::Str>,
                                     (
-                                        rt::wire::Optional<
-                                            Vec<crate::file_properties::PropertyGroup>,
-                                        >,
-                                        (),
+                                        rt::wire::Required<Id>,
+                                        (
+                                            rt::wire::Optional<crate::common::SharedFolderId>,
+                                            (
+                                                rt::wire::Optional<FolderSharingInfo>,
+                                                (
+                                                    rt::wire::Optional<
+                                                        Vec<crate::file_properties::PropertyGroup>,
+                                                    >,
+                                                    (),
+                                                ),
+                                            ),
+                                        ),
                                     ),
                                 ),
                             ),
                         ),
                     ),
                 ),
-            ),
-        ),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_name,
-            (
-                value_path_lower,
+            >(
+                "FolderMetadata",
+                &[
+                    "name",
+                    "path_lower",
+                    "path_display",
+                    "parent_shared_folder_id",
+                    "preview_url",
+                    "id",
+                    "shared_folder_id",
+                    "sharing_info",
+                    "property_groups",
+                ],
+            )
+        {
+            Ok(
                 (
-                    value_path_display,
+                    value_name,
                     (
-                        value_parent_shared_folder_id,
+                        value_path_lower,
                         (
-                            value_preview_url,
+                            value_path_display,
                             (
-                                value_id,
+                                value_parent_shared_folder_id,
                                 (
-                                    value_shared_folder_id,
-                                    (value_sharing_info, (value_property_groups, ())),
+                                    value_preview_url,
+                                    (
+                                        value_id,
+                                        (
+                                            value_shared_folder_id,
+                                            (value_sharing_info, (value_property_groups, ())),
+                                        ),
+                                    ),
                                 ),
                             ),
                         ),
                     ),
                 ),
-            ),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        FolderMetadata {
-            name: value_name,
-            path_lower: value_path_lower,
-            path_display: value_path_display,
-            parent_shared_folder_id: value_parent_shared_folder_id,
-            preview_url: value_preview_url,
-            id: value_id,
-            shared_folder_id: value_shared_folder_id,
-            sharing_info: value_sharing_info,
-            property_groups: value_property_groups,
+            ) => {
+                Ok(FolderMetadata {
+                    name: value_name,
+                    path_lower: value_path_lower,
+                    path_display: value_path_display,
+                    parent_shared_folder_id: value_parent_shared_folder_id,
+                    preview_url: value_preview_url,
+                    id: value_id,
+                    shared_folder_id: value_shared_folder_id,
+                    sharing_info: value_sharing_info,
+                    property_groups: value_property_groups,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -3755,51 +3769,62 @@ impl From<DeletedMetadata> for Metadata {
 }
 
 impl rt::wire::Record for DeletedMetadata {
-    const NAME: &'static str = "DeletedMetadata";
-    const FIELDS: &'static [&'static str] = &[
-        "name",
-        "path_lower",
-        "path_display",
-        "parent_shared_folder_id",
-        "preview_url",
-        "is_restorable",
-    ];
-    type Slots = (
-        rt::wire::Required<rt::Str>,
-        (
-            rt::wire::Optional<rt::Str>,
-            (
-                rt::wire::Optional<rt::Str>,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
                 (
-                    rt::wire::Optional<crate::common::SharedFolderId>,
-                    (rt::wire::Optional<rt::Str>, (rt::wire::Optional<bool>, ())),
-                ),
-            ),
-        ),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_name,
-            (
-                value_path_lower,
-                (
-                    value_path_display,
+                    rt::wire::Required<rt::Str>,
                     (
-                        value_parent_shared_folder_id,
-                        (value_preview_url, (value_is_restorable, ())),
+                        rt::wire::Optional<rt::Str>,
+                        (
+                            rt::wire::Optional<rt::Str>,
+                            (
+                                rt::wire::Optional<crate::common::SharedFolderId>,
+                                (
+                                    rt::wire::Optional<rt::Str>,
+                                    (rt::wire::Optional<bool>, ()),
+                                ),
+                            ),
+                        ),
                     ),
                 ),
-            ),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        DeletedMetadata {
-            name: value_name,
-            path_lower: value_path_lower,
-            path_display: value_path_display,
-            parent_shared_folder_id: value_parent_shared_folder_id,
-            preview_url: value_preview_url,
-            is_restorable: value_is_restorable,
+            >(
+                "DeletedMetadata",
+                &[
+                    "name",
+                    "path_lower",
+                    "path_display",
+                    "parent_shared_folder_id",
+                    "preview_url",
+                    "is_restorable",
+                ],
+            )
+        {
+            Ok(
+                (
+                    value_name,
+                    (
+                        value_path_lower,
+                        (
+                            value_path_display,
+                            (
+                                value_parent_shared_folder_id,
+                                (value_preview_url, (value_is_restorable, ())),
+                            ),
+                        ),
+                    ),
+                ),
+            ) => {
+                Ok(DeletedMetadata {
+                    name: value_name,
+                    path_lower: value_path_lower,
+                    path_display: value_path_display,
+                    parent_shared_folder_id: value_parent_shared_folder_id,
+                    preview_url: value_preview_url,
+                    is_restorable: value_is_restorable,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -3847,15 +3872,16 @@ impl SharingInfo {
 }
 
 impl rt::wire::Record for SharingInfo {
-    const NAME: &'static str = "SharingInfo";
-    const FIELDS: &'static [&'static str] = &["read_only"];
-    type Slots = (rt::wire::Required<bool>, ());
-    #[inline]
-    fn assemble(
-        (value_read_only, ()): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        SharingInfo {
-            read_only: value_read_only,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<(rt::wire::Required<bool>, ())>("SharingInfo", &["read_only"])
+        {
+            Ok((value_read_only, ())) => {
+                Ok(SharingInfo {
+                    read_only: value_read_only,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -3912,30 +3938,34 @@ impl FileSharingInfo {
 }
 
 impl rt::wire::Record for FileSharingInfo {
-    const NAME: &'static str = "FileSharingInfo";
-    const FIELDS: &'static [&'static str] = &[
-        "read_only",
-        "parent_shared_folder_id",
-        "modified_by",
-    ];
-    type Slots = (
-        rt::wire::Required<bool>,
-        (
-            rt::wire::Required<crate::common::SharedFolderId>,
-            (rt::wire::Optional<crate::users_common::AccountId>, ()),
-        ),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_read_only,
-            (value_parent_shared_folder_id, (value_modified_by, ())),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        FileSharingInfo {
-            read_only: value_read_only,
-            parent_shared_folder_id: value_parent_shared_folder_id,
-            modified_by: value_modified_by,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (
+                    rt::wire::Required<bool>,
+                    (
+                        rt::wire::Required<crate::common::SharedFolderId>,
+                        (rt::wire::Optional<crate::users_common::AccountId>, ()),
+                    ),
+                ),
+            >(
+                "FileSharingInfo",
+                &["read_only", "parent_shared_folder_id", "modified_by"],
+            )
+        {
+            Ok(
+                (
+                    value_read_only,
+                    (value_parent_shared_folder_id, (value_modified_by, ())),
+                ),
+            ) => {
+                Ok(FileSharingInfo {
+                    read_only: value_read_only,
+                    parent_shared_folder_id: value_parent_shared_folder_id,
+                    modified_by: value_modified_by,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -4016,40 +4046,51 @@ impl FolderSharingInfo {
 }
 
 impl rt::wire::Record for FolderSharingInfo {
-    const NAME: &'static str = "FolderSharingInfo";
-    const FIELDS: &'static [&'static str] = &[
-        "read_only",
-        "parent_shared_folder_id",
-        "shared_folder_id",
-        "traverse_only",
-        "no_access",
-    ];
-    type Slots = (
-        rt::wire::Required<bool>,
-        (
-            rt::wire::Optional<crate::common::SharedFolderId>,
-            (
-                rt::wire::Optional<crate::common::SharedFolderId>,
-                (rt::wire::Defaulted<bool>, (rt::wire::Defaulted<bool>, ())),
-            ),
-        ),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_read_only,
-            (
-                value_parent_shared_folder_id,
-                (value_shared_folder_id, (value_traverse_only, (value_no_access, ()))),
-            ),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        FolderSharingInfo {
-            read_only: value_read_only,
-            parent_shared_folder_id: value_parent_shared_folder_id,
-            shared_folder_id: value_shared_folder_id,
-            traverse_only: value_traverse_only.unwrap_or(false),
-            no_access: value_no_access.unwrap_or(false),
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (
+                    rt::wire::Required<bool>,
+                    (
+                        rt::wire::Optional<crate::common::SharedFolderId>,
+                        (
+                            rt::wire::Optional<crate::common::SharedFolderId>,
+                            (rt::wire::Defaulted<bool>, (rt::wire::Defaulted<bool>, ())),
+                        ),
+                    ),
+                ),
+            >(
+                "FolderSharingInfo",
+                &[
+                    "read_only",
+                    "parent_shared_folder_id",
+                    "shared_folder_id",
+                    "traverse_only",
+                    "no_access",
+                ],
+            )
+        {
+            Ok(
+                (
+                    value_read_only,
+                    (
+                        value_parent_shared_folder_id,
+                        (
+                            value_shared_folder_id,
+                            (value_traverse_only, (value_no_access, ())),
+                        ),
+                    ),
+                ),
+            ) => {
+                Ok(FolderSharingInfo {
+                    read_only: value_read_only,
+                    parent_shared_folder_id: value_parent_shared_folder_id,
+                    shared_folder_id: value_shared_folder_id,
+                    traverse_only: value_traverse_only.unwrap_or(false),
+                    no_access: value_no_access.unwrap_or(false),
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -4098,13 +4139,16 @@ impl SymlinkInfo {
 }
 
 impl rt::wire::Record for SymlinkInfo {
-    const NAME: &'static str = "SymlinkInfo";
-    const FIELDS: &'static [&'static str] = &["target"];
-    type Slots = (rt::wire::Required<rt::Str>, ());
-    #[inline]
-    fn assemble((value_target, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
-        SymlinkInfo {
-            target: value_target,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<(rt::wire::Required<rt::Str>, ())>("SymlinkInfo", &["target"])
+        {
+            Ok((value_target, ())) => {
+                Ok(SymlinkInfo {
+                    target: value_target,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -4169,19 +4213,19 @@ impl Default for ExportInfo {
 }
 
 impl rt::wire::Record for ExportInfo {
-    const NAME: &'static str = "ExportInfo";
-    const FIELDS: &'static [&'static str] = &["export_as", "export_options"];
-    type Slots = (rt::wire::Optional<rt::Str>, (rt::wire::Optional<Vec<rt::Str>>, ()));
-    #[inline]
-    fn assemble(
-        (
-            value_export_as,
-            (value_export_options, ()),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        ExportInfo {
-            export_as: value_export_as,
-            export_options: value_export_options,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Optional<rt::Str>, (rt::wire::Optional<Vec<rt::Str>>, ())),
+            >("ExportInfo", &["export_as", "export_options"])
+        {
+            Ok((value_export_as, (value_export_options, ()))) => {
+                Ok(ExportInfo {
+                    export_as: value_export_as,
+                    export_options: value_export_options,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -4264,41 +4308,47 @@ impl Default for FileLockMetadata {
 }
 
 impl rt::wire::Record for FileLockMetadata {
-    const NAME: &'static str = "FileLockMetadata";
-    const FIELDS: &'static [&'static str] = &[
-        "is_lockholder",
-        "lockholder_name",
-        "lockholder_account_id",
-        "created",
-    ];
-    type Slots = (
-        rt::wire::Optional<bool>,
-        (
-            rt::wire::Optional<rt::Str>,
-            (
-                rt::wire::Optional<crate::users_common::AccountId>,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
                 (
-                    rt::wire::Optional<
-                        crate::common::DropboxTimestamp,
-                        rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                    >,
-                    (),
+                    rt::wire::Optional<bool>,
+                    (
+                        rt::wire::Optional<rt::Str>,
+                        (
+                            rt::wire::Optional<crate::users_common::AccountId>,
+                            (
+                                rt::wire::Optional<
+                                    crate::common::DropboxTimestamp,
+                                    rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                                >,
+                                (),
+                            ),
+                        ),
+                    ),
                 ),
-            ),
-        ),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_is_lockholder,
-            (value_lockholder_name, (value_lockholder_account_id, (value_created, ()))),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        FileLockMetadata {
-            is_lockholder: value_is_lockholder,
-            lockholder_name: value_lockholder_name,
-            lockholder_account_id: value_lockholder_account_id,
-            created: value_created,
+            >(
+                "FileLockMetadata",
+                &["is_lockholder", "lockholder_name", "lockholder_account_id", "created"],
+            )
+        {
+            Ok(
+                (
+                    value_is_lockholder,
+                    (
+                        value_lockholder_name,
+                        (value_lockholder_account_id, (value_created, ())),
+                    ),
+                ),
+            ) => {
+                Ok(FileLockMetadata {
+                    is_lockholder: value_is_lockholder,
+                    lockholder_name: value_lockholder_name,
+                    lockholder_account_id: value_lockholder_account_id,
+                    created: value_created,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -4341,7 +4391,6 @@ pub enum MediaInfo {
 }
 
 impl rt::wire::Tagged for MediaInfo {
-    const NAME: &'static str = "MediaInfo";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -4386,14 +4435,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaInfo {
     }
 }
 
-impl rt::json::Decode for MediaInfo {
+impl rt::json::Json for MediaInfo {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for MediaInfo {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -4436,7 +4482,6 @@ impl MediaMetadata {
 }
 
 impl rt::wire::Tagged for MediaMetadata {
-    const NAME: &'static str = "MediaMetadata";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -4472,14 +4517,11 @@ impl<'de> ::serde::Deserialize<'de> for MediaMetadata {
     }
 }
 
-impl rt::json::Decode for MediaMetadata {
+impl rt::json::Json for MediaMetadata {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for MediaMetadata {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -4539,32 +4581,32 @@ impl From<PhotoMetadata> for MediaMetadata {
 }
 
 impl rt::wire::Record for PhotoMetadata {
-    const NAME: &'static str = "PhotoMetadata";
-    const FIELDS: &'static [&'static str] = &["dimensions", "location", "time_taken"];
-    type Slots = (
-        rt::wire::Optional<Dimensions>,
-        (
-            rt::wire::Optional<GpsCoordinates>,
-            (
-                rt::wire::Optional<
-                    crate::common::DropboxTimestamp,
-                    rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                >,
-                (),
-            ),
-        ),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_dimensions,
-            (value_location, (value_time_taken, ())),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        PhotoMetadata {
-            dimensions: value_dimensions,
-            location: value_location,
-            time_taken: value_time_taken,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (
+                    rt::wire::Optional<Dimensions>,
+                    (
+                        rt::wire::Optional<GpsCoordinates>,
+                        (
+                            rt::wire::Optional<
+                                crate::common::DropboxTimestamp,
+                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                            >,
+                            (),
+                        ),
+                    ),
+                ),
+            >("PhotoMetadata", &["dimensions", "location", "time_taken"])
+        {
+            Ok((value_dimensions, (value_location, (value_time_taken, ())))) => {
+                Ok(PhotoMetadata {
+                    dimensions: value_dimensions,
+                    location: value_location,
+                    time_taken: value_time_taken,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -4655,38 +4697,38 @@ impl From<VideoMetadata> for MediaMetadata {
 }
 
 impl rt::wire::Record for VideoMetadata {
-    const NAME: &'static str = "VideoMetadata";
-    const FIELDS: &'static [&'static str] = &[
-        "dimensions",
-        "location",
-        "time_taken",
-        "duration",
-    ];
-    type Slots = (
-        rt::wire::Optional<Dimensions>,
-        (
-            rt::wire::Optional<GpsCoordinates>,
-            (
-                rt::wire::Optional<
-                    crate::common::DropboxTimestamp,
-                    rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
-                >,
-                (rt::wire::Optional<u64>, ()),
-            ),
-        ),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_dimensions,
-            (value_location, (value_time_taken, (value_duration, ()))),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        VideoMetadata {
-            dimensions: value_dimensions,
-            location: value_location,
-            time_taken: value_time_taken,
-            duration: value_duration,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (
+                    rt::wire::Optional<Dimensions>,
+                    (
+                        rt::wire::Optional<GpsCoordinates>,
+                        (
+                            rt::wire::Optional<
+                                crate::common::DropboxTimestamp,
+                                rt::wire::Ts<rt::wire::DropboxTimestampFormat>,
+                            >,
+                            (rt::wire::Optional<u64>, ()),
+                        ),
+                    ),
+                ),
+            >("VideoMetadata", &["dimensions", "location", "time_taken", "duration"])
+        {
+            Ok(
+                (
+                    value_dimensions,
+                    (value_location, (value_time_taken, (value_duration, ()))),
+                ),
+            ) => {
+                Ok(VideoMetadata {
+                    dimensions: value_dimensions,
+                    location: value_location,
+                    time_taken: value_time_taken,
+                    duration: value_duration,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -4737,16 +4779,19 @@ impl Dimensions {
 }
 
 impl rt::wire::Record for Dimensions {
-    const NAME: &'static str = "Dimensions";
-    const FIELDS: &'static [&'static str] = &["height", "width"];
-    type Slots = (rt::wire::Required<u64>, (rt::wire::Required<u64>, ()));
-    #[inline]
-    fn assemble(
-        (value_height, (value_width, ())): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        Dimensions {
-            height: value_height,
-            width: value_width,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<u64>, (rt::wire::Required<u64>, ())),
+            >("Dimensions", &["height", "width"])
+        {
+            Ok((value_height, (value_width, ()))) => {
+                Ok(Dimensions {
+                    height: value_height,
+                    width: value_width,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -4794,16 +4839,19 @@ impl GpsCoordinates {
 }
 
 impl rt::wire::Record for GpsCoordinates {
-    const NAME: &'static str = "GpsCoordinates";
-    const FIELDS: &'static [&'static str] = &["latitude", "longitude"];
-    type Slots = (rt::wire::Required<f64>, (rt::wire::Required<f64>, ()));
-    #[inline]
-    fn assemble(
-        (value_latitude, (value_longitude, ())): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        GpsCoordinates {
-            latitude: value_latitude,
-            longitude: value_longitude,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<f64>, (rt::wire::Required<f64>, ())),
+            >("GpsCoordinates", &["latitude", "longitude"])
+        {
+            Ok((value_latitude, (value_longitude, ()))) => {
+                Ok(GpsCoordinates {
+                    latitude: value_latitude,
+                    longitude: value_longitude,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -4883,50 +4931,63 @@ impl GetMetadataArg {
 }
 
 impl rt::wire::Record for GetMetadataArg {
-    const NAME: &'static str = "GetMetadataArg";
-    const FIELDS: &'static [&'static str] = &[
-        "path",
-        "include_media_info",
-        "include_deleted",
-        "include_has_explicit_shared_members",
-        "include_property_groups",
-    ];
-    type Slots = (
-        rt::wire::Required<ReadPath>,
-        (
-            rt::wire::Defaulted<bool>,
-            (
-                rt::wire::Defaulted<bool>,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
                 (
-                    rt::wire::Defaulted<bool>,
-                    (rt::wire::Optional<crate::file_properties::TemplateFilterBase>, ()),
-                ),
-            ),
-        ),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_path,
-            (
-                value_include_media_info,
-                (
-                    value_include_deleted,
+                    rt::wire::Required<ReadPath>,
                     (
-                        value_include_has_explicit_shared_members,
-                        (value_include_property_groups, ()),
+                        rt::wire::Defaulted<bool>,
+                        (
+                            rt::wire::Defaulted<bool>,
+                            (
+                                rt::wire::Defaulted<bool>,
+                                (
+                                    rt::wire::Optional<
+                                        crate::file_properties::TemplateFilterBase,
+                                    >,
+                                    (),
+                                ),
+                            ),
+                        ),
                     ),
                 ),
-            ),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        GetMetadataArg {
-            path: value_path,
-            include_media_info: value_include_media_info.unwrap_or(false),
-            include_deleted: value_include_deleted.unwrap_or(false),
-            include_has_explicit_shared_members: value_include_has_explicit_shared_members
-                .unwrap_or(false),
-            include_property_groups: value_include_property_groups,
+            >(
+                "GetMetadataArg",
+                &[
+                    "path",
+                    "include_media_info",
+                    "include_deleted",
+                    "include_has_explicit_shared_members",
+                    "include_property_groups",
+                ],
+            )
+        {
+            Ok(
+                (
+                    value_path,
+                    (
+                        value_include_media_info,
+                        (
+                            value_include_deleted,
+                            (
+                                value_include_has_explicit_shared_members,
+                                (value_include_property_groups, ()),
+                            ),
+                        ),
+                    ),
+                ),
+            ) => {
+                Ok(GetMetadataArg {
+                    path: value_path,
+                    include_media_info: value_include_media_info.unwrap_or(false),
+                    include_deleted: value_include_deleted.unwrap_or(false),
+                    include_has_explicit_shared_members: value_include_has_explicit_shared_members
+                        .unwrap_or(false),
+                    include_property_groups: value_include_property_groups,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -4981,7 +5042,6 @@ pub enum GetMetadataError {
 }
 
 impl rt::wire::Tagged for GetMetadataError {
-    const NAME: &'static str = "GetMetadataError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -5024,14 +5084,11 @@ impl<'de> ::serde::Deserialize<'de> for GetMetadataError {
     }
 }
 
-impl rt::json::Decode for GetMetadataError {
+impl rt::json::Json for GetMetadataError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for GetMetadataError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -5084,16 +5141,19 @@ impl DownloadArg {
 }
 
 impl rt::wire::Record for DownloadArg {
-    const NAME: &'static str = "DownloadArg";
-    const FIELDS: &'static [&'static str] = &["path", "rev"];
-    type Slots = (rt::wire::Required<ReadPath>, (rt::wire::Optional<Rev>, ()));
-    #[inline]
-    fn assemble(
-        (value_path, (value_rev, ())): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        DownloadArg {
-            path: value_path,
-            rev: value_rev,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<ReadPath>, (rt::wire::Optional<Rev>, ())),
+            >("DownloadArg", &["path", "rev"])
+        {
+            Ok((value_path, (value_rev, ()))) => {
+                Ok(DownloadArg {
+                    path: value_path,
+                    rev: value_rev,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -5147,7 +5207,6 @@ pub enum DownloadError {
 }
 
 impl rt::wire::Tagged for DownloadError {
-    const NAME: &'static str = "DownloadError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -5191,14 +5250,11 @@ impl<'de> ::serde::Deserialize<'de> for DownloadError {
     }
 }
 
-impl rt::json::Decode for DownloadError {
+impl rt::json::Json for DownloadError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for DownloadError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -5241,12 +5297,11 @@ impl Default for FileOpsResult {
 }
 
 impl rt::wire::Record for FileOpsResult {
-    const NAME: &'static str = "FileOpsResult";
-    const FIELDS: &'static [&'static str] = &[];
-    type Slots = ();
-    #[inline]
-    fn assemble((): <Self::Slots as rt::wire::Slots>::Values) -> Self {
-        FileOpsResult {}
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source.read::<()>("FileOpsResult", &[]) {
+            Ok(()) => Ok(FileOpsResult {}),
+            Err(e) => Err(e),
+        }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
         out
@@ -5299,16 +5354,19 @@ impl DeleteArg {
 }
 
 impl rt::wire::Record for DeleteArg {
-    const NAME: &'static str = "DeleteArg";
-    const FIELDS: &'static [&'static str] = &["path", "parent_rev"];
-    type Slots = (rt::wire::Required<WritePathOrId>, (rt::wire::Optional<Rev>, ()));
-    #[inline]
-    fn assemble(
-        (value_path, (value_parent_rev, ())): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        DeleteArg {
-            path: value_path,
-            parent_rev: value_parent_rev,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<WritePathOrId>, (rt::wire::Optional<Rev>, ())),
+            >("DeleteArg", &["path", "parent_rev"])
+        {
+            Ok((value_path, (value_parent_rev, ()))) => {
+                Ok(DeleteArg {
+                    path: value_path,
+                    parent_rev: value_parent_rev,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -5365,13 +5423,16 @@ impl DeleteResult {
 }
 
 impl rt::wire::Record for DeleteResult {
-    const NAME: &'static str = "DeleteResult";
-    const FIELDS: &'static [&'static str] = &["metadata"];
-    type Slots = (rt::wire::Required<Metadata>, ());
-    #[inline]
-    fn assemble((value_metadata, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
-        DeleteResult {
-            metadata: value_metadata,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<(rt::wire::Required<Metadata>, ())>("DeleteResult", &["metadata"])
+        {
+            Ok((value_metadata, ())) => {
+                Ok(DeleteResult {
+                    metadata: value_metadata,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -5415,7 +5476,6 @@ pub enum DeleteError {
 }
 
 impl rt::wire::Tagged for DeleteError {
-    const NAME: &'static str = "DeleteError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -5476,14 +5536,11 @@ impl<'de> ::serde::Deserialize<'de> for DeleteError {
     }
 }
 
-impl rt::json::Decode for DeleteError {
+impl rt::json::Json for DeleteError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for DeleteError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -5547,16 +5604,19 @@ impl CreateFolderArg {
 }
 
 impl rt::wire::Record for CreateFolderArg {
-    const NAME: &'static str = "CreateFolderArg";
-    const FIELDS: &'static [&'static str] = &["path", "autorename"];
-    type Slots = (rt::wire::Required<WritePath>, (rt::wire::Defaulted<bool>, ()));
-    #[inline]
-    fn assemble(
-        (value_path, (value_autorename, ())): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        CreateFolderArg {
-            path: value_path,
-            autorename: value_autorename.unwrap_or(false),
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<WritePath>, (rt::wire::Defaulted<bool>, ())),
+            >("CreateFolderArg", &["path", "autorename"])
+        {
+            Ok((value_path, (value_autorename, ()))) => {
+                Ok(CreateFolderArg {
+                    path: value_path,
+                    autorename: value_autorename.unwrap_or(false),
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -5606,13 +5666,18 @@ impl CreateFolderResult {
 }
 
 impl rt::wire::Record for CreateFolderResult {
-    const NAME: &'static str = "CreateFolderResult";
-    const FIELDS: &'static [&'static str] = &["metadata"];
-    type Slots = (rt::wire::Required<FolderMetadata>, ());
-    #[inline]
-    fn assemble((value_metadata, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
-        CreateFolderResult {
-            metadata: value_metadata,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<FolderMetadata>, ()),
+            >("CreateFolderResult", &["metadata"])
+        {
+            Ok((value_metadata, ())) => {
+                Ok(CreateFolderResult {
+                    metadata: value_metadata,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -5647,7 +5712,6 @@ pub enum CreateFolderError {
 }
 
 impl rt::wire::Tagged for CreateFolderError {
-    const NAME: &'static str = "CreateFolderError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -5690,14 +5754,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateFolderError {
     }
 }
 
-impl rt::json::Decode for CreateFolderError {
+impl rt::json::Json for CreateFolderError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for CreateFolderError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -5759,16 +5820,19 @@ impl SharedLink {
 }
 
 impl rt::wire::Record for SharedLink {
-    const NAME: &'static str = "SharedLink";
-    const FIELDS: &'static [&'static str] = &["url", "password"];
-    type Slots = (rt::wire::Required<SharedLinkUrl>, (rt::wire::Optional<rt::Str>, ()));
-    #[inline]
-    fn assemble(
-        (value_url, (value_password, ())): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        SharedLink {
-            url: value_url,
-            password: value_password,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<SharedLinkUrl>, (rt::wire::Optional<rt::Str>, ())),
+            >("SharedLink", &["url", "password"])
+        {
+            Ok((value_url, (value_password, ()))) => {
+                Ok(SharedLink {
+                    url: value_url,
+                    password: value_password,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -5903,73 +5967,31 @@ impl ListFolderArg {
 }
 
 impl rt::wire::Record for ListFolderArg {
-    const NAME: &'static str = "ListFolderArg";
-    const FIELDS: &'static [&'static str] = &[
-        "path",
-        "recursive",
-        "include_media_info",
-        "include_deleted",
-        "include_has_explicit_shared_members",
-        "include_mounted_folders",
-        "limit",
-        "shared_link",
-        "include_property_groups",
-        "include_non_downloadable_files",
-        "include_restorable_info",
-    ];
-    type Slots = (
-        rt::wire::Required<PathROrId>,
-        (
-            rt::wire::Defaulted<bool>,
-            (
-                rt::wire::Defaulted<bool>,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
                 (
-                    rt::wire::Defaulted<bool>,
+                    rt::wire::Required<PathROrId>,
                     (
                         rt::wire::Defaulted<bool>,
                         (
                             rt::wire::Defaulted<bool>,
                             (
-                                rt::wire::Optional<u32>,
+                                rt::wire::Defaulted<bool>,
                                 (
-                                    rt::wire::Optional<SharedLink>,
+                                    rt::wire::Defaulted<bool>,
                                     (
-                                        rt::wire::Optional<
-                                            crate::file_properties::TemplateFilterBase,
-                                        >,
-                                        (rt::wire::Defaulted<bool>, (rt::wire::Defaulted<bool>, ())),
-                                    ),
-                                ),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_path,
-            (
-                value_recursive,
-                (
-                    value_include_media_info,
-                    (
-                        value_include_deleted,
-                        (
-                            value_include_has_explicit_shared_members,
-                            (
-                                value_include_mounted_folders,
-                                (
-                                    value_limit,
-                                    (
-                                        value_shared_link,
+                                        rt::wire::Defaulted<bool>,
                                         (
-                                            value_include_property_groups,
+                                            rt::wire::Optional<u32>,
                                             (
-                                                value_include_non_downloadable_files,
-                                                (value_include_restorable_info, ()),
+                                                rt::wire::Optional<SharedLink>,
+                                                (
+                                                    rt::wire::Optional<
+                                                        crate::file_properties::TemplateFilterBase,
+                                                    >,
+                                                    (rt::wire::Defaulted<bool>, (rt::wire::Defaulted<bool>, ())),
+                                                ),
                                             ),
                                         ),
                                     ),
@@ -5978,23 +6000,75 @@ impl rt::wire::Record for ListFolderArg {
                         ),
                     ),
                 ),
-            ),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        ListFolderArg {
-            path: value_path,
-            recursive: value_recursive.unwrap_or(false),
-            include_media_info: value_include_media_info.unwrap_or(false),
-            include_deleted: value_include_deleted.unwrap_or(false),
-            include_has_explicit_shared_members: value_include_has_explicit_shared_members
-                .unwrap_or(false),
-            include_mounted_folders: value_include_mounted_folders.unwrap_or(true),
-            limit: value_limit,
-            shared_link: value_shared_link,
-            include_property_groups: value_include_property_groups,
-            include_non_downloadable_files: value_include_non_downloadable_files
-                .unwrap_or(true),
-            include_restorable_info: value_include_restorable_info.unwrap_or(false),
+            >(
+                "ListFolderArg",
+                &[
+                    "path",
+                    "recursive",
+                    "include_media_info",
+                    "include_deleted",
+                    "include_has_explicit_shared_members",
+                    "include_mounted_folders",
+                    "limit",
+                    "shared_link",
+                    "include_property_groups",
+                    "include_non_downloadable_files",
+                    "include_restorable_info",
+                ],
+            )
+        {
+            Ok(
+                (
+                    value_path,
+                    (
+                        value_recursive,
+                        (
+                            value_include_media_info,
+                            (
+                                value_include_deleted,
+                                (
+                                    value_include_has_explicit_shared_members,
+                                    (
+                                        value_include_mounted_folders,
+                                        (
+                                            value_limit,
+                                            (
+                                                value_shared_link,
+                                                (
+                                                    value_include_property_groups,
+                                                    (
+                                                        value_include_non_downloadable_files,
+                                                        (value_include_restorable_info, ()),
+                                                    ),
+                                                ),
+                                            ),
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ) => {
+                Ok(ListFolderArg {
+                    path: value_path,
+                    recursive: value_recursive.unwrap_or(false),
+                    include_media_info: value_include_media_info.unwrap_or(false),
+                    include_deleted: value_include_deleted.unwrap_or(false),
+                    include_has_explicit_shared_members: value_include_has_explicit_shared_members
+                        .unwrap_or(false),
+                    include_mounted_folders: value_include_mounted_folders
+                        .unwrap_or(true),
+                    limit: value_limit,
+                    shared_link: value_shared_link,
+                    include_property_groups: value_include_property_groups,
+                    include_non_downloadable_files: value_include_non_downloadable_files
+                        .unwrap_or(true),
+                    include_restorable_info: value_include_restorable_info
+                        .unwrap_or(false),
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -6074,13 +6148,18 @@ impl ListFolderContinueArg {
 }
 
 impl rt::wire::Record for ListFolderContinueArg {
-    const NAME: &'static str = "ListFolderContinueArg";
-    const FIELDS: &'static [&'static str] = &["cursor"];
-    type Slots = (rt::wire::Required<ListFolderCursor>, ());
-    #[inline]
-    fn assemble((value_cursor, ()): <Self::Slots as rt::wire::Slots>::Values) -> Self {
-        ListFolderContinueArg {
-            cursor: value_cursor,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (rt::wire::Required<ListFolderCursor>, ()),
+            >("ListFolderContinueArg", &["cursor"])
+        {
+            Ok((value_cursor, ())) => {
+                Ok(ListFolderContinueArg {
+                    cursor: value_cursor,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -6145,23 +6224,26 @@ impl ListFolderResult {
 }
 
 impl rt::wire::Record for ListFolderResult {
-    const NAME: &'static str = "ListFolderResult";
-    const FIELDS: &'static [&'static str] = &["entries", "cursor", "has_more"];
-    type Slots = (
-        rt::wire::Required<Vec<Metadata>>,
-        (rt::wire::Required<ListFolderCursor>, (rt::wire::Required<bool>, ())),
-    );
-    #[inline]
-    fn assemble(
-        (
-            value_entries,
-            (value_cursor, (value_has_more, ())),
-        ): <Self::Slots as rt::wire::Slots>::Values,
-    ) -> Self {
-        ListFolderResult {
-            entries: value_entries,
-            cursor: value_cursor,
-            has_more: value_has_more,
+    fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+        match source
+            .read::<
+                (
+                    rt::wire::Required<Vec<Metadata>>,
+                    (
+                        rt::wire::Required<ListFolderCursor>,
+                        (rt::wire::Required<bool>, ()),
+                    ),
+                ),
+            >("ListFolderResult", &["entries", "cursor", "has_more"])
+        {
+            Ok((value_entries, (value_cursor, (value_has_more, ())))) => {
+                Ok(ListFolderResult {
+                    entries: value_entries,
+                    cursor: value_cursor,
+                    has_more: value_has_more,
+                })
+            }
+            Err(e) => Err(e),
         }
     }
     fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
@@ -6203,7 +6285,6 @@ pub enum ListFolderError {
 }
 
 impl rt::wire::Tagged for ListFolderError {
-    const NAME: &'static str = "ListFolderError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -6258,14 +6339,11 @@ impl<'de> ::serde::Deserialize<'de> for ListFolderError {
     }
 }
 
-impl rt::json::Decode for ListFolderError {
+impl rt::json::Json for ListFolderError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for ListFolderError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -6303,7 +6381,6 @@ pub enum ListFolderContinueError {
 }
 
 impl rt::wire::Tagged for ListFolderContinueError {
-    const NAME: &'static str = "ListFolderContinueError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -6349,14 +6426,11 @@ impl<'de> ::serde::Deserialize<'de> for ListFolderContinueError {
     }
 }
 
-impl rt::json::Decode for ListFolderContinueError {
+impl rt::json::Json for ListFolderContinueError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for ListFolderContinueError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -6404,7 +6478,6 @@ pub enum LookupError {
 }
 
 impl rt::wire::Tagged for LookupError {
-    const NAME: &'static str = "LookupError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -6462,14 +6535,11 @@ impl<'de> ::serde::Deserialize<'de> for LookupError {
     }
 }
 
-impl rt::json::Decode for LookupError {
+impl rt::json::Json for LookupError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for LookupError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -6505,7 +6575,6 @@ pub enum WriteError {
 }
 
 impl rt::wire::Tagged for WriteError {
-    const NAME: &'static str = "WriteError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -6578,14 +6647,11 @@ impl<'de> ::serde::Deserialize<'de> for WriteError {
     }
 }
 
-impl rt::json::Decode for WriteError {
+impl rt::json::Json for WriteError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for WriteError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)
@@ -6628,7 +6694,6 @@ pub enum WriteConflictError {
 }
 
 impl rt::wire::Tagged for WriteConflictError {
-    const NAME: &'static str = "WriteConflictError";
     fn decode_tagged<M: rt::wire::Members>(
         tag: &str,
         map: &mut M,
@@ -6667,14 +6732,11 @@ impl<'de> ::serde::Deserialize<'de> for WriteConflictError {
     }
 }
 
-impl rt::json::Decode for WriteConflictError {
+impl rt::json::Json for WriteConflictError {
     #[inline]
     fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
         rt::wire::read_tagged(r)
     }
-}
-
-impl rt::json::Encode for WriteConflictError {
     #[inline]
     fn encode(&self, w: &mut rt::json::Writer) {
         rt::wire::write_tagged(self, w)

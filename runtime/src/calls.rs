@@ -13,7 +13,7 @@ use crate::classify::RouteError;
 use crate::download::{ByteRange, Download, Reopen, Resume};
 use crate::error::{Error, ErrorTypes};
 use crate::header::escape_header_json;
-use crate::json::{Decode, Encode};
+use crate::json::Json;
 use crate::lifecycle::{Call, Payload, Received};
 use crate::route::{Route, RouteSpec};
 use crate::transport::Transport;
@@ -41,8 +41,8 @@ impl Transport {
         arg: &A,
     ) -> Result<R, Error<E, P>>
     where
-        A: Encode + Validate + ?Sized,
-        R: Decode,
+        A: Json + Validate,
+        R: Json,
         E: DeserializeOwned + RouteError,
         P: ErrorTypes,
     {
@@ -63,8 +63,8 @@ impl Transport {
         body: crate::Body,
     ) -> Result<R, Error<E, P>>
     where
-        A: Encode + Validate + ?Sized,
-        R: Decode,
+        A: Json + Validate,
+        R: Json,
         E: DeserializeOwned + RouteError,
         P: ErrorTypes,
     {
@@ -89,8 +89,8 @@ impl Transport {
         range: Option<ByteRange>,
     ) -> Result<Download<R>, Error<E, P>>
     where
-        A: Encode + Validate + ?Sized,
-        R: Decode,
+        A: Json + Validate,
+        R: Json,
         E: DeserializeOwned + RouteError,
         P: ErrorTypes,
     {
@@ -212,7 +212,7 @@ impl Transport {
     }
 }
 
-fn encode_arg<A: Encode + ?Sized, E, P: ErrorTypes>(
+fn encode_arg<A: Json, E, P: ErrorTypes>(
     route: &'static RouteSpec,
     arg: &A,
 ) -> Result<String, Error<E, P>> {
@@ -223,7 +223,7 @@ fn encode_arg<A: Encode + ?Sized, E, P: ErrorTypes>(
     })
 }
 
-fn arg_header<A: Encode + ?Sized, E, P: ErrorTypes>(
+fn arg_header<A: Json, E, P: ErrorTypes>(
     route: &'static RouteSpec,
     arg: &A,
 ) -> Result<HeaderValue, Error<E, P>> {
@@ -235,7 +235,7 @@ fn arg_header<A: Encode + ?Sized, E, P: ErrorTypes>(
     })
 }
 
-fn decode_body<R: Decode, E, P: ErrorTypes>(
+fn decode_body<R: Json, E, P: ErrorTypes>(
     route: &'static RouteSpec,
     received: Received,
 ) -> Result<R, Error<E, P>> {
@@ -271,8 +271,8 @@ pub async fn rpc<C, K, A, R, E, P>(
 where
     C: Grants<K>,
     K: AuthKind,
-    A: Encode + Validate + ?Sized,
-    R: Decode,
+    A: Json + Validate,
+    R: Json,
     E: DeserializeOwned + RouteError,
     P: ErrorTypes,
 {
@@ -290,8 +290,8 @@ pub async fn upload<C, K, A, R, E, P>(
 where
     C: Grants<K>,
     K: AuthKind,
-    A: Encode + Validate + ?Sized,
-    R: Decode,
+    A: Json + Validate,
+    R: Json,
     E: DeserializeOwned + RouteError,
     P: ErrorTypes,
 {
@@ -309,8 +309,8 @@ pub async fn download<C, K, A, R, E, P>(
 where
     C: Grants<K>,
     K: AuthKind,
-    A: Encode + Validate + ?Sized,
-    R: Decode,
+    A: Json + Validate,
+    R: Json,
     E: DeserializeOwned + RouteError,
     P: ErrorTypes,
 {

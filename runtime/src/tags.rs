@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use crate::json::{Json, Writer};
 
 /// The tag path of `value` (`"unknown error"` when it has no tag).
 ///
@@ -12,10 +12,21 @@ use serde::Serialize;
 /// let v = serde_json::json!({".tag": "path", "path": {".tag": "conflict", "conflict": {".tag": "file"}}});
 /// assert_eq!(dropbox_api_runtime::tags::tag_path(&v), "path/conflict/file");
 /// ```
-pub fn tag_path(value: &impl Serialize) -> String {
-    match serde_json::to_value(value) {
-        Ok(v) => tag_path_of(&v),
-        Err(_) => "unknown error".into(),
+pub fn tag_path(value: &impl Json) -> String {
+    // Generic only in one call: the generated crate instantiates this per route error.
+    tag_path_of_encoding(&|w| value.encode(w))
+}
+
+/// [`tag_path`] of the value that `encode` writes.
+fn tag_path_of_encoding(encode: &dyn Fn(&mut Writer)) -> String {
+    let mut w = Writer::with_capacity(128);
+    encode(&mut w);
+    match w
+        .finish()
+        .map(|text| serde_json::from_slice::<serde_json::Value>(&text))
+    {
+        Ok(Ok(v)) => tag_path_of(&v),
+        _ => "unknown error".into(),
     }
 }
 
@@ -72,10 +83,18 @@ pub fn tags_of(value: &serde_json::Value) -> Vec<&str> {
 /// (`UploadSessionFinishError: path/conflict/file`), for the generated `Display` impls.
 pub fn fmt_route_error(
     type_name: &str,
-    value: &impl Serialize,
+    value: &impl Json,
     f: &mut fmt::Formatter<'_>,
 ) -> fmt::Result {
-    write!(f, "{type_name}: {}", tag_path(value))
+    write_route_error(type_name, &|w| value.encode(w), f)
+}
+
+fn write_route_error(
+    type_name: &str,
+    encode: &dyn Fn(&mut Writer),
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    write!(f, "{type_name}: {}", tag_path_of_encoding(encode))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use events::{AlphaDetails, EventType, LoginType, LogoutType, PinRecord, PinType,
 /// Decodes through both codecs (`serde_json` and `dropbox_api::json`), which must agree.
 fn decode<T>(v: Value) -> T
 where
-    T: serde::de::DeserializeOwned + dropbox_api::json::Decode + PartialEq + std::fmt::Debug,
+    T: serde::de::DeserializeOwned + dropbox_api::json::Json + PartialEq + std::fmt::Debug,
 {
     let ours: T = dropbox_api::json::from_str(&v.to_string()).unwrap();
     let theirs: T = serde_json::from_value(v).unwrap();
@@ -23,7 +23,7 @@ where
 }
 
 /// Encodes through both codecs, which must write the same bytes.
-fn encode<T: serde::Serialize + dropbox_api::json::Encode>(v: &T) -> Value {
+fn encode<T: serde::Serialize + dropbox_api::json::Json>(v: &T) -> Value {
     assert_eq!(
         dropbox_api::json::to_string(v).unwrap(),
         serde_json::to_string(v).unwrap()
@@ -34,7 +34,7 @@ fn encode<T: serde::Serialize + dropbox_api::json::Encode>(v: &T) -> Value {
 /// Both codecs refuse the document; returns both messages.
 fn refused<T>(v: Value) -> String
 where
-    T: serde::de::DeserializeOwned + dropbox_api::json::Decode + std::fmt::Debug,
+    T: serde::de::DeserializeOwned + dropbox_api::json::Json + std::fmt::Debug,
 {
     let ours = dropbox_api::json::from_str::<T>(&v.to_string()).unwrap_err();
     let theirs = serde_json::from_value::<T>(v).unwrap_err();

@@ -463,15 +463,15 @@ impl ModuleCx<'_> {
             params,
             inits,
             setters,
-            wire_names,
             encodes,
-            slots,
             builds,
             field_idents,
             ..
         } = &parts;
-        let assemble =
-            parts.assemble(quote!(#name { #(#builds,)* _member: ::std::marker::PhantomData }));
+        let decode = parts.decode(
+            quote!(K::NAME),
+            quote!(#name { #(#builds,)* _member: ::std::marker::PhantomData }),
+        );
         let type_params: Vec<proc_macro2::Ident> =
             family.params.iter().map(|p| ident(&p.name)).collect();
         let doc = if type_params.is_empty() {
@@ -582,11 +582,7 @@ impl ModuleCx<'_> {
             }
 
             impl<#(#t: rt::wire::Wire,)* K: rt::family::Member> rt::wire::Record for #name<#(#t,)* K> {
-                const NAME: &'static str = K::NAME;
-                const FIELDS: &'static [&'static str] = &[#(#wire_names),*];
-                type Slots = #slots;
-
-                #assemble
+                #decode
 
                 fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
                     out #(#encodes)*

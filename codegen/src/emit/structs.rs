@@ -49,16 +49,23 @@ pub(super) struct StructParts {
 }
 
 impl StructParts {
-    /// The `assemble` of `rt::wire::Record`: the struct literal `make` from the decoded
-    /// values.
-    pub fn assemble(&self, make: TokenStream) -> TokenStream {
-        let pattern = &self.pattern;
-        // Inlined into the decoder that calls it (in the crate that decodes), so that the
-        // values move from the slots into the struct once.
+    /// The `decode` of `rt::wire::Record`: one `Source::read` naming the slot types, the
+    /// struct's name (`name`, an expression) and its fields' wire names, then the struct
+    /// literal `make`; a `match` rather than `?`, which costs the type checker a `From`
+    /// conversion per use.
+    pub fn decode(&self, name: TokenStream, make: TokenStream) -> TokenStream {
+        let StructParts {
+            slots,
+            pattern,
+            wire_names,
+            ..
+        } = self;
         quote! {
-            #[inline]
-            fn assemble(#pattern: <Self::Slots as rt::wire::Slots>::Values) -> Self {
-                #make
+            fn decode<S: rt::wire::Source>(source: S) -> Result<Self, S::Error> {
+                match source.read::<#slots>(#name, &[#(#wire_names),*]) {
+                    Ok(#pattern) => Ok(#make),
+                    Err(e) => Err(e),
+                }
             }
         }
     }
@@ -106,14 +113,12 @@ impl ModuleCx<'_> {
             params,
             inits,
             setters,
-            wire_names,
             encodes,
-            slots,
             builds,
             ..
         } = &parts;
         let new_doc = parts.new_doc(&type_name);
-        let assemble = parts.assemble(quote!(#name { #(#builds),* }));
+        let decode = parts.decode(quote!(#type_name), quote!(#name { #(#builds),* }));
         let default_impl = if params.is_empty() {
             quote! {
                 impl Default for #name {
@@ -140,11 +145,7 @@ impl ModuleCx<'_> {
         };
         let record = quote! {
             impl rt::wire::Record for #name {
-                const NAME: &'static str = #type_name;
-                const FIELDS: &'static [&'static str] = &[#(#wire_names),*];
-                type Slots = #slots;
-
-                #assemble
+                #decode
 
                 fn encode_fields<F: rt::wire::FieldSink>(&self, out: F) -> F {
                     out #(#encodes)*
@@ -583,7 +584,6 @@ impl ModuleCx<'_> {
             return TokenStream::new();
         };
         let name = ident(&self.names.ty(&s.key));
-        let type_name = self.names.ty(&s.key);
         let stone_doc = format!(
             " Stone struct `{}.{}` with enumerated subtypes: `.tag` on the wire names the subtype.",
             s.key.namespace, s.key.name
@@ -655,7 +655,6 @@ impl ModuleCx<'_> {
         let accessors = self.common_accessors(s, sub.catch_all);
         let tagged = tagged_impls(
             &name,
-            &type_name,
             quote! {
                 match tag {
                     #decode_arms
@@ -761,15 +760,9 @@ impl ModuleCx<'_> {
 /// The impls of a union or polymorphic struct: its `rt::wire::Tagged` description (the
 /// bodies of `decode_tagged` and `encode_tagged`), and the serde and JSON-codec impls that
 /// use it.
-pub(super) fn tagged_impls(
-    name: &Ident,
-    type_name: &str,
-    decode: TokenStream,
-    encode: TokenStream,
-) -> TokenStream {
+pub(super) fn tagged_impls(name: &Ident, decode: TokenStream, encode: TokenStream) -> TokenStream {
     quote! {
         impl rt::wire::Tagged for #name {
-            const NAME: &'static str = #type_name;
 
             fn decode_tagged<M: rt::wire::Members>(tag: &str, map: &mut M) -> Result<Self, M::Error> {
                 #decode
@@ -792,14 +785,12 @@ pub(super) fn tagged_impls(
             }
         }
 
-        impl rt::json::Decode for #name {
+        impl rt::json::Json for #name {
             #[inline]
             fn decode(r: &mut rt::json::Reader<'_>) -> Result<Self, rt::json::Error> {
                 rt::wire::read_tagged(r)
             }
-        }
 
-        impl rt::json::Encode for #name {
             #[inline]
             fn encode(&self, w: &mut rt::json::Writer) {
                 rt::wire::write_tagged(self, w)

@@ -38,7 +38,6 @@ impl ModuleCx<'_> {
     /// Emits a union as an enum.
     pub(super) fn emit_union(&self, u: &Union) -> TokenStream {
         let name = ident(&self.names.ty(&u.key));
-        let type_name = self.names.ty(&u.key);
         let stone_doc = format!(
             " Stone {} `{}.{}`.",
             if u.closed { "closed union" } else { "union" },
@@ -219,7 +218,7 @@ impl ModuleCx<'_> {
             }
         };
         let derive_default = TokenStream::new();
-        let tagged = super::structs::tagged_impls(&name, &type_name, decode_body, encode);
+        let tagged = super::structs::tagged_impls(&name, decode_body, encode);
         let validate_impl = if self.sendable.contains(&u.key) {
             quote! {
                 impl rt::validate::Validate for #name {

@@ -40,7 +40,7 @@ impl Call {
     }
 
     /// Decodes and validates the JSON body of an rpc route.
-    pub(crate) async fn rpc_arg<T: json::Decode + Validate>(
+    pub(crate) async fn rpc_arg<T: json::Json + Validate>(
         &mut self,
         limit: u64,
     ) -> Result<T, Refusal> {
@@ -56,7 +56,7 @@ impl Call {
     }
 
     /// Decodes and validates the `Dropbox-API-Arg` header (or the `arg` URL parameter).
-    pub(crate) fn header_arg<T: json::Decode + Validate>(&self) -> Result<T, Refusal> {
+    pub(crate) fn header_arg<T: json::Json + Validate>(&self) -> Result<T, Refusal> {
         if let Some(v) = self.headers.get(API_ARG) {
             let Ok(s) = std::str::from_utf8(v.as_bytes()) else {
                 return Err(Refusal::BadRequest(format!(
@@ -89,7 +89,7 @@ impl Call {
     }
 }
 
-fn decode<T: json::Decode + Validate>(
+fn decode<T: json::Json + Validate>(
     prefix: &str,
     source: &str,
     bytes: &[u8],

@@ -8,7 +8,7 @@
 
 use axum::response::{IntoResponse, Response};
 use dropbox_api::auth::{AuthError, RateLimitError, RateLimitReason};
-use dropbox_api::json::{self, Encode};
+use dropbox_api::json::{self, Json};
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use serde::Serialize;
@@ -39,7 +39,7 @@ pub(crate) enum Refusal {
 
 impl Refusal {
     /// A 409 from a generated route error union.
-    pub(crate) fn route<E: Encode>(e: &E) -> Refusal {
+    pub(crate) fn route<E: Json>(e: &E) -> Refusal {
         match to_value(e) {
             Ok(v) => Refusal::Route(v),
             Err(err) => internal(format!("cannot encode route error: {err}")),
@@ -91,12 +91,12 @@ pub(crate) fn text(status: StatusCode, body: &str) -> Response {
 }
 
 /// A JSON response of a generated type, written by the clients' codec.
-pub(crate) fn json_response<T: Encode + ?Sized>(status: StatusCode, value: &T) -> Response {
+pub(crate) fn json_response<T: Json>(status: StatusCode, value: &T) -> Response {
     json_bytes(status, json::to_vec(value))
 }
 
 /// A 200 JSON result of a generated type.
-pub(crate) fn ok<T: Encode + ?Sized>(value: &T) -> Response {
+pub(crate) fn ok<T: Json>(value: &T) -> Response {
     json_response(StatusCode::OK, value)
 }
 
@@ -120,11 +120,11 @@ fn json_bytes<E: std::fmt::Display>(status: StatusCode, bytes: Result<Vec<u8>, E
 
 /// A generated value as a JSON tree (for the envelope and its `error_summary`), written by
 /// the clients' codec.
-fn to_value<T: Encode>(value: &T) -> Result<serde_json::Value, json::Error> {
+fn to_value<T: Json>(value: &T) -> Result<serde_json::Value, json::Error> {
     json::from_slice(&json::to_vec(value)?)
 }
 
-fn envelope<E: Encode>(status: StatusCode, e: &E) -> Response {
+fn envelope<E: Json>(status: StatusCode, e: &E) -> Response {
     match to_value(e) {
         Ok(v) => envelope_value(status, v),
         Err(err) => internal(format!("cannot encode error: {err}")).into_response(),
@@ -178,7 +178,7 @@ where
 /// JSON for a `Dropbox-API-Result` header: every character outside printable ASCII is
 /// written as a `\uXXXX` escape (surrogate pairs above U+FFFF), as Dropbox does, with the
 /// runtime's escaping (one place for the rule).
-pub(crate) fn header_safe_json<T: Encode + ?Sized>(value: &T) -> Result<HeaderValue, Refusal> {
+pub(crate) fn header_safe_json<T: Json>(value: &T) -> Result<HeaderValue, Refusal> {
     let s = json::to_string(value).map_err(internal)?;
     HeaderValue::from_str(&dropbox_api::header::escape_header_json(&s)).map_err(internal)
 }

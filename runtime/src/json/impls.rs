@@ -1,18 +1,16 @@
-//! [`Decode`] and [`Encode`] for the standard types the generated types hold.
+//! [`Json`] for the standard types the generated types hold.
 
 use std::collections::BTreeMap;
 
-use super::{Decode, Encode, Error, ErrorKind, Reader, Writer};
+use super::{Error, ErrorKind, Json, Reader, Writer};
 use crate::Str;
 
-impl Decode for bool {
+impl Json for bool {
     #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         r.bool()
     }
-}
 
-impl Encode for bool {
     #[inline]
     fn encode(&self, w: &mut Writer) {
         w.bool(*self);
@@ -22,16 +20,14 @@ impl Encode for bool {
 macro_rules! unsigned {
     ($($t:ty),*) => {
         $(
-            impl Decode for $t {
+            impl Json for $t {
                 #[inline]
                 fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
                     let v = r.unsigned(<$t>::MAX.into(), stringify!($t))?;
                     // In range: `unsigned` checked it against the maximum.
                     Ok(<$t>::try_from(v).unwrap_or(<$t>::MAX))
                 }
-            }
 
-            impl Encode for $t {
                 #[inline]
                 fn encode(&self, w: &mut Writer) {
                     w.unsigned((*self).into());
@@ -46,15 +42,13 @@ unsigned!(u8, u16, u32, u64);
 macro_rules! signed {
     ($($t:ty),*) => {
         $(
-            impl Decode for $t {
+            impl Json for $t {
                 #[inline]
                 fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
                     let v = r.signed(<$t>::MIN.into(), <$t>::MAX.into(), stringify!($t))?;
                     Ok(<$t>::try_from(v).unwrap_or(<$t>::MAX))
                 }
-            }
 
-            impl Encode for $t {
                 #[inline]
                 fn encode(&self, w: &mut Writer) {
                     w.signed((*self).into());
@@ -66,64 +60,50 @@ macro_rules! signed {
 
 signed!(i8, i16, i32, i64);
 
-impl Decode for f64 {
+impl Json for f64 {
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         r.float()
     }
-}
 
-impl Encode for f64 {
     fn encode(&self, w: &mut Writer) {
         w.float(*self);
     }
 }
 
-impl Decode for f32 {
+impl Json for f32 {
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         // As serde reads an `f32`: the nearest `f32` to the number read as an `f64`.
         r.float().map(|v| v as f32)
     }
-}
 
-impl Encode for f32 {
     fn encode(&self, w: &mut Writer) {
         w.float32(*self);
     }
 }
 
-impl Decode for Str {
+impl Json for Str {
     #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         r.str(&"a string").map(Str::from)
     }
-}
 
-impl Encode for Str {
     #[inline]
     fn encode(&self, w: &mut Writer) {
         w.str(self);
     }
 }
 
-impl Decode for String {
+impl Json for String {
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         r.str(&"a string").map(|s| s.into_owned())
     }
-}
 
-impl Encode for String {
     fn encode(&self, w: &mut Writer) {
         w.str(self);
     }
 }
 
-impl Encode for str {
-    fn encode(&self, w: &mut Writer) {
-        w.str(self);
-    }
-}
-
-impl Decode for () {
+impl Json for () {
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         if r.null()? {
             Ok(())
@@ -131,15 +111,13 @@ impl Decode for () {
             Err(r.invalid_type(&"null"))
         }
     }
-}
 
-impl Encode for () {
     fn encode(&self, w: &mut Writer) {
         w.null();
     }
 }
 
-impl<T: Decode> Decode for Option<T> {
+impl<T: Json> Json for Option<T> {
     #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         if r.null()? {
@@ -148,9 +126,7 @@ impl<T: Decode> Decode for Option<T> {
             T::decode(r).map(Some)
         }
     }
-}
 
-impl<T: Encode> Encode for Option<T> {
     #[inline]
     fn encode(&self, w: &mut Writer) {
         match self {
@@ -160,21 +136,47 @@ impl<T: Encode> Encode for Option<T> {
     }
 }
 
-impl<T: Decode> Decode for Vec<T> {
+impl<T: Json> Json for Vec<T> {
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         read_list(r, T::decode)
     }
-}
 
-impl<T: Encode> Encode for Vec<T> {
     fn encode(&self, w: &mut Writer) {
-        self.as_slice().encode(w);
+        write_list(w, self, T::encode);
     }
 }
 
-impl<T: Encode> Encode for [T] {
+impl<T: Json> Json for BTreeMap<Str, T> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        read_map(r, T::decode)
+    }
+
     fn encode(&self, w: &mut Writer) {
-        write_list(w, self, T::encode);
+        write_map(w, self, T::encode);
+    }
+}
+
+impl<T: Json> Json for BTreeMap<String, T> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        read_map(r, T::decode)
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        write_map(w, self, T::encode);
+    }
+}
+
+/// Any JSON value, read and written through `serde_json`.
+impl Json for serde_json::Value {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let raw = r.raw()?;
+        serde_json::from_str(raw).map_err(|e| r.error(ErrorKind::Custom(e.to_string())))
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        if let Err(e) = serde_json::to_writer(w.buffer(), self) {
+            w.fail_with(<Error as serde::ser::Error>::custom(e));
+        }
     }
 }
 
@@ -253,40 +255,6 @@ pub(crate) fn write_map<K: AsRef<str>, T>(
         value(v, w);
     }
     w.byte(b'}');
-}
-
-impl<T: Decode> Decode for BTreeMap<Str, T> {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
-        read_map(r, T::decode)
-    }
-}
-
-impl<T: Decode> Decode for BTreeMap<String, T> {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
-        read_map(r, T::decode)
-    }
-}
-
-impl<K: AsRef<str>, T: Encode> Encode for BTreeMap<K, T> {
-    fn encode(&self, w: &mut Writer) {
-        write_map(w, self, T::encode);
-    }
-}
-
-/// Any JSON value, read and written through `serde_json`.
-impl Decode for serde_json::Value {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
-        let raw = r.raw()?;
-        serde_json::from_str(raw).map_err(|e| r.error(ErrorKind::Custom(e.to_string())))
-    }
-}
-
-impl Encode for serde_json::Value {
-    fn encode(&self, w: &mut Writer) {
-        if let Err(e) = serde_json::to_writer(w.buffer(), self) {
-            w.fail_with(<Error as serde::ser::Error>::custom(e));
-        }
-    }
 }
 
 #[cfg(test)]

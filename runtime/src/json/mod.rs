@@ -1,8 +1,8 @@
 //! Dropbox's JSON, read and written without serde: the codec the clients use for every
 //! request and response.
 //!
-//! Every generated type implements [`Decode`] and [`Encode`] (from the same description of its
-//! fields that its serde impls use, so both agree byte for byte). This codec is faster than
+//! Every generated type implements [`Json`] (from the same description of its fields that its
+//! serde impls use, so both agree byte for byte). This codec is faster than
 //! going through serde: keys are matched in the order encoders write them, strings are
 //! scanned eight bytes at a time and borrowed until they are stored, and encoding writes
 //! known keys without escaping them. Use it for Dropbox JSON you handle yourself (webhook
@@ -33,26 +33,21 @@ pub use write::Writer;
 pub(crate) use impls::{read_list, read_map, write_list, write_map};
 pub(crate) use read::Entry;
 
-/// A type read from Dropbox's JSON by this module's codec.
+/// A type with a Dropbox JSON form, read and written by this module's codec.
 ///
-/// Implemented by every generated type and by the standard types they hold; the reader it
-/// takes is driven only by this crate's generic decoders. (A boxed field, which breaks a
-/// recursive type, is read through its struct's description, so `Box<T>` has no impl.)
-pub trait Decode: Sized {
+/// Implemented by every generated type (from the same description as its serde impls), by
+/// the standard types they hold and by `serde_json::Value`. The reader and writer it takes
+/// are driven only by this crate's generic code. (A boxed field, which breaks a recursive
+/// type, is read through its struct's description, so `Box<T>` has no impl.)
+pub trait Json: Sized {
     /// Reads one value.
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error>;
-}
-
-/// A type written as Dropbox's JSON by this module's codec.
-///
-/// Implemented by every generated type and by the standard types they hold.
-pub trait Encode {
     /// Writes the value (a value that cannot be written records an error in the writer).
     fn encode(&self, w: &mut Writer);
 }
 
 /// Decodes a document held as bytes (UTF-8 checked first).
-pub fn from_slice<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
+pub fn from_slice<T: Json>(bytes: &[u8]) -> Result<T, Error> {
     match std::str::from_utf8(bytes) {
         Ok(text) => from_str(text),
         Err(e) => Err(Error::at(bytes, e.valid_up_to(), ErrorKind::InvalidUtf8)),
@@ -60,7 +55,7 @@ pub fn from_slice<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
 }
 
 /// Decodes a document.
-pub fn from_str<T: Decode>(text: &str) -> Result<T, Error> {
+pub fn from_str<T: Json>(text: &str) -> Result<T, Error> {
     let mut r = Reader::new(text);
     match T::decode(&mut r).and_then(|v| r.end().map(|()| v)) {
         Ok(v) => Ok(v),
@@ -70,14 +65,14 @@ pub fn from_str<T: Decode>(text: &str) -> Result<T, Error> {
 }
 
 /// Encodes a value.
-pub fn to_vec<T: Encode + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
+pub fn to_vec<T: Json>(value: &T) -> Result<Vec<u8>, Error> {
     let mut w = Writer::with_capacity(128);
     value.encode(&mut w);
     w.finish()
 }
 
 /// Encodes a value as a `String`.
-pub fn to_string<T: Encode + ?Sized>(value: &T) -> Result<String, Error> {
+pub fn to_string<T: Json>(value: &T) -> Result<String, Error> {
     let bytes = to_vec(value)?;
     // The writer writes UTF-8 only (whole `str`s and ASCII).
     String::from_utf8(bytes).map_err(|_| Error::new(ErrorKind::InvalidUtf8))

@@ -31,7 +31,7 @@ mod full {
         let _ = folders;
         let mut pages = std::pin::pin!(sharing::list_folders_pages(user, &arg));
         if let Some(Ok(page)) = pages.next().await {
-            let _: Option<String> = page.cursor;
+            let _: Option<dropbox_api::Str> = page.cursor;
         }
         let resumed = sharing::list_folders_pages_from(user, "saved-cursor".to_string());
         drop(resumed);

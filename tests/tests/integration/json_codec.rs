@@ -18,18 +18,10 @@ use dropbox_api::files::{
 use dropbox_api::json;
 
 /// What both codecs read and write.
-trait Both:
-    serde::Serialize + serde::de::DeserializeOwned + json::Decode + json::Encode + PartialEq + Debug
-{
-}
+trait Both: serde::Serialize + serde::de::DeserializeOwned + json::Json + PartialEq + Debug {}
 
 impl<T> Both for T where
-    T: serde::Serialize
-        + serde::de::DeserializeOwned
-        + json::Decode
-        + json::Encode
-        + PartialEq
-        + Debug
+    T: serde::Serialize + serde::de::DeserializeOwned + json::Json + PartialEq + Debug
 {
 }
 

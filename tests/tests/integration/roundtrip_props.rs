@@ -32,8 +32,7 @@ fn round_trip<T>(json: &Value) -> Result<(), TestCaseError>
 where
     T: serde::Serialize
         + serde::de::DeserializeOwned
-        + dropbox_api::json::Decode
-        + dropbox_api::json::Encode
+        + dropbox_api::json::Json
         + PartialEq
         + std::fmt::Debug,
 {
@@ -58,8 +57,7 @@ fn codecs_agree<T>(text: &str, expected: &T) -> Result<(), TestCaseError>
 where
     T: serde::Serialize
         + serde::de::DeserializeOwned
-        + dropbox_api::json::Decode
-        + dropbox_api::json::Encode
+        + dropbox_api::json::Json
         + PartialEq
         + std::fmt::Debug,
 {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use dropbox_api::files as f;
-use dropbox_api::json::Encode;
+use dropbox_api::json::Json;
 
 use crate::api::convert::file_metadata;
 use crate::api::wire::{Refusal, internal};
@@ -40,7 +40,7 @@ impl Drop for TempFile {
 }
 
 /// Maps a session error with a route's error union.
-pub(super) fn session_err<E: Encode>(
+pub(super) fn session_err<E: Json>(
     call_route: &str,
     e: StoreError<SessionFailure>,
     map: impl Fn(&SessionFailure) -> Option<E>,

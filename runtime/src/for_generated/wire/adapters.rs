@@ -9,13 +9,13 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::ser::{self, Serialize, SerializeMap, Serializer};
 
 use crate::Str;
-use crate::json::{self, Decode, Encode, Reader, Writer};
+use crate::json::{self, Json, Reader, Writer};
 
 /// A type both codecs read and write: serde's (`Serialize`, `Deserialize`) and this crate's
-/// [`json`](crate::json) one ([`Encode`], [`Decode`]). Every generated type is one.
-pub trait Wire: Serialize + for<'de> serde::Deserialize<'de> + Encode + Decode {}
+/// [`json`](crate::json) one ([`Json`]). Every generated type is one.
+pub trait Wire: Serialize + for<'de> serde::Deserialize<'de> + Json {}
 
-impl<T: Serialize + for<'de> serde::Deserialize<'de> + Encode + Decode> Wire for T {}
+impl<T: Serialize + for<'de> serde::Deserialize<'de> + Json> Wire for T {}
 
 /// How a value of type `T` is written and read when its JSON form is not its plain form.
 pub trait Adapter<T> {

@@ -1,16 +1,17 @@
 //! Structs: one description of the fields ([`Record`]), read and written by both codecs.
 //!
-//! A generated struct implements [`Record`]: its name, its fields' wire names, the tuple of
-//! decoding [`Slot`]s (one per field, named by type), the struct literal built from the
-//! decoded values, and one chain of [`FieldSink`] calls that writes the fields. Everything
-//! else lives here, generic, compiled in the crate that uses it: the serde impls
+//! A generated struct implements [`Record`] with two functions: `decode`, one call that
+//! names the struct's decoding [`Slot`]s (one per field, by type) and its fields' wire names,
+//! followed by the struct literal; and `encode_fields`, one chain of [`FieldSink`] calls.
+//! Everything else lives here, generic, compiled in the crate that uses it: where the fields
+//! come from is a [`Source`] (a serde map, a JSON object, the rest of a union object), where
+//! they go a [`FieldSink`] (a serde map or a JSON object). So the serde impls
 //! ([`serialize_record`], [`deserialize_record`]) and this crate's JSON codec (the blanket
-//! [`Encode`] and [`Decode`] impls), so both codecs read and write the same fields the same
-//! way.
+//! [`Json`] impl) read and write the same fields the same way.
 //!
 //! ```
 //! use dropbox_api_runtime::__private::wire::{
-//!     Defaulted, FieldSink, Optional, Record, Required, Slots, deserialize_record,
+//!     Defaulted, FieldSink, Optional, Record, Required, Source, deserialize_record,
 //! };
 //!
 //! struct Entry {
@@ -20,14 +21,16 @@
 //! }
 //!
 //! impl Record for Entry {
-//!     const NAME: &'static str = "Entry";
-//!     const FIELDS: &'static [&'static str] = &["name", "rev", "mute"];
-//!     type Slots = (Required<String>, (Optional<String>, (Defaulted<bool>, ())));
-//!
-//!     // A defaulted field that is absent comes back as `None`: the literal applies the
-//!     // default.
-//!     fn assemble((name, (rev, (mute, ()))): <Self::Slots as Slots>::Values) -> Self {
-//!         Entry { name, rev, mute: mute.unwrap_or(true) }
+//!     fn decode<S: Source>(source: S) -> Result<Self, S::Error> {
+//!         match source.read::<(Required<String>, (Optional<String>, (Defaulted<bool>, ())))>(
+//!             "Entry",
+//!             &["name", "rev", "mute"],
+//!         ) {
+//!             // A defaulted field that is absent comes back as `None`: the literal applies
+//!             // the default.
+//!             Ok((name, (rev, (mute, ())))) => Ok(Entry { name, rev, mute: mute.unwrap_or(true) }),
+//!             Err(e) => Err(e),
+//!         }
 //!     }
 //!
 //!     fn encode_fields<F: FieldSink>(&self, out: F) -> F {
@@ -52,22 +55,45 @@ use serde::ser::{SerializeMap, Serializer};
 
 use super::adapters::{Adapter, OptionOf, Plain, Seed, Wire, With};
 use super::skip_value;
-use crate::json::{self, Decode, Encode, Entry, Reader, Writer};
+use crate::json::{self, Entry, Json, Reader, Writer};
 
 // ----- the description ----------------------------------------------------------------------
 
 /// A struct of the spec, described for both codecs (what generated code implements).
 pub trait Record: Sized {
-    /// The struct's name, for error messages.
-    const NAME: &'static str;
-    /// The fields' wire names, in field order.
-    const FIELDS: &'static [&'static str];
-    /// One decoding slot per field, in field order: nested pairs ending in `()`.
-    type Slots: Slots + Default;
-    /// The struct from its decoded fields (defaults applied to absent defaulted fields).
-    fn assemble(values: <Self::Slots as Slots>::Values) -> Self;
+    /// Reads the struct from `source`: one [`Source::read`] naming the slot types, the
+    /// struct's name and its fields' wire names, then the struct literal.
+    fn decode<S: Source>(source: S) -> Result<Self, S::Error>;
     /// Writes the fields, in field order.
     fn encode_fields<F: FieldSink>(&self, out: F) -> F;
+}
+
+/// Where a struct's fields are read from: a serde map ([`SerdeSource`]), a JSON object or
+/// the rest of one after a union's `.tag` ([`ObjectSource`]), or nothing at all (a bare tag
+/// string standing for a struct member).
+pub trait Source: Sized {
+    /// The codec's error.
+    type Error: de::Error;
+    /// Reads every entry of the object into slots `L`, one per field of `fields` (nested
+    /// pairs ending in `()`), and returns their values; unknown keys are skipped, a missing
+    /// required field is an error naming it. `name` names the struct in errors.
+    fn read<L: Slots + Default>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+    ) -> Result<L::Values, Self::Error>;
+}
+
+/// The values of filled slots, or the error for their first missing required field.
+#[inline]
+fn finish<L: Slots, E: de::Error>(
+    slots: &mut L,
+    fields: &'static [&'static str],
+) -> Result<L::Values, E> {
+    if let Some(name) = slots.missing(fields) {
+        return Err(E::missing_field(name));
+    }
+    Ok(slots.take())
 }
 
 /// Where a struct writes its fields: a serde map ([`Encoder`]) or a JSON object
@@ -181,45 +207,70 @@ pub fn serialize_record<T: Record, S: Serializer>(value: &T, s: S) -> Result<S::
 
 // ----- serde: decoding ----------------------------------------------------------------------
 
-/// A struct's `Deserialize`: its fields from a serde map, into its slots. Unknown keys are
-/// skipped; a missing required field is an error naming it.
+/// A struct's `Deserialize`: its fields from a serde map.
 #[inline]
 pub fn deserialize_record<'de, T: Record, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
-    let mut slots = T::Slots::default();
-    // The visitor borrows the slots, so the (possibly large) decoding state stays in this
-    // frame instead of moving through the deserializer's calls.
-    d.deserialize_map(RecordVisitor::<T> { slots: &mut slots })
+    T::decode(SerdeSource::new(d))
 }
 
-struct RecordVisitor<'s, T: Record> {
-    slots: &'s mut T::Slots,
+/// A struct's fields from a serde deserializer's map.
+pub struct SerdeSource<'de, D> {
+    d: D,
+    _de: PhantomData<&'de ()>,
 }
 
-impl<'de, T: Record> Visitor<'de> for RecordVisitor<'_, T> {
-    type Value = T;
+impl<'de, D: Deserializer<'de>> SerdeSource<'de, D> {
+    /// The map `d` holds.
+    pub fn new(d: D) -> Self {
+        SerdeSource {
+            d,
+            _de: PhantomData,
+        }
+    }
+}
+
+impl<'de, D: Deserializer<'de>> Source for SerdeSource<'de, D> {
+    type Error = D::Error;
+
+    #[inline]
+    fn read<L: Slots + Default>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+    ) -> Result<L::Values, D::Error> {
+        let mut slots = L::default();
+        // The visitor borrows the slots, so the (possibly large) decoding state stays in
+        // this frame instead of moving through the deserializer's calls.
+        self.d.deserialize_map(SlotsVisitor {
+            name,
+            fields,
+            slots: &mut slots,
+        })
+    }
+}
+
+struct SlotsVisitor<'s, L> {
+    name: &'static str,
+    fields: &'static [&'static str],
+    slots: &'s mut L,
+}
+
+impl<'de, L: Slots> Visitor<'de> for SlotsVisitor<'_, L> {
+    type Value = L::Values;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a JSON object for struct {}", T::NAME)
+        write!(f, "a JSON object for struct {}", self.name)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<L::Values, A::Error> {
         let mut hint = 0;
-        while let Some(index) = map.next_key_seed(FieldKey::new(T::FIELDS, hint))? {
+        while let Some(index) = map.next_key_seed(FieldKey::new(self.fields, hint))? {
             self.slots.read(index, &mut map)?;
             hint = index.wrapping_add(1);
         }
         // Inside the visit, so that the deserializer can add the position to the error.
-        finish(self.slots)
+        finish(self.slots, self.fields)
     }
-}
-
-/// The struct from its filled slots, or the error for its first missing required field.
-#[inline]
-fn finish<T: Record, E: de::Error>(slots: &mut T::Slots) -> Result<T, E> {
-    if let Some(name) = slots.missing(T::FIELDS) {
-        return Err(E::missing_field(name));
-    }
-    Ok(T::assemble(slots.take()))
 }
 
 // ----- the JSON codec -----------------------------------------------------------------------
@@ -248,7 +299,16 @@ impl FieldSink for Fields<'_> {
     }
 }
 
-impl<T: Record> Encode for T {
+impl<T: Record> Json for T {
+    #[inline]
+    fn decode(r: &mut Reader<'_>) -> Result<Self, json::Error> {
+        T::decode(ObjectSource {
+            r,
+            first: true,
+            open: true,
+        })
+    }
+
     #[inline]
     fn encode(&self, w: &mut Writer) {
         w.byte(b'{');
@@ -257,40 +317,74 @@ impl<T: Record> Encode for T {
     }
 }
 
-impl<T: Record> Decode for T {
+/// A struct's fields from a JSON object: the whole object (`open`: its `{` is still to be
+/// read), or the rest of an open one, from its first entry (`first`) or after entries already
+/// read (a union's `.tag`).
+pub struct ObjectSource<'r, 'a> {
+    pub(crate) r: &'r mut Reader<'a>,
+    pub(crate) first: bool,
+    pub(crate) open: bool,
+}
+
+impl Source for ObjectSource<'_, '_> {
+    type Error = json::Error;
+
     #[inline]
-    fn decode(r: &mut Reader<'_>) -> Result<Self, json::Error> {
-        r.begin_object(&format_args!("a JSON object for struct {}", T::NAME))?;
-        read_fields::<T>(r, true)
-    }
-}
-
-/// Reads the entries of an open object into `T`: from its first entry (`first`) or after
-/// entries already read (a union's `.tag`).
-#[inline]
-pub(crate) fn read_fields<T: Record>(
-    r: &mut Reader<'_>,
-    mut first: bool,
-) -> Result<T, json::Error> {
-    let mut slots = T::Slots::default();
-    let mut hint = 0;
-    loop {
-        match r.entry(first, T::FIELDS, hint)? {
-            Entry::End => break,
-            Entry::Field(index) => {
-                slots.read_json(index, r)?;
-                hint = index + 1;
-            }
-            Entry::Unknown => r.skip()?,
+    fn read<L: Slots + Default>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+    ) -> Result<L::Values, json::Error> {
+        let r = self.r;
+        if self.open {
+            r.begin_object(&format_args!("a JSON object for struct {name}"))?;
         }
-        first = false;
+        let mut first = self.first;
+        let mut slots = L::default();
+        let mut hint = 0;
+        loop {
+            match r.entry(first, fields, hint)? {
+                Entry::End => break,
+                Entry::Field(index) => {
+                    slots.read_json(index, r)?;
+                    hint = index + 1;
+                }
+                Entry::Unknown => r.skip()?,
+            }
+            first = false;
+        }
+        finish(&mut slots, fields)
     }
-    finish(&mut slots)
 }
 
-/// `T` from no entries at all (a bare tag string standing for a struct member).
-pub(crate) fn no_fields<T: Record, E: de::Error>() -> Result<T, E> {
-    finish(&mut T::Slots::default())
+/// No entries at all (a bare tag string standing for a struct member): every field absent.
+pub struct NoEntries<E>(PhantomData<E>);
+
+impl<E> NoEntries<E> {
+    /// The empty source.
+    pub(crate) fn new() -> Self {
+        NoEntries(PhantomData)
+    }
+}
+
+impl<E: de::Error> Source for NoEntries<E> {
+    type Error = E;
+
+    fn read<L: Slots + Default>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+    ) -> Result<L::Values, E> {
+        finish(&mut L::default(), fields)
+    }
+}
+
+/// The name of a type without its path and type arguments
+/// (`dropbox_api::files::Metadata` -> `Metadata`), for error messages.
+pub(crate) fn short_type_name<T: ?Sized>() -> &'static str {
+    let full = std::any::type_name::<T>();
+    let plain = full.split('<').next().unwrap_or(full);
+    plain.rsplit("::").next().unwrap_or(plain)
 }
 
 // ----- slots --------------------------------------------------------------------------------
@@ -582,35 +676,33 @@ mod tests {
     }
 
     impl Record for Entry {
-        const NAME: &'static str = "Entry";
-        const FIELDS: &'static [&'static str] = &["name", "rev", "mute", "data", "when", "next"];
-        type Slots = (
-            Required<Str>,
-            (
-                Optional<Str>,
+        fn decode<S: Source>(source: S) -> Result<Self, S::Error> {
+            type Fields = (
+                Required<Str>,
                 (
-                    Defaulted<bool>,
+                    Optional<Str>,
                     (
-                        Required<Vec<u8>, Base64>,
+                        Defaulted<bool>,
                         (
-                            Optional<crate::wire::Timestamp, Ts<DropboxTimestampFormat>>,
-                            (Optional<Box<Entry>, Boxed>, ()),
+                            Required<Vec<u8>, Base64>,
+                            (
+                                Optional<crate::wire::Timestamp, Ts<DropboxTimestampFormat>>,
+                                (Optional<Box<Entry>, Boxed>, ()),
+                            ),
                         ),
                     ),
                 ),
-            ),
-        );
-
-        fn assemble(
-            (name, (rev, (mute, (data, (when, (next, ())))))): <Self::Slots as Slots>::Values,
-        ) -> Self {
-            Entry {
-                name,
-                rev,
-                mute: mute.unwrap_or(true),
-                data,
-                when,
-                next,
+            );
+            match source.read::<Fields>("Entry", &["name", "rev", "mute", "data", "when", "next"]) {
+                Ok((name, (rev, (mute, (data, (when, (next, ()))))))) => Ok(Entry {
+                    name,
+                    rev,
+                    mute: mute.unwrap_or(true),
+                    data,
+                    when,
+                    next,
+                }),
+                Err(e) => Err(e),
             }
         }
 

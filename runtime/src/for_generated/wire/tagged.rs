@@ -17,7 +17,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 
 use super::adapters::{Adapter, OptionOf, Seed, With};
-use super::structs::{Encoder, Fields, Record, deserialize_record, no_fields, read_fields};
+use super::structs::{
+    Encoder, Fields, NoEntries, ObjectSource, Record, SerdeSource, short_type_name,
+};
 use super::{TAG, drain};
 use crate::json::{self, Reader, Writer};
 
@@ -26,7 +28,9 @@ use crate::json::{self, Reader, Writer};
 /// A union or polymorphic struct of the spec, described for both codecs.
 pub trait Tagged: Sized {
     /// The type's name, for error messages.
-    const NAME: &'static str;
+    fn name() -> &'static str {
+        short_type_name::<Self>()
+    }
     /// Builds the value for `tag` from the object's other entries (never `.tag` again).
     /// Void members accept and ignore extra entries.
     fn decode_tagged<M: Members>(tag: &str, map: &mut M) -> Result<Self, M::Error>;
@@ -228,7 +232,7 @@ impl<'de, T: Tagged> Visitor<'de> for TaggedVisitor<T> {
         write!(
             f,
             "a JSON object with a \".tag\" (or a tag string) for {}",
-            T::NAME
+            T::name()
         )
     }
 
@@ -298,7 +302,7 @@ impl<'de, A: MapAccess<'de>> Members for MapMembers<'_, 'de, A> {
 
     #[inline]
     fn flat<T: Record>(&mut self) -> Result<T, A::Error> {
-        deserialize_record(MapAccessDeserializer::new(&mut *self.map))
+        T::decode(SerdeSource::new(MapAccessDeserializer::new(&mut *self.map)))
     }
 
     fn flat_opt<T: Record>(&mut self) -> Result<Option<T>, A::Error> {
@@ -309,7 +313,7 @@ impl<'de, A: MapAccess<'de>> Members for MapMembers<'_, 'de, A> {
             first: Some(first),
             inner: &mut *self.map,
         };
-        deserialize_record(MapAccessDeserializer::new(&mut prefixed)).map(Some)
+        T::decode(SerdeSource::new(MapAccessDeserializer::new(&mut prefixed))).map(Some)
     }
 
     fn member<T, Ad: Adapter<T>>(&mut self, tag: &str) -> Result<Option<T>, A::Error> {
@@ -487,7 +491,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for PrefixedMap<'_, A> {
 
 // ----- the JSON codec -----------------------------------------------------------------------
 
-/// A union's [`Encode`](crate::json::Encode).
+/// A union's [`Json::encode`](crate::json::Json::encode).
 #[inline]
 pub fn write_tagged<T: Tagged>(value: &T, w: &mut Writer) {
     value.encode_tagged(JsonUnion(w));
@@ -533,7 +537,7 @@ impl UnionSink for JsonUnion<'_> {
     }
 }
 
-/// A union's [`Decode`](crate::json::Decode): an object with `.tag` (first, or anywhere:
+/// A union's [`Json::decode`](crate::json::Json::decode): an object with `.tag` (first, or anywhere:
 /// the object is then read twice, without buffering) or a bare tag string.
 pub fn read_tagged<T: Tagged>(r: &mut Reader<'_>) -> Result<T, json::Error> {
     // Fast path: the compact form every Dropbox encoder writes, `.tag` first.
@@ -591,7 +595,7 @@ pub fn read_tagged<T: Tagged>(r: &mut Reader<'_>) -> Result<T, json::Error> {
         }
         _ => Err(r.invalid_type(&format_args!(
             "a JSON object with a \".tag\" (or a tag string) for {}",
-            T::NAME
+            T::name()
         ))),
     }
 }
@@ -627,9 +631,13 @@ impl Members for ObjectMembers<'_, '_> {
     #[inline]
     fn flat<T: Record>(&mut self) -> Result<T, json::Error> {
         if self.bare {
-            return no_fields();
+            return T::decode(NoEntries::new());
         }
-        read_fields(self.r, self.first)
+        T::decode(ObjectSource {
+            r: &mut *self.r,
+            first: self.first,
+            open: false,
+        })
     }
 
     fn flat_opt<T: Record>(&mut self) -> Result<Option<T>, json::Error> {
@@ -640,7 +648,12 @@ impl Members for ObjectMembers<'_, '_> {
             self.rest()?;
             return Ok(None);
         }
-        read_fields(self.r, self.first).map(Some)
+        T::decode(ObjectSource {
+            r: &mut *self.r,
+            first: self.first,
+            open: false,
+        })
+        .map(Some)
     }
 
     fn member<T, A: Adapter<T>>(&mut self, tag: &str) -> Result<Option<T>, json::Error> {
@@ -680,7 +693,9 @@ impl Members for ObjectMembers<'_, '_> {
 mod tests {
     use super::*;
     use crate::Str;
-    use crate::wire::{FieldSink, Optional, Plain, Required, Slots, serialize_record};
+    use crate::wire::{
+        FieldSink, Optional, Plain, Required, Source, deserialize_record, serialize_record,
+    };
 
     #[derive(Debug, PartialEq)]
     struct Point {
@@ -689,12 +704,13 @@ mod tests {
     }
 
     impl Record for Point {
-        const NAME: &'static str = "Point";
-        const FIELDS: &'static [&'static str] = &["a", "b"];
-        type Slots = (Required<u32>, (Optional<Str>, ()));
-        fn assemble((a, (b, ())): <Self::Slots as Slots>::Values) -> Self {
-            Point { a, b }
+        fn decode<S: Source>(source: S) -> Result<Self, S::Error> {
+            match source.read::<(Required<u32>, (Optional<Str>, ()))>("Point", &["a", "b"]) {
+                Ok((a, (b, ()))) => Ok(Point { a, b }),
+                Err(e) => Err(e),
+            }
         }
+
         fn encode_fields<F: FieldSink>(&self, out: F) -> F {
             out.field("a", &self.a).optional("b", &self.b)
         }
@@ -724,7 +740,6 @@ mod tests {
     }
 
     impl Tagged for Shape {
-        const NAME: &'static str = "Shape";
         fn decode_tagged<M: Members>(tag: &str, map: &mut M) -> Result<Self, M::Error> {
             match tag {
                 "thing" => flat(map, Shape::Thing),
@@ -759,13 +774,11 @@ mod tests {
         }
     }
 
-    impl json::Decode for Shape {
+    impl json::Json for Shape {
         fn decode(r: &mut Reader<'_>) -> Result<Self, json::Error> {
             read_tagged(r)
         }
-    }
 
-    impl json::Encode for Shape {
         fn encode(&self, w: &mut Writer) {
             write_tagged(self, w);
         }
@@ -869,7 +882,6 @@ mod tests {
         #[derive(Debug)]
         struct Closed;
         impl Tagged for Closed {
-            const NAME: &'static str = "Closed";
             fn decode_tagged<M: Members>(tag: &str, map: &mut M) -> Result<Self, M::Error> {
                 match tag {
                     "a" => void(map, Closed),
