@@ -14,13 +14,25 @@ use crate::json::{Json, Writer};
 /// ```
 pub fn tag_path(value: &impl Json) -> String {
     // Generic only in one call: the generated crate instantiates this per route error.
-    tag_path_of_encoding(&|w| value.encode(w))
+    tag_path_of_encoding(value)
 }
 
-/// [`tag_path`] of the value that `encode` writes.
-fn tag_path_of_encoding(encode: &dyn Fn(&mut Writer)) -> String {
+/// Encoding through a trait object, so that each type adds one small function, not a copy of
+/// the tag-path code.
+trait Encode {
+    fn encode_to(&self, w: &mut Writer);
+}
+
+impl<T: Json> Encode for T {
+    fn encode_to(&self, w: &mut Writer) {
+        self.encode(w);
+    }
+}
+
+/// [`tag_path`] of the value `value` encodes to.
+fn tag_path_of_encoding(value: &dyn Encode) -> String {
     let mut w = Writer::with_capacity(128);
-    encode(&mut w);
+    value.encode_to(&mut w);
     match w
         .finish()
         .map(|text| serde_json::from_slice::<serde_json::Value>(&text))
@@ -86,15 +98,15 @@ pub fn fmt_route_error(
     value: &impl Json,
     f: &mut fmt::Formatter<'_>,
 ) -> fmt::Result {
-    write_route_error(type_name, &|w| value.encode(w), f)
+    write_route_error(type_name, value, f)
 }
 
 fn write_route_error(
     type_name: &str,
-    encode: &dyn Fn(&mut Writer),
+    value: &dyn Encode,
     f: &mut fmt::Formatter<'_>,
 ) -> fmt::Result {
-    write!(f, "{type_name}: {}", tag_path_of_encoding(encode))
+    write!(f, "{type_name}: {}", tag_path_of_encoding(value))
 }
 
 #[cfg(test)]

@@ -336,14 +336,23 @@ pub fn in_field(
 }
 
 /// Runs `check` on every item of a list, recording the index in the error path.
+// An index loop and a plain function for the error: this is instantiated for every list type
+// the generated crate validates, and iterator adapters there cost build time.
+#[allow(clippy::needless_range_loop)]
 pub fn each<T>(
     items: &[T],
     check: impl Fn(&T) -> Result<(), ValidationError>,
 ) -> Result<(), ValidationError> {
-    for (i, item) in items.iter().enumerate() {
-        check(item).map_err(|e| e.inside(format!("[{i}]")))?;
+    for i in 0..items.len() {
+        if let Err(e) = check(&items[i]) {
+            return Err(at_index(e, i));
+        }
     }
     Ok(())
+}
+
+fn at_index(error: ValidationError, i: usize) -> ValidationError {
+    error.inside(format!("[{i}]"))
 }
 
 /// Runs `check` on every value of a map, recording the key in the error path.

@@ -194,11 +194,14 @@ pub(crate) fn read_list<T>(
         first = false;
         if out.len() == out.capacity() && out.len() >= 4 {
             // A long list: instead of doubling, make room for as many items as the rest of
-            // the document holds at the size of the items read so far, within twice its
+            // the document holds at the size of the items read so far, and an eighth more
+            // (items differ in size: a guess short by one item would double the list and
+            // copy it twice, once to grow and once to shrink), within twice the document's
             // length in memory.
             let read = (r.position() - start).max(1);
             let rest = r.input().len() - r.position();
-            let guess = rest / (read / out.len()).max(1);
+            let items = rest / (read / out.len()).max(1);
+            let guess = items + items / 8 + 4;
             let bound = (rest * 2 / std::mem::size_of::<T>().max(1)).max(out.len());
             out.reserve(guess.min(bound).max(out.len()));
         }
@@ -312,5 +315,38 @@ mod tests {
         assert!(from_str::<Str>("\"a\" x").is_err());
         assert!(from_str::<Str>("").is_err());
         assert!(super::super::from_slice::<Str>(b"\"\xff\"").is_err());
+    }
+
+    #[test]
+    fn long_lists_are_sized_from_their_first_items_without_waste() {
+        // Items of uneven length (one in ten longer), so the guess after four is short.
+        let items: Vec<String> = (0..10_000)
+            .map(|i| {
+                if i % 10 == 9 {
+                    format!("{i:040}")
+                } else {
+                    format!("{i:08}")
+                }
+            })
+            .collect();
+        let text = serde_json::to_string(&items).unwrap();
+        let list: Vec<Str> = from_str(&text).unwrap();
+        assert_eq!(list.len(), 10_000);
+        assert_eq!(list[9], items[9].as_str());
+        assert!(
+            list.capacity() <= list.len() + list.len() / 4 + 4,
+            "{}",
+            list.capacity()
+        );
+        // First items longer than the rest: the guess is long, and trimmed at the end.
+        let mut items = items;
+        items[..4].iter_mut().for_each(|s| *s = "x".repeat(400));
+        let list: Vec<Str> = from_str(&serde_json::to_string(&items).unwrap()).unwrap();
+        assert_eq!(list.len(), 10_000);
+        assert!(
+            list.capacity() <= list.len() + list.len() / 4 + 4,
+            "{}",
+            list.capacity()
+        );
     }
 }
